@@ -1,0 +1,35 @@
+# jishi — the two commands: `make demo` and `make test`. Both install what they need.
+.PHONY: demo test bench build-dev build-release setup clean format
+
+JOBS ?= $(shell nproc)
+DEMO_DIR ?= demo-data
+DEMO_LISTEN ?= 127.0.0.1:8080
+
+setup:
+	@./scripts/setup
+
+build-release: setup
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS)
+
+build-dev: setup
+	@cmake --preset dev >/dev/null
+	@cmake --build --preset dev -j $(JOBS)
+
+# Starts the server on a fresh data dir with demo accounts; Ctrl-C stops it.
+demo: build-release
+	@rm -rf $(DEMO_DIR)
+	@echo "Starting jishi on http://$(DEMO_LISTEN) (data in ./$(DEMO_DIR)); Ctrl-C to stop"
+	@./build/release/src/app/jishi demo --data-dir $(DEMO_DIR) --listen $(DEMO_LISTEN)
+
+test: build-dev
+	@ctest --preset dev
+
+bench: build-release
+	@./bench/run.sh
+
+format:
+	@clang-format -i $$(git ls-files '*.cc' '*.h')
+
+clean:
+	@rm -rf build
