@@ -1,0 +1,47 @@
+// Server configuration. Sources, lowest to highest precedence: built-in defaults, a TOML file,
+// the environment (JISHI_<KEY> upper-cased), command-line flags. Every key goes through one
+// setter table, so all three sources accept exactly the same keys and values.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+
+namespace jishi {
+
+struct Config {
+  std::string data_dir = ".";  // holds jishi.db, the key file, uploads
+  std::string listen = "127.0.0.1:8080";
+  int io_threads = 2;  // HTTP I/O threads; the writer has its own thread
+  int node_id = 0;     // Snowflake node, unique per app server
+  std::size_t read_connections = 4;
+  std::size_t writer_batch_max = 1000;
+  std::size_t writer_queue_max = 8192;
+  std::string log_level = "info";  // trace debug info warn error off
+  bool access_log = true;
+  std::string web_root = "web/dist";
+  double rate_limit_per_s = 50;
+  double rate_limit_burst = 100;
+  std::int64_t session_ttl_s = 7 * 24 * 3600;
+  // Argon2id cost: "moderate" (production), "interactive", or "min" (tests and demos only).
+  std::string password_hash_cost = "interactive";
+  std::string public_url;  // base URL the server is reached at; default http://<listen>
+
+  std::string database_path() const;
+  std::string key_file_path() const;
+};
+
+// Sets one key from its text form, validating it. Keys use snake_case as in the TOML file.
+Status config_set(Config& config, std::string_view key, std::string_view value);
+// The keys config_set accepts, for --help and docs.
+std::vector<std::string_view> config_keys();
+Status config_apply_toml_file(Config& config, const std::string& path);
+// Applies JISHI_<KEY> variables from an environ-style array (nullptr-terminated).
+Status config_apply_env(Config& config, char** envp);
+// Checks cross-field rules after all sources are applied.
+Status config_validate(const Config& config);
+
+}  // namespace jishi

@@ -1,0 +1,58 @@
+#include "core/config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+
+namespace jishi {
+namespace {
+
+TEST(Config, LaterSourcesOverrideEarlierOnes) {
+  std::string path = ::testing::TempDir() + "/jishi_config_test.toml";
+  {
+    std::ofstream out(path);
+    out << "listen = \"127.0.0.1:9000\"\nio_threads = 3\naccess_log = false\n";
+  }
+  Config c;
+  ASSERT_TRUE(config_apply_toml_file(c, path));
+  EXPECT_EQ(c.listen, "127.0.0.1:9000");
+  EXPECT_EQ(c.io_threads, 3);
+  EXPECT_FALSE(c.access_log);
+  std::string e1 = "JISHI_LISTEN=0.0.0.0:9100", e2 = "JISHI_UNRELATED_TOOL=x", e3 = "HOME=/root";
+  char* env[] = {e1.data(), e2.data(), e3.data(), nullptr};
+  ASSERT_TRUE(config_apply_env(c, env));
+  EXPECT_EQ(c.listen, "0.0.0.0:9100");
+  ASSERT_TRUE(config_set(c, "listen", "127.0.0.1:0"));
+  EXPECT_EQ(c.listen, "127.0.0.1:0");
+  std::remove(path.c_str());
+}
+
+TEST(Config, RejectsBadValuesWithTheKeyName) {
+  Config c;
+  auto r = config_set(c, "io_threads", "zero");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().detail.find("io_threads"), std::string::npos);
+  EXPECT_FALSE(config_set(c, "listen", "nohost"));
+  EXPECT_FALSE(config_set(c, "listen", "h:70000"));
+  EXPECT_FALSE(config_set(c, "no_such_key", "1"));
+  EXPECT_FALSE(config_set(c, "log_level", "loud"));
+  std::string bad = "JISHI_IO_THREADS=-1";
+  char* env[] = {bad.data(), nullptr};
+  EXPECT_FALSE(config_apply_env(c, env));
+}
+
+TEST(Config, ReportsTomlSyntaxErrors) {
+  std::string path = ::testing::TempDir() + "/jishi_config_bad.toml";
+  {
+    std::ofstream out(path);
+    out << "listen = \n";
+  }
+  Config c;
+  EXPECT_FALSE(config_apply_toml_file(c, path));
+  EXPECT_FALSE(config_apply_toml_file(c, path + ".missing"));
+  std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace jishi

@@ -1,0 +1,93 @@
+// Every limit in jishi, in one place, each with the reason for its number
+// (TigerBeetle's constants.zig is the model). Related limits are tied by static_asserts.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace jishi::limits {
+
+// --- HTTP ---------------------------------------------------------------------------------
+// 1 MiB covers any JSON command the API takes (a checkout with 100 lines is ~10 KiB);
+// uploads that need more declare their own per-route limit.
+inline constexpr std::size_t request_body_bytes_max = 1 << 20;
+// 16 KiB of headers: browsers send ~2 KiB; long cookies or tokens fit with room to spare.
+inline constexpr std::size_t request_header_bytes_max = 16 << 10;
+// A request that has started must arrive within 30 s, slowloris or not.
+inline constexpr std::uint32_t request_read_timeout_ms = 30'000;
+// An idle keep-alive connection is closed after 60 s (nginx's default is 75 s).
+inline constexpr std::uint32_t idle_timeout_ms = 60'000;
+// On SIGTERM in-flight requests get this long to finish before connections are closed.
+inline constexpr std::uint32_t shutdown_grace_ms = 10'000;
+// Connections held open at once; beyond this new ones are accepted and closed at once.
+inline constexpr std::size_t connections_max = 10'000;
+// A request path with query string; nothing in the API needs more.
+inline constexpr std::size_t request_target_bytes_max = 2048;
+
+// --- JSON ---------------------------------------------------------------------------------
+// No API document nests deeper than ~6; 32 leaves room and stops stack-exhaustion bombs.
+inline constexpr std::size_t json_depth_max = 32;
+// Any single string in a request: descriptions are the longest text we take.
+inline constexpr std::size_t json_string_bytes_max = 64 << 10;
+// Arrays and objects in requests: a checkout with this many lines is already absurd.
+inline constexpr std::size_t json_container_items_max = 1000;
+static_assert(json_string_bytes_max < request_body_bytes_max);
+
+// --- Paging -------------------------------------------------------------------------------
+inline constexpr std::size_t page_size_default = 20;
+inline constexpr std::size_t page_size_max = 100;
+static_assert(page_size_default <= page_size_max);
+
+// --- Writer (batched single writer) -------------------------------------------------------
+// Commands per transaction: enough to amortise one fsync over many commands, small enough that
+// one batch commits in a few milliseconds.
+inline constexpr std::size_t writer_batch_commands_max = 1000;
+// Queued commands beyond which submitters get 503 + Retry-After instead of waiting: about
+// eight full batches, i.e. tens of milliseconds of work at full speed.
+inline constexpr std::size_t writer_queue_commands_max = 8192;
+static_assert(writer_batch_commands_max <= writer_queue_commands_max);
+// Seconds a client is told to wait when the writer queue is full.
+inline constexpr std::uint32_t overloaded_retry_after_s = 1;
+
+// --- Store --------------------------------------------------------------------------------
+// Read connections in the pool: one per I/O thread plus slack for CLI and background reads.
+inline constexpr std::size_t read_connections_default = 4;
+inline constexpr std::size_t read_connections_max = 64;
+// Prepared statements cached per connection; the whole schema's queries fit.
+inline constexpr std::size_t statement_cache_max = 256;
+// How long a connection waits on SQLite's lock before reporting busy.
+inline constexpr std::uint32_t sqlite_busy_timeout_ms = 5'000;
+
+// --- Identity -----------------------------------------------------------------------------
+inline constexpr std::size_t password_bytes_min = 8;
+// Argon2id's input is unbounded; 1 KiB stops hashing-cost attacks with huge passwords.
+inline constexpr std::size_t password_bytes_max = 1024;
+inline constexpr std::size_t email_bytes_max = 254;  // RFC 5321 path limit
+inline constexpr std::size_t display_name_bytes_max = 100;
+inline constexpr std::size_t org_name_bytes_max = 200;
+inline constexpr std::size_t reason_bytes_max = 1000;
+inline constexpr std::size_t api_key_name_bytes_max = 100;
+inline constexpr std::size_t api_keys_per_org_max = 50;
+// Failed logins in a row before the account locks, and for how long.
+inline constexpr std::uint32_t login_failures_max = 5;
+inline constexpr std::int64_t login_lockout_us = 15LL * 60 * 1'000'000;
+// Session lifetime; a session is a bearer token, so it must expire.
+inline constexpr std::int64_t session_ttl_us_default = 7LL * 24 * 3600 * 1'000'000;
+
+// --- Idempotency --------------------------------------------------------------------------
+inline constexpr std::size_t idempotency_key_bytes_max = 255;  // Stripe's limit
+// Stored responses are kept one day: long enough for any client retry loop.
+inline constexpr std::int64_t idempotency_ttl_us = 24LL * 3600 * 1'000'000;
+
+// --- Rate limits --------------------------------------------------------------------------
+// Per client (token or IP): sustained requests per second and burst size.
+inline constexpr double rate_limit_per_s_default = 50.0;
+inline constexpr double rate_limit_burst_default = 100.0;
+// Buckets tracked at once; the oldest idle ones are dropped first beyond this.
+inline constexpr std::size_t rate_limit_clients_max = 100'000;
+
+// --- CPU pool (password hashing) ----------------------------------------------------------
+// Queued password hashes; each takes tens of ms, so a deep queue only adds latency.
+inline constexpr std::size_t cpu_queue_jobs_max = 256;
+
+}  // namespace jishi::limits
