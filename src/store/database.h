@@ -1,0 +1,111 @@
+// The engine-neutral database interface every module writes against. SQL uses the subset
+// SQLite and PostgreSQL share ($n parameters, ON CONFLICT, RETURNING, BIGINT time), so the
+// same statements run on both engines. A Conn inside the writer's transaction is a `Tx`.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "core/function_ref.h"
+#include "core/result.h"
+
+namespace jishi::store {
+
+// A value bound to a $n parameter. Borrows text; the caller keeps it alive for the call.
+class Param {
+ public:
+  enum class Kind { null, integer, text, blob };
+  Param(std::nullptr_t) : kind_(Kind::null) {}                  // NOLINT
+  Param(std::int64_t v) : kind_(Kind::integer), int_(v) {}      // NOLINT
+  Param(int v) : kind_(Kind::integer), int_(v) {}               // NOLINT
+  Param(bool v) : kind_(Kind::integer), int_(v ? 1 : 0) {}      // NOLINT
+  Param(std::string_view v) : kind_(Kind::text), text_(v) {}    // NOLINT
+  Param(const std::string& v) : kind_(Kind::text), text_(v) {}  // NOLINT
+  Param(const char* v) : kind_(Kind::text), text_(v) {}         // NOLINT
+  template <class T>
+  Param(const std::optional<T>& v) : Param(nullptr) {  // NOLINT
+    if (v) *this = Param(*v);
+  }
+  static Param blob(std::string_view bytes) {
+    Param p(bytes);
+    p.kind_ = Kind::blob;
+    return p;
+  }
+
+  Kind kind() const { return kind_; }
+  std::int64_t integer() const { return int_; }
+  std::string_view text() const { return text_; }
+
+ private:
+  Kind kind_;
+  std::int64_t int_ = 0;
+  std::string_view text_;
+};
+
+using Params = std::span<const Param>;
+
+// One result row; valid only inside the row callback.
+class Row {
+ public:
+  virtual ~Row() = default;
+  virtual bool is_null(int column) const = 0;
+  virtual std::int64_t i64(int column) const = 0;
+  virtual std::string_view text(int column) const = 0;
+  std::string str(int column) const { return std::string(text(column)); }
+  std::optional<std::int64_t> opt_i64(int column) const {
+    return is_null(column) ? std::nullopt : std::optional(i64(column));
+  }
+  std::optional<std::string> opt_str(int column) const {
+    return is_null(column) ? std::nullopt : std::optional(str(column));
+  }
+};
+
+enum class Engine { sqlite, postgresql };
+
+class Conn {
+ public:
+  virtual ~Conn() = default;
+  virtual Engine engine() const = 0;
+
+  // Runs one statement and returns the number of rows it changed. A unique-constraint
+  // violation is Code::already_exists; other constraint failures Code::conflict.
+  virtual Result<std::int64_t> exec(std::string_view sql, Params params) = 0;
+  // Runs a query, calling on_row per row until it returns false.
+  virtual Status query(std::string_view sql, Params params,
+                       FunctionRef<bool(const Row&)> on_row) = 0;
+  // Runs several ;-separated statements without parameters (migrations).
+  virtual Status exec_script(std::string_view sql) = 0;
+
+  virtual Status begin() = 0;  // a write transaction (SQLite: BEGIN IMMEDIATE)
+  virtual Status commit() = 0;
+  virtual Status rollback() = 0;
+
+  Result<std::int64_t> exec(std::string_view sql, std::initializer_list<Param> params = {}) {
+    return exec(sql, Params(params.begin(), params.size()));
+  }
+  Status query(std::string_view sql, std::initializer_list<Param> params,
+               FunctionRef<bool(const Row&)> on_row) {
+    return query(sql, Params(params.begin(), params.size()), on_row);
+  }
+  // The first row mapped through f, or nullopt when there is none.
+  template <class F>
+  auto query_one(std::string_view sql, std::initializer_list<Param> params, F&& f)
+      -> Result<std::optional<decltype(f(std::declval<const Row&>()))>> {
+    std::optional<decltype(f(std::declval<const Row&>()))> out;
+    JISHI_TRY(query(sql, params, [&](const Row& r) {
+      out.emplace(f(r));
+      return false;
+    }));
+    return out;
+  }
+};
+
+// The connection a write command gets: inside the writer's batch transaction, under the
+// command's own savepoint.
+using Tx = Conn;
+
+}  // namespace jishi::store

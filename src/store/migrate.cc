@@ -1,0 +1,59 @@
+#include "store/migrate.h"
+
+#include "core/clock.h"
+
+namespace jishi::store {
+
+int latest_schema_version() {
+  auto all = embedded_migrations();
+  return all.empty() ? 0 : all.back().version;
+}
+
+Result<int> schema_version(Conn& conn) {
+  JISHI_TRY(conn.exec(
+      "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT "
+      "NULL, applied_at_us BIGINT NOT NULL)"));
+  std::int64_t version = 0;
+  JISHI_TRY(
+      conn.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", {}, [&](const Row& r) {
+        version = r.i64(0);
+        return false;
+      }));
+  return static_cast<int>(version);
+}
+
+Result<MigrationReport> migrate(Conn& conn) {
+  MigrationReport report;
+  JISHI_ASSIGN_OR_RETURN(report.from_version, schema_version(conn));
+  report.to_version = report.from_version;
+  if (report.from_version > latest_schema_version())
+    return fail(Code::invalid_state,
+                "the database is at schema version " + std::to_string(report.from_version) +
+                    " but this jishi binary knows versions up to " +
+                    std::to_string(latest_schema_version()) +
+                    "; run a newer jishi (refusing to start rather than risk the data)");
+  SystemClock clock;
+  for (const Migration& m : embedded_migrations()) {
+    if (m.version <= report.from_version) continue;
+    JISHI_TRY(conn.begin());
+    auto applied = conn.exec_script(m.sql);
+    if (applied)
+      applied = [&]() -> Status {
+        JISHI_TRY(conn.exec(
+            "INSERT INTO schema_migrations (version, name, applied_at_us) VALUES ($1, $2, $3)",
+            {m.version, m.name, clock.now_us()}));
+        return {};
+      }();
+    if (applied) applied = conn.commit();
+    if (!applied) {
+      (void)conn.rollback();
+      return fail(Code::storage_failure, "migration " + std::to_string(m.version) + " (" +
+                                             std::string(m.name) +
+                                             ") failed: " + applied.error().detail);
+    }
+    report.to_version = m.version;
+  }
+  return report;
+}
+
+}  // namespace jishi::store

@@ -1,0 +1,203 @@
+#include "store/sqlite.h"
+
+#include <sqlite3.h>
+
+#include <charconv>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/limits.h"
+
+namespace jishi::store {
+
+namespace {
+
+class SqliteRow final : public Row {
+ public:
+  explicit SqliteRow(sqlite3_stmt* s) : stmt_(s) {}
+  bool is_null(int c) const override { return sqlite3_column_type(stmt_, c) == SQLITE_NULL; }
+  std::int64_t i64(int c) const override { return sqlite3_column_int64(stmt_, c); }
+  std::string_view text(int c) const override {
+    auto* p = reinterpret_cast<const char*>(sqlite3_column_blob(stmt_, c));
+    int n = sqlite3_column_bytes(stmt_, c);
+    return p ? std::string_view(p, static_cast<std::size_t>(n)) : std::string_view();
+  }
+
+ private:
+  sqlite3_stmt* stmt_;
+};
+
+// A prepared statement and, for each SQLite parameter index, which $n it is (0-based).
+struct Prepared {
+  sqlite3_stmt* stmt = nullptr;
+  std::vector<int> param_of_index;
+};
+
+class SqliteConn final : public Conn {
+ public:
+  explicit SqliteConn(sqlite3* db) : db_(db) {}
+  ~SqliteConn() override {
+    for (auto& [sql, p] : cache_) sqlite3_finalize(p.stmt);
+    sqlite3_close_v2(db_);
+  }
+  Engine engine() const override { return Engine::sqlite; }
+
+  Result<std::int64_t> exec(std::string_view sql, Params params) override {
+    JISHI_ASSIGN_OR_RETURN(Prepared * p, prepare(sql));
+    JISHI_TRY(bind(*p, params));
+    int rc;
+    while ((rc = sqlite3_step(p->stmt)) == SQLITE_ROW) {
+    }
+    sqlite3_reset(p->stmt);
+    if (rc != SQLITE_DONE) return error(rc, sql);
+    return sqlite3_changes64(db_);
+  }
+
+  Status query(std::string_view sql, Params params, FunctionRef<bool(const Row&)> on_row) override {
+    JISHI_ASSIGN_OR_RETURN(Prepared * p, prepare(sql));
+    JISHI_TRY(bind(*p, params));
+    SqliteRow row(p->stmt);
+    int rc;
+    while ((rc = sqlite3_step(p->stmt)) == SQLITE_ROW) {
+      if (!on_row(row)) {
+        rc = SQLITE_DONE;
+        break;
+      }
+    }
+    sqlite3_reset(p->stmt);
+    if (rc != SQLITE_DONE) return std::unexpected(error(rc, sql).error());
+    return {};
+  }
+
+  Status exec_script(std::string_view sql) override {
+    std::string s(sql);
+    char* msg = nullptr;
+    int rc = sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &msg);
+    if (rc != SQLITE_OK) {
+      std::string m = msg ? msg : sqlite3_errstr(rc);
+      sqlite3_free(msg);
+      return fail(Code::storage_failure, "sqlite: " + m);
+    }
+    return {};
+  }
+
+  Status begin() override { return simple("BEGIN IMMEDIATE"); }
+  Status commit() override { return simple("COMMIT"); }
+  Status rollback() override {
+    if (sqlite3_get_autocommit(db_)) return {};  // SQLite may already have rolled back
+    return simple("ROLLBACK");
+  }
+
+ private:
+  Status simple(std::string_view sql) {
+    auto r = exec(sql, Params{});
+    if (!r) return std::unexpected(r.error());
+    return {};
+  }
+
+  Result<std::int64_t> error(int rc, std::string_view sql) {
+    int ext = sqlite3_extended_errcode(db_);
+    std::string msg = sqlite3_errmsg(db_);
+    if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
+      return fail(Code::already_exists, msg);
+    if ((rc & 0xff) == SQLITE_CONSTRAINT) return fail(Code::conflict, msg);
+    return fail(Code::storage_failure,
+                "sqlite: " + msg + " in: " + std::string(sql.substr(0, 120)));
+  }
+
+  Result<Prepared*> prepare(std::string_view sql) {
+    auto it = cache_.find(std::string(sql));
+    if (it != cache_.end()) return &it->second;
+    if (cache_.size() >= limits::statement_cache_max) {
+      for (auto& [k, p] : cache_) sqlite3_finalize(p.stmt);
+      cache_.clear();
+    }
+    Prepared p;
+    int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                                SQLITE_PREPARE_PERSISTENT, &p.stmt, nullptr);
+    if (rc != SQLITE_OK) {
+      std::string msg = sqlite3_errmsg(db_);
+      return fail(Code::storage_failure,
+                  "sqlite prepare: " + msg + " in: " + std::string(sql.substr(0, 120)));
+    }
+    int n = sqlite3_bind_parameter_count(p.stmt);
+    p.param_of_index.assign(static_cast<std::size_t>(n) + 1, -1);
+    for (int i = 1; i <= n; ++i) {
+      const char* name = sqlite3_bind_parameter_name(p.stmt, i);
+      int k = 0;
+      if (name && name[0] == '$') {
+        std::string_view digits(name + 1);
+        std::from_chars(digits.data(), digits.data() + digits.size(), k);
+      }
+      if (k <= 0) {
+        sqlite3_finalize(p.stmt);
+        return fail(Code::internal, "SQL parameters must be $1..$n: " + std::string(sql));
+      }
+      p.param_of_index[static_cast<std::size_t>(i)] = k - 1;
+    }
+    auto [pos, _] = cache_.emplace(std::string(sql), p);
+    return &pos->second;
+  }
+
+  Status bind(Prepared& p, Params params) {
+    sqlite3_clear_bindings(p.stmt);
+    for (std::size_t i = 1; i < p.param_of_index.size(); ++i) {
+      auto k = static_cast<std::size_t>(p.param_of_index[i]);
+      if (k >= params.size())
+        return fail(Code::internal, "SQL parameter $" + std::to_string(k + 1) + " not bound");
+      const Param& v = params[k];
+      int idx = static_cast<int>(i);
+      int rc = SQLITE_OK;
+      switch (v.kind()) {
+        case Param::Kind::null:
+          rc = sqlite3_bind_null(p.stmt, idx);
+          break;
+        case Param::Kind::integer:
+          rc = sqlite3_bind_int64(p.stmt, idx, v.integer());
+          break;
+        case Param::Kind::text:
+          rc = sqlite3_bind_text64(p.stmt, idx, v.text().data(), v.text().size(), SQLITE_STATIC,
+                                   SQLITE_UTF8);
+          break;
+        case Param::Kind::blob:
+          rc = sqlite3_bind_blob64(p.stmt, idx, v.text().data(), v.text().size(), SQLITE_STATIC);
+          break;
+      }
+      if (rc != SQLITE_OK) return fail(Code::storage_failure, "sqlite bind failed");
+    }
+    return {};
+  }
+
+  sqlite3* db_;
+  std::unordered_map<std::string, Prepared> cache_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Conn>> open_sqlite(const std::string& path, OpenMode mode) {
+  sqlite3* db = nullptr;
+  // Readers open read-write too (WAL readers must be able to map the -shm file) and are
+  // then fenced with query_only.
+  int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_READWRITE |
+              (mode == OpenMode::read_write ? SQLITE_OPEN_CREATE : 0);
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    sqlite3_close_v2(db);
+    return fail(Code::storage_failure, "cannot open database " + path + ": " + msg);
+  }
+  sqlite3_busy_timeout(db, static_cast<int>(limits::sqlite_busy_timeout_ms));
+  sqlite3_extended_result_codes(db, 1);
+  auto conn = std::make_unique<SqliteConn>(db);
+  // WAL lets readers run beside the single writer; synchronous=FULL fsyncs the WAL at every
+  // commit, so an acknowledged write survives power loss.
+  const char* pragmas = mode == OpenMode::read_only
+                            ? "PRAGMA foreign_keys=ON; PRAGMA query_only=ON;"
+                            : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                              "PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=4000;";
+  JISHI_TRY(conn->exec_script(pragmas));
+  return std::unique_ptr<Conn>(std::move(conn));
+}
+
+}  // namespace jishi::store

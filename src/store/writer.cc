@@ -1,0 +1,139 @@
+#include "store/writer.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <future>
+
+namespace jishi::store {
+
+Writer::Writer(std::unique_ptr<Conn> conn, WriterOptions options, metrics::Registry* registry)
+    : conn_(std::move(conn)), options_(options) {
+  if (registry) {
+    batch_size_ =
+        &registry->histogram("jishi_writer_batch_commands", "Commands per writer transaction", "",
+                             metrics::batch_size_buckets());
+    commit_seconds_ = &registry->histogram("jishi_writer_commit_seconds",
+                                           "Time for one batch COMMIT (includes fsync)", "",
+                                           metrics::latency_seconds_buckets());
+    overloaded_ = &registry->counter("jishi_writer_overloaded_total",
+                                     "Commands refused because the queue was full", "");
+    commit_failures_ =
+        &registry->counter("jishi_writer_commit_failures_total", "Batches whose COMMIT failed", "");
+    registry->gauge("jishi_writer_queue_depth", "Commands waiting for the writer", "",
+                    [this] { return static_cast<double>(queue_depth()); });
+  }
+  thread_ = std::thread([this] { run(); });
+}
+
+Writer::~Writer() {
+  stop();
+}
+
+void Writer::submit(std::unique_ptr<Command> command) {
+  Outcome refused;
+  {
+    std::lock_guard lock(mutex_);
+    if (!stopping_ && queue_.size() < options_.queue_commands_max) {
+      queue_.push_back(std::move(command));
+      if (queue_.size() == 1) cv_.notify_one();
+      return;
+    }
+    refused = stopping_ ? Outcome::stopped : Outcome::overloaded;
+  }
+  if (refused == Outcome::overloaded && overloaded_) overloaded_->add();
+  command->complete(refused);
+}
+
+void Writer::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_ && !thread_.joinable()) return;
+    stopping_ = true;
+  }
+  cv_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::size_t Writer::queue_depth() const {
+  std::lock_guard lock(mutex_);
+  return queue_.size();
+}
+
+void Writer::run() {
+  std::deque<std::unique_ptr<Command>> batch;
+  for (;;) {
+    {
+      std::unique_lock lock(mutex_);
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping and drained
+      std::size_t n = std::min(queue_.size(), options_.batch_commands_max);
+      for (std::size_t i = 0; i < n; ++i) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    run_batch(batch);
+    batch.clear();
+  }
+}
+
+void Writer::run_batch(std::deque<std::unique_ptr<Command>>& batch) {
+  std::vector<Outcome> outcomes(batch.size(), Outcome::committed);
+  bool batch_ok = static_cast<bool>(conn_->begin());
+  if (batch_ok) {
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (!conn_->exec("SAVEPOINT cmd")) {
+        batch_ok = false;
+        break;
+      }
+      bool ok = false;
+      try {
+        ok = batch[i]->execute(*conn_);
+      } catch (const std::exception& e) {
+        spdlog::error("writer: command threw: {}", e.what());
+      } catch (...) {
+        spdlog::error("writer: command threw a non-exception");
+      }
+      if (!ok) {
+        outcomes[i] = Outcome::rolled_back;
+        if (!conn_->exec("ROLLBACK TO cmd")) {
+          batch_ok = false;
+          break;
+        }
+      }
+      if (!conn_->exec("RELEASE cmd")) {
+        batch_ok = false;
+        break;
+      }
+    }
+  }
+  if (batch_ok) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto committed = conn_->commit();
+    if (commit_seconds_)
+      commit_seconds_->observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    if (!committed) {
+      spdlog::error("writer: COMMIT failed: {}", committed.error().detail);
+      batch_ok = false;
+    }
+  }
+  if (!batch_ok) {
+    if (commit_failures_) commit_failures_->add();
+    (void)conn_->rollback();
+    for (auto& o : outcomes) o = Outcome::commit_failed;
+  }
+  batches_.fetch_add(1);
+  if (batch_size_) batch_size_->observe(static_cast<double>(batch.size()));
+  for (std::size_t i = 0; i < batch.size(); ++i) batch[i]->complete(outcomes[i]);
+}
+
+Outcome run_and_wait(Writer& writer, std::function<bool(Tx&)> fn) {
+  std::promise<Outcome> done;
+  auto fut = done.get_future();
+  writer.submit(make_command(std::move(fn), [&done](Outcome o) { done.set_value(o); }));
+  return fut.get();
+}
+
+}  // namespace jishi::store

@@ -1,0 +1,98 @@
+// The batched single writer (ARCHITECTURE.md). Every write is a Command run on the writer's
+// thread: BEGIN; each command under its own SAVEPOINT (a failing command rolls back alone);
+// one COMMIT — one fsync — for the whole batch; then every command is completed. Nothing is
+// completed as committed before COMMIT has returned. The queue is bounded: a full queue
+// completes the command at once with Outcome::overloaded (the API answers 503 + Retry-After).
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "core/metrics.h"
+#include "store/database.h"
+
+namespace jishi::store {
+
+enum class Outcome {
+  committed,      // execute() succeeded and the batch is durable
+  rolled_back,    // execute() returned false or threw; its writes were undone
+  commit_failed,  // the batch's COMMIT failed; nothing of the batch is stored
+  overloaded,     // the queue was full; never executed
+  stopped,        // the writer was stopping; never executed
+};
+
+class Command {
+ public:
+  virtual ~Command() = default;
+  // Runs inside the batch transaction. No I/O besides tx; must not block. Return false to
+  // roll back this command's writes (its result is still reported through complete()).
+  virtual bool execute(Tx& tx) = 0;
+  // Called exactly once, on the writer's thread (or the submitter's thread for overloaded /
+  // stopped). Must be quick: hand the result to the caller's executor and return.
+  virtual void complete(Outcome outcome) noexcept = 0;
+};
+
+struct WriterOptions {
+  std::size_t batch_commands_max = 1000;
+  std::size_t queue_commands_max = 8192;
+};
+
+class Writer {
+ public:
+  // Takes ownership of the write connection and starts the writer thread.
+  Writer(std::unique_ptr<Conn> conn, WriterOptions options, metrics::Registry* registry);
+  ~Writer();  // stop()s
+
+  // Enqueues a command; never blocks. Completes it at once when full or stopping.
+  void submit(std::unique_ptr<Command> command);
+  // Runs every queued command, then stops the thread. Idempotent.
+  void stop();
+
+  std::size_t queue_depth() const;
+  std::uint64_t batches() const { return batches_.load(); }
+
+ private:
+  void run();
+  void run_batch(std::deque<std::unique_ptr<Command>>& batch);
+
+  std::unique_ptr<Conn> conn_;
+  WriterOptions options_;
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<std::unique_ptr<Command>> queue_;
+  bool stopping_ = false;
+  std::atomic<std::uint64_t> batches_{0};
+  metrics::Histogram* batch_size_ = nullptr;
+  metrics::Histogram* commit_seconds_ = nullptr;
+  metrics::Counter* overloaded_ = nullptr;
+  metrics::Counter* commit_failures_ = nullptr;
+  std::thread thread_;
+};
+
+// A command from a lambda, for tools, tests and the CLI: fn(tx) -> bool, done(outcome).
+template <class Fn, class Done>
+class LambdaCommand final : public Command {
+ public:
+  LambdaCommand(Fn fn, Done done) : fn_(std::move(fn)), done_(std::move(done)) {}
+  bool execute(Tx& tx) override { return fn_(tx); }
+  void complete(Outcome o) noexcept override { done_(o); }
+
+ private:
+  Fn fn_;
+  Done done_;
+};
+
+template <class Fn, class Done>
+std::unique_ptr<Command> make_command(Fn fn, Done done) {
+  return std::make_unique<LambdaCommand<Fn, Done>>(std::move(fn), std::move(done));
+}
+
+// Submits fn and blocks the calling thread until its outcome is known. For CLI verbs and
+// tests only; never call from an I/O thread.
+Outcome run_and_wait(Writer& writer, std::function<bool(Tx&)> fn);
+
+}  // namespace jishi::store
