@@ -1,0 +1,64 @@
+// Organisations, their members, and onboarding: a merchant (or buyer/carrier organisation)
+// is submitted with its real-name data, then approved or rejected by an operator with a
+// reason; a rejected one may be corrected and resubmitted. The history is append-only.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "core/env.h"
+#include "identity/types.h"
+#include "store/database.h"
+
+namespace jishi::identity {
+
+struct NewOrg {
+  OrgKind kind;
+  std::string name;
+  std::optional<std::string> credit_code;  // validated by the caller (core/uscc.h)
+  bool credit_code_checksum_ok = true;
+  std::optional<std::string> region_code;
+};
+
+// Creates the organisation (platform: approved; others: submitted) and makes the creator
+// its admin (admin_role_of). already_exists when the credit code is registered.
+Result<Org> create_org(store::Tx& tx, const Env& env, UserId creator, const NewOrg& org);
+Result<std::optional<Org>> get_org(store::Conn& conn, OrgId id);
+
+struct OrgFilter {
+  std::optional<OrgStatus> status;
+  std::optional<OrgKind> kind;
+  std::optional<std::int64_t> before_id;  // cursor: newest first
+  std::size_t limit = 20;
+};
+struct OrgPage {
+  std::vector<Org> items;
+  std::optional<std::int64_t> next_cursor;
+};
+Result<OrgPage> list_orgs(store::Conn& conn, const OrgFilter& filter);
+
+// Operator decision on a submitted organisation; invalid_state if it is not submitted.
+Result<Org> review_org(store::Tx& tx, const Env& env, OrgId id, UserId reviewer, bool approve,
+                       const std::optional<std::string>& reason);
+// Corrected data for a rejected organisation; back to submitted.
+Result<Org> resubmit_org(store::Tx& tx, const Env& env, OrgId id, UserId actor,
+                         const NewOrg& corrected);
+Result<std::vector<OrgReview>> org_reviews(store::Conn& conn, OrgId id);
+
+struct Member {
+  UserId user;
+  std::string display_name;
+  std::optional<std::string> email;
+  Role role;
+  std::int64_t since_us;
+};
+Result<std::vector<Member>> list_members(store::Conn& conn, OrgId id);
+// already_exists when the user already holds the role there.
+Status add_member(store::Tx& tx, const Env& env, OrgId org, UserId user, Role role);
+// Removes every role of user in org; invalid_state if that would leave it without an admin.
+Status remove_member(store::Tx& tx, OrgId org, UserId user);
+
+// The platform organisation (kind platform), if `jishi admin create` has made it.
+Result<std::optional<OrgId>> platform_org(store::Conn& conn);
+
+}  // namespace jishi::identity
