@@ -1,0 +1,138 @@
+#include "http/message.h"
+
+#include <boost/json.hpp>
+
+namespace jishi::http {
+
+std::string_view method_name(Method m) {
+  switch (m) {
+    case Method::get:
+      return "GET";
+    case Method::head:
+      return "HEAD";
+    case Method::post:
+      return "POST";
+    case Method::put:
+      return "PUT";
+    case Method::patch:
+      return "PATCH";
+    case Method::delete_:
+      return "DELETE";
+    case Method::options:
+      return "OPTIONS";
+    case Method::other:
+      return "OTHER";
+  }
+  return "OTHER";
+}
+
+Method parse_method(std::string_view n) {
+  if (n == "GET") return Method::get;
+  if (n == "HEAD") return Method::head;
+  if (n == "POST") return Method::post;
+  if (n == "PUT") return Method::put;
+  if (n == "PATCH") return Method::patch;
+  if (n == "DELETE") return Method::delete_;
+  if (n == "OPTIONS") return Method::options;
+  return Method::other;
+}
+
+std::optional<std::string_view> Request::header(std::string_view lower_name) const {
+  for (const auto& [k, v] : headers)
+    if (k == lower_name) return std::string_view(v);
+  return std::nullopt;
+}
+
+std::optional<std::string_view> Request::query_param(std::string_view name) const {
+  for (const auto& [k, v] : query)
+    if (k == name) return std::string_view(v);
+  return std::nullopt;
+}
+
+std::string_view Request::param(std::string_view name) const {
+  for (const auto& [k, v] : path_params)
+    if (k == name) return v;
+  return {};
+}
+
+Response json_response(int status, const boost::json::value& body) {
+  Response r;
+  r.status = status;
+  r.body = boost::json::serialize(body);
+  return r;
+}
+
+Response no_content() {
+  Response r;
+  r.status = 204;
+  r.content_type.clear();
+  return r;
+}
+
+Response problem(const Error& error, std::string_view instance) {
+  boost::json::object o;
+  o["type"] = "https://jishi.dev/problems/" + std::string(code_name(error.code));
+  o["title"] = code_title(error.code);
+  o["status"] = http_status(error.code);
+  o["detail"] = error.detail.empty() ? std::string(code_title(error.code)) : error.detail;
+  o["code"] = code_name(error.code);
+  if (!error.field.empty()) o["field"] = error.field;
+  if (!instance.empty()) o["instance"] = instance;
+  Response r;
+  r.status = http_status(error.code);
+  r.content_type = "application/problem+json";
+  r.body = boost::json::serialize(o);
+  return r;
+}
+
+std::optional<std::string> percent_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out += s[i];
+      continue;
+    }
+    if (i + 2 >= s.size()) return std::nullopt;
+    auto hexval = [](char c) -> int {
+      if (c >= '0' && c <= '9') return c - '0';
+      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+      return -1;
+    };
+    int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  return out;
+}
+
+bool parse_target(std::string_view target, std::string& path, Fields& query) {
+  auto q = target.find('?');
+  auto raw_path = target.substr(0, q);
+  if (raw_path.empty() || raw_path[0] != '/') return false;
+  path = std::string(raw_path);
+  if (q == std::string_view::npos) return true;
+  std::string_view rest = target.substr(q + 1);
+  while (!rest.empty()) {
+    auto amp = rest.find('&');
+    std::string_view pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+    if (pair.empty()) continue;
+    auto eq = pair.find('=');
+    std::string key_raw(pair.substr(0, eq));
+    std::string val_raw(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
+    for (auto& c : key_raw)
+      if (c == '+') c = ' ';
+    for (auto& c : val_raw)
+      if (c == '+') c = ' ';
+    auto k = percent_decode(key_raw);
+    auto v = percent_decode(val_raw);
+    if (!k || !v) return false;
+    query.emplace_back(std::move(*k), std::move(*v));
+  }
+  return true;
+}
+
+}  // namespace jishi::http

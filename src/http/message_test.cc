@@ -1,0 +1,69 @@
+#include "http/message.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include "http/idempotency.h"
+#include "http/static_files.h"
+
+namespace jishi::http {
+namespace {
+
+TEST(Message, ParsesTargetsAndDecodesQueries) {
+  std::string path;
+  Fields q;
+  ASSERT_TRUE(parse_target("/api/v1/products?q=%E9%9E%8B&sort=price+asc&x", path, q));
+  EXPECT_EQ(path, "/api/v1/products");
+  ASSERT_EQ(q.size(), 3u);
+  EXPECT_EQ(q[0].second, "鞋");
+  EXPECT_EQ(q[1].second, "price asc");
+  EXPECT_EQ(q[2].second, "");
+  Fields bad;
+  EXPECT_FALSE(parse_target("/a?q=%zz", path, bad));
+  EXPECT_FALSE(parse_target("a", path, bad));
+}
+
+TEST(Message, ProblemsFollowRfc9457WithAStableCode) {
+  Response r = problem(Error(Code::validation_failed, "name is required", "/name"), "/api/v1/orgs");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.content_type, "application/problem+json");
+  auto v = boost::json::parse(r.body).as_object();
+  EXPECT_EQ(v["code"], "validation_failed");
+  EXPECT_EQ(v["status"], 400);
+  EXPECT_EQ(v["detail"], "name is required");
+  EXPECT_EQ(v["field"], "/name");
+  EXPECT_TRUE(v.contains("type"));
+  EXPECT_TRUE(v.contains("title"));
+}
+
+TEST(Idempotency, KeysMustBeShortVisibleAscii) {
+  EXPECT_TRUE(validate_idempotency_key("order-2026-11-28-0001"));
+  EXPECT_FALSE(validate_idempotency_key(""));
+  EXPECT_FALSE(validate_idempotency_key("has space"));
+  EXPECT_FALSE(validate_idempotency_key(std::string(256, 'k')));
+}
+
+TEST(Idempotency, FingerprintCoversMethodTargetAndBody) {
+  Request a;
+  a.method = Method::post;
+  a.target = "/api/v1/orgs";
+  a.body = "{}";
+  Request b = a;
+  EXPECT_EQ(request_fingerprint(a), request_fingerprint(b));
+  b.body = "{ }";
+  EXPECT_NE(request_fingerprint(a), request_fingerprint(b));
+  b = a;
+  b.target = "/api/v1/orgs/1/approve";
+  EXPECT_NE(request_fingerprint(a), request_fingerprint(b));
+}
+
+TEST(StaticFiles, RefusesTraversalAndTypesFiles) {
+  EXPECT_FALSE(serve_static("/etc", "/../etc/passwd", std::nullopt));
+  EXPECT_EQ(content_type_for("a/b.js"), "text/javascript; charset=utf-8");
+  EXPECT_EQ(content_type_for("x.svg"), "image/svg+xml");
+  EXPECT_EQ(content_type_for("noext"), "application/octet-stream");
+}
+
+}  // namespace
+}  // namespace jishi::http
