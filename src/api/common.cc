@@ -1,0 +1,75 @@
+#include "api/common.h"
+
+#include <boost/json.hpp>
+
+#include "core/clock.h"
+#include "core/json.h"
+#include "core/limits.h"
+#include "identity/sessions.h"
+
+namespace jishi::api {
+
+Result<identity::Principal> authenticate(Services& s, http::Request& req) {
+  auto auth = req.header("authorization");
+  if (!auth)
+    return fail(Code::unauthenticated, "sign in first: send Authorization: Bearer <token>");
+  if (!auth->starts_with("Bearer ") || auth->size() <= 7)
+    return fail(Code::unauthenticated, "the Authorization header must be Bearer <token>");
+  auto lease = s.store.reads().lease();
+  JISHI_ASSIGN_OR_RETURN(auto p, identity::authenticate(*lease, s.env, auth->substr(7)));
+  req.idempotency_scope = p.kind == identity::Principal::Kind::api_key
+                              ? "org:" + p.api_key_org.str()
+                              : "user:" + p.user.str();
+  return p;
+}
+
+Result<boost::json::value> read_json(const http::Request& req) {
+  auto ct = req.header("content-type");
+  if (!ct ||
+      !(ct->starts_with("application/json") || ct->starts_with("application/merge-patch+json")))
+    return fail(Code::unsupported_media_type, "send the body as Content-Type: application/json");
+  return parse_json(req.body);
+}
+
+Result<PageParams> read_page(const http::Request& req) {
+  PageParams p{limits::page_size_default, std::nullopt};
+  if (auto l = req.query_param("limit")) {
+    auto n = parse_id(*l);
+    if (!n || *n < 1 || *n > static_cast<std::int64_t>(limits::page_size_max))
+      return fail(Code::validation_failed,
+                  "limit must be 1.." + std::to_string(limits::page_size_max), "limit");
+    p.limit = static_cast<std::size_t>(*n);
+  }
+  if (auto c = req.query_param("cursor")) {
+    auto n = parse_id(*c);
+    if (!n) return fail(Code::validation_failed, "cursor is not one this API issued", "cursor");
+    p.cursor = *n;
+  }
+  return p;
+}
+
+Result<std::int64_t> path_id(const http::Request& req, std::string_view name) {
+  auto id = parse_id(req.param(name));
+  if (!id) return fail(Code::not_found, "no such " + std::string(name));
+  return *id;
+}
+
+http::Response ok_json(const boost::json::value& v, int status) {
+  return http::json_response(status, v);
+}
+
+boost::json::object page_json(boost::json::array items, std::optional<std::int64_t> next) {
+  boost::json::object o;
+  o["items"] = std::move(items);
+  if (next)
+    o["next_cursor"] = std::to_string(*next);
+  else
+    o["next_cursor"] = nullptr;
+  return o;
+}
+
+std::string time_json(std::int64_t unix_us) {
+  return format_rfc3339(unix_us);
+}
+
+}  // namespace jishi::api

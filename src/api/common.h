@@ -1,0 +1,48 @@
+// Helpers every API handler uses: authentication, JSON bodies, paging parameters, and the
+// conversion of module results into responses.
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include "api/services.h"
+#include "core/result.h"
+#include "http/message.h"
+#include "identity/types.h"
+
+namespace jishi::api {
+
+// The caller behind the Authorization: Bearer header; unauthenticated when absent or invalid.
+// Sets the request's idempotency scope to the caller.
+Result<identity::Principal> authenticate(Services& s, http::Request& req);
+
+// The body as JSON: requires Content-Type application/json, applies the JSON limits.
+Result<boost::json::value> read_json(const http::Request& req);
+
+struct PageParams {
+  std::size_t limit;
+  std::optional<std::int64_t> cursor;
+};
+Result<PageParams> read_page(const http::Request& req);
+
+// A typed path id, or not_found.
+Result<std::int64_t> path_id(const http::Request& req, std::string_view name);
+
+http::Response ok_json(const boost::json::value& v, int status = 200);
+// {"items":[...],"next_cursor":"..."|null}
+boost::json::object page_json(boost::json::array items, std::optional<std::int64_t> next);
+
+std::string time_json(std::int64_t unix_us);
+
+}  // namespace jishi::api
+
+// In a handler: assign the value of a Result or return its error as problem+json.
+#define API_ASSIGN(lhs, expr) API_ASSIGN_IMPL_(JISHI_CONCAT_(api_r_, __LINE__), lhs, expr)
+#define API_ASSIGN_IMPL_(tmp, lhs, expr)                \
+  auto tmp = (expr);                                    \
+  if (!tmp) return ::jishi::http::problem(tmp.error()); \
+  lhs = std::move(*tmp)
+#define API_CHECK(expr)                                                               \
+  do {                                                                                \
+    if (auto api_c_ = (expr); !api_c_) return ::jishi::http::problem(api_c_.error()); \
+  } while (0)

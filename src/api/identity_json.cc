@@ -1,0 +1,107 @@
+#include "api/identity_json.h"
+
+#include <boost/json.hpp>
+
+#include "api/common.h"
+#include "core/regions.h"
+
+namespace jishi::api {
+
+namespace json = boost::json;
+
+namespace {
+std::string mask_phone(const std::string& e164) {
+  if (e164.size() < 8) return "****";
+  return e164.substr(0, e164.size() - 8) + "****" + e164.substr(e164.size() - 4);
+}
+}  // namespace
+
+json::object user_json(const identity::User& u) {
+  json::object o;
+  o["id"] = u.id.str();
+  o["email"] = u.email ? json::value(*u.email) : json::value(nullptr);
+  // The full number is personal data; the API shows it masked, as Chinese apps do.
+  o["phone"] = u.phone ? json::value(mask_phone(*u.phone)) : json::value(nullptr);
+  o["display_name"] = u.display_name;
+  o["status"] = u.status;
+  o["real_name_verified"] = u.real_name_verified;
+  o["created_at"] = time_json(u.created_at_us);
+  return o;
+}
+
+json::object membership_json(const identity::Membership& m) {
+  json::object o;
+  o["org_id"] = m.org.str();
+  o["org_name"] = m.org_name;
+  o["org_kind"] = identity::name_of(m.org_kind);
+  o["org_status"] = identity::name_of(m.org_status);
+  o["role"] = identity::name_of(m.role);
+  return o;
+}
+
+json::object org_json(const identity::Org& org, const std::vector<std::string>& warnings) {
+  json::object o;
+  o["id"] = org.id.str();
+  o["kind"] = identity::name_of(org.kind);
+  o["name"] = org.name;
+  o["credit_code"] = org.credit_code ? json::value(*org.credit_code) : json::value(nullptr);
+  o["credit_code_checksum_ok"] = org.credit_code_checksum_ok;
+  if (org.region_code) {
+    json::object region;
+    region["code"] = *org.region_code;
+    const Region* r = find_region(*org.region_code);
+    region["name"] = r ? json::value(r->name) : json::value(nullptr);
+    o["region"] = std::move(region);
+  } else {
+    o["region"] = nullptr;
+  }
+  o["status"] = identity::name_of(org.status);
+  o["status_reason"] = org.status_reason ? json::value(*org.status_reason) : json::value(nullptr);
+  o["reviewed_at"] =
+      org.reviewed_at_us ? json::value(time_json(*org.reviewed_at_us)) : json::value(nullptr);
+  o["created_by"] = org.created_by.str();
+  o["created_at"] = time_json(org.created_at_us);
+  o["updated_at"] = time_json(org.updated_at_us);
+  json::array w;
+  for (const auto& s : warnings) w.push_back(json::value(s));
+  o["warnings"] = std::move(w);
+  return o;
+}
+
+json::object review_json(const identity::OrgReview& r) {
+  json::object o;
+  o["id"] = std::to_string(r.id);
+  o["action"] = r.action;
+  o["reason"] = r.reason ? json::value(*r.reason) : json::value(nullptr);
+  o["actor_id"] = r.actor.str();
+  o["at"] = time_json(r.at_us);
+  return o;
+}
+
+json::object member_json(const identity::Member& m) {
+  json::object o;
+  o["user_id"] = m.user.str();
+  o["display_name"] = m.display_name;
+  o["email"] = m.email ? json::value(*m.email) : json::value(nullptr);
+  o["role"] = identity::name_of(m.role);
+  o["since"] = time_json(m.since_us);
+  return o;
+}
+
+json::object api_key_json(const identity::ApiKey& k) {
+  json::object o;
+  o["id"] = k.id.str();
+  o["org_id"] = k.org.str();
+  o["name"] = k.name;
+  o["token_prefix"] = k.token_prefix;
+  json::array scopes;
+  for (const auto& s : k.scopes) scopes.push_back(json::value(s));
+  o["scopes"] = std::move(scopes);
+  o["created_by"] = k.created_by.str();
+  o["created_at"] = time_json(k.created_at_us);
+  o["revoked_at"] =
+      k.revoked_at_us ? json::value(time_json(*k.revoked_at_us)) : json::value(nullptr);
+  return o;
+}
+
+}  // namespace jishi::api

@@ -1,0 +1,25 @@
+// Route registration, one function per area. Every route added here must appear in
+// docs/openapi.yaml (tests/openapi_test checks).
+#pragma once
+
+#include <string>
+
+#include "api/services.h"
+#include "http/router.h"
+
+namespace jishi::api {
+
+// /healthz /readyz /metrics /api/v1/openapi.json /api/v1/version
+void add_system_routes(http::Router& router, Services& s, std::string openapi_json);
+// /api/v1/auth/* and /api/v1/me*
+void add_auth_routes(http::Router& router, Services& s);
+// /api/v1/orgs*
+void add_org_routes(http::Router& router, Services& s);
+
+inline void add_all_routes(http::Router& router, Services& s, std::string openapi_json) {
+  add_system_routes(router, s, std::move(openapi_json));
+  add_auth_routes(router, s);
+  add_org_routes(router, s);
+}
+
+}  // namespace jishi::api

@@ -1,0 +1,26 @@
+// What API handlers share: configuration, the module environment (clock, ids, cipher), the
+// store, metrics, and server state. Built once in app/ and passed to every add_*_routes.
+#pragma once
+
+#include <atomic>
+#include <string>
+
+#include "core/config.h"
+#include "core/env.h"
+#include "core/metrics.h"
+#include "identity/password.h"
+#include "store/store.h"
+
+namespace jishi::api {
+
+struct Services {
+  const Config& config;
+  Env env;
+  store::Store& store;
+  metrics::Registry& metrics;
+  identity::HashCost hash_cost = identity::HashCost::interactive;
+  std::int64_t session_ttl_us = 0;
+  const std::atomic<bool>* ready = nullptr;  // false while shutting down
+};
+
+}  // namespace jishi::api

@@ -1,0 +1,42 @@
+// The pieces of the jishi binary's verbs: opening the runtime (config, logs, keys, store)
+// and serving HTTP on it.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/field_cipher.h"
+#include "core/ids.h"
+#include "core/metrics.h"
+#include "store/store.h"
+
+namespace jishi::app {
+
+// Everything a verb needs, opened in order: data dir, key file, database (migrated).
+struct Runtime {
+  Config config;
+  SystemClock clock;
+  std::unique_ptr<IdGenerator> ids;
+  std::unique_ptr<FieldCipher> cipher;
+  metrics::Registry metrics;
+  std::unique_ptr<store::Store> store;
+};
+
+Result<std::unique_ptr<Runtime>> open_runtime(const Config& config, bool migrate);
+// Serves until SIGTERM/SIGINT, then drains the writer. Returns the process exit code.
+int serve(Runtime& rt);
+
+// Prints every HTTP route as "METHOD /pattern", one per line (for docs and tests).
+int print_routes();
+
+// Demo data: operator, regulator, merchants (approved and pending) and a buyer.
+Status seed_demo(Runtime& rt);
+void print_demo_accounts();
+
+// Creates (or extends) a platform account holding a platform role.
+Status create_platform_user(Runtime& rt, const std::string& email, const std::string& password,
+                            const std::string& display_name, const std::string& role);
+
+}  // namespace jishi::app

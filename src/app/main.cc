@@ -1,0 +1,148 @@
+// jishi: the e-commerce platform server and its command-line verbs.
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "app/app.h"
+#include "core/log.h"
+#include "store/migrate.h"
+
+extern char** environ;
+
+namespace {
+
+using namespace jishi;
+
+struct CommonFlags {
+  std::string config_file;
+  std::string data_dir;
+  std::string listen;
+  std::string log_level;
+  std::vector<std::string> sets;
+};
+
+void add_common(CLI::App* cmd, CommonFlags& f, bool server) {
+  cmd->add_option("--config", f.config_file, "TOML configuration file");
+  cmd->add_option("--data-dir", f.data_dir, "Directory for jishi.db, the key file and uploads");
+  if (server) cmd->add_option("--listen", f.listen, "HOST:PORT to listen on (port 0: any free)");
+  cmd->add_option("--log-level", f.log_level, "trace, debug, info, warn, error or off");
+  cmd->add_option("--set", f.sets, "Set any configuration key: --set key=value (repeatable)");
+}
+
+// Defaults < config file < JISHI_* environment < flags.
+Result<Config> build_config(const CommonFlags& f, const std::string& default_data_dir) {
+  Config c;
+  if (!default_data_dir.empty()) c.data_dir = default_data_dir;
+  if (!f.config_file.empty()) JISHI_TRY(config_apply_toml_file(c, f.config_file));
+  JISHI_TRY(config_apply_env(c, environ));
+  if (!f.data_dir.empty()) JISHI_TRY(config_set(c, "data_dir", f.data_dir));
+  if (!f.listen.empty()) JISHI_TRY(config_set(c, "listen", f.listen));
+  if (!f.log_level.empty()) JISHI_TRY(config_set(c, "log_level", f.log_level));
+  for (const auto& kv : f.sets) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos)
+      return fail(Code::validation_failed, "--set takes key=value, got " + kv);
+    JISHI_TRY(config_set(c, kv.substr(0, eq), kv.substr(eq + 1)));
+  }
+  JISHI_TRY(config_validate(c));
+  return c;
+}
+
+int report(const Error& e) {
+  std::cerr << "jishi: " << e.detail << std::endl;
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"jishi (集市): an open e-commerce platform with payment, credit and trust services"};
+  app.require_subcommand(1);
+
+  CommonFlags serve_flags, demo_flags, migrate_flags, admin_flags;
+  auto* serve = app.add_subcommand("serve", "Run the HTTP server");
+  add_common(serve, serve_flags, true);
+
+  auto* demo =
+      app.add_subcommand("demo", "Run the server with demo accounts and data (./demo-data)");
+  add_common(demo, demo_flags, true);
+
+  auto* migrate = app.add_subcommand("migrate", "Apply pending database migrations and exit");
+  add_common(migrate, migrate_flags, false);
+
+  auto* admin = app.add_subcommand("admin", "Administrative tasks");
+  admin->require_subcommand(1);
+  auto* create =
+      admin->add_subcommand("create",
+                            "Create a platform account (the first operator); password from "
+                            "JISHI_ADMIN_PASSWORD or standard input");
+  add_common(create, admin_flags, false);
+  std::string email, name = "Platform operator", role = "operator";
+  create->add_option("--email", email, "Sign-in email")->required();
+  create->add_option("--name", name, "Display name");
+  create->add_option("--role", role, "operator, regulator, ca_officer or arbitrator");
+
+  auto* version = app.add_subcommand("version", "Print the version and schema version");
+  auto* routes = app.add_subcommand("routes", "List every HTTP route (METHOD /pattern)");
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (version->parsed()) {
+    std::cout << "jishi " << JISHI_VERSION << " (schema " << store::latest_schema_version() << ")"
+              << std::endl;
+    return 0;
+  }
+
+  if (routes->parsed()) return app::print_routes();
+
+  if (serve->parsed() || demo->parsed()) {
+    bool is_demo = demo->parsed();
+    auto config = build_config(is_demo ? demo_flags : serve_flags, is_demo ? "./demo-data" : "");
+    if (!config) return report(config.error());
+    init_logging(config->log_level);
+    auto rt = app::open_runtime(*config, true);
+    if (!rt) return report(rt.error());
+    if (is_demo) {
+      if (auto seeded = app::seed_demo(**rt); !seeded) return report(seeded.error());
+      app::print_demo_accounts();
+    }
+    return app::serve(**rt);
+  }
+
+  if (migrate->parsed()) {
+    auto config = build_config(migrate_flags, "");
+    if (!config) return report(config.error());
+    init_logging(config->log_level);
+    auto rt = app::open_runtime(*config, false);
+    if (rt) {
+      std::cout << "schema is current (version " << store::latest_schema_version() << ")\n";
+      return 0;
+    }
+    if (rt.error().code != Code::invalid_state ||
+        rt.error().detail.find("run `jishi migrate`") == std::string::npos)
+      return report(rt.error());
+    auto migrated = app::open_runtime(*config, true);
+    if (!migrated) return report(migrated.error());
+    std::cout << "migrated to schema version " << store::latest_schema_version() << "\n";
+    return 0;
+  }
+
+  if (create->parsed()) {
+    auto config = build_config(admin_flags, "");
+    if (!config) return report(config.error());
+    init_logging(config->log_level.empty() ? "warn" : config->log_level);
+    std::string password;
+    if (const char* p = std::getenv("JISHI_ADMIN_PASSWORD")) {
+      password = p;
+    } else {
+      std::cerr << "password: " << std::flush;
+      std::getline(std::cin, password);
+    }
+    auto rt = app::open_runtime(*config, true);
+    if (!rt) return report(rt.error());
+    if (auto ok = app::create_platform_user(**rt, email, password, name, role); !ok)
+      return report(ok.error());
+    std::cout << "created " << role << " " << email << std::endl;
+    return 0;
+  }
+  return 0;
+}

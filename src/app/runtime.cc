@@ -1,0 +1,95 @@
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+
+#include "api/routes.h"
+#include "app/app.h"
+#include "core/log.h"
+#include "http/server.h"
+#include "identity/password.h"
+
+namespace jishi::api {
+std::string openapi_json();
+}
+
+namespace jishi::app {
+
+Result<std::unique_ptr<Runtime>> open_runtime(const Config& config, bool migrate) {
+  auto rt = std::make_unique<Runtime>();
+  rt->config = config;
+  if (::mkdir(config.data_dir.c_str(), 0700) != 0 && errno != EEXIST)
+    return fail(Code::storage_failure,
+                "cannot create data dir " + config.data_dir + ": " + std::strerror(errno));
+  rt->ids = std::make_unique<IdGenerator>(rt->clock, config.node_id);
+  JISHI_ASSIGN_OR_RETURN(auto cipher, FieldCipher::open_or_create(config.key_file_path()));
+  rt->cipher = std::make_unique<FieldCipher>(std::move(cipher));
+  store::StoreOptions so;
+  so.sqlite_path = config.database_path();
+  so.read_connections = config.read_connections;
+  so.writer.batch_commands_max = config.writer_batch_max;
+  so.writer.queue_commands_max = config.writer_queue_max;
+  so.migrate = migrate;
+  JISHI_ASSIGN_OR_RETURN(rt->store, store::Store::open(so, &rt->metrics));
+  return rt;
+}
+
+int serve(Runtime& rt) {
+  const Config& c = rt.config;
+  http::Router router(rt.metrics);
+  api::Services services{c, Env{rt.clock, *rt.ids, *rt.cipher}, *rt.store, rt.metrics};
+  services.hash_cost = identity::parse_hash_cost(c.password_hash_cost);
+  services.session_ttl_us = c.session_ttl_s * 1'000'000;
+  api::add_all_routes(router, services, api::openapi_json());
+
+  http::ServerOptions so;
+  so.listen = c.listen;
+  so.io_threads = c.io_threads;
+  so.access_log = c.access_log;
+  so.web_root = c.web_root;
+  so.rate_limit_per_s = c.rate_limit_per_s;
+  so.rate_limit_burst = c.rate_limit_burst;
+  http::Server server(so, router, *rt.store, *rt.cipher, rt.clock, rt.metrics);
+  services.ready = &server.ready();
+  auto port = server.bind();
+  if (!port) {
+    spdlog::error("{}", port.error().detail);
+    return 1;
+  }
+  std::string host = c.listen.substr(0, c.listen.rfind(':'));
+  // Tests and scripts read this line to find the port (with --listen HOST:0).
+  std::cout << "jishi listening on http://" << host << ":" << *port << std::endl;
+  spdlog::info("serving data_dir={} listen={}:{} io_threads={}", c.data_dir, host, *port,
+               c.io_threads);
+  server.run();
+  spdlog::info("shutdown: draining the writer");
+  rt.store->stop_writer();
+  spdlog::info("shutdown: done");
+  return 0;
+}
+
+int print_routes() {
+  // Handlers are never called here; they only need services to bind to.
+  metrics::Registry registry;
+  SystemClock clock;
+  IdGenerator ids(clock, 0);
+  auto cipher = FieldCipher::from_keys("k", std::string(32, 'k'), std::string(32, 'l'));
+  store::StoreOptions so;
+  so.sqlite_path = ":memory:";
+  so.read_connections = 1;
+  auto st = store::Store::open(so, nullptr);
+  if (!st) {
+    std::cerr << st.error().detail << std::endl;
+    return 1;
+  }
+  Config config;
+  http::Router router(registry);
+  api::Services services{config, Env{clock, ids, cipher}, **st, registry};
+  api::add_all_routes(router, services, "{}");
+  for (const auto& r : router.routes())
+    std::cout << http::method_name(r.method) << " " << r.pattern << "\n";
+  return 0;
+}
+
+}  // namespace jishi::app

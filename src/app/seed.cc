@@ -1,0 +1,105 @@
+// `jishi admin create` and the demo data set, both through the writer like any other write.
+#include <iostream>
+
+#include "app/app.h"
+#include "identity/orgs.h"
+#include "identity/password.h"
+#include "identity/users.h"
+
+namespace jishi::app {
+
+namespace {
+constexpr std::string_view kDemoPassword = "jishi-demo-2026";
+
+// Finds or creates the user with this email; returns its id.
+Result<UserId> ensure_user(store::Tx& tx, const Env& env, const std::string& email,
+                           const std::string& password_hash, const std::string& name) {
+  JISHI_ASSIGN_OR_RETURN(auto rec, identity::find_login(tx, env, email));
+  if (rec) return rec->id;
+  identity::NewUser nu{email, std::nullopt, name, password_hash};
+  JISHI_ASSIGN_OR_RETURN(auto user, identity::create_user(tx, env, nu));
+  return user.id;
+}
+
+// Runs fn as one write command and waits; returns its error, if any.
+Status write(Runtime& rt, std::function<Status(store::Tx&, const Env&)> fn) {
+  Env env{rt.clock, *rt.ids, *rt.cipher};
+  Status result;
+  auto outcome = store::run_and_wait(rt.store->writer(), [&](store::Tx& tx) {
+    result = fn(tx, env);
+    return result.has_value();
+  });
+  if (!result) return result;
+  if (outcome != store::Outcome::committed)
+    return fail(Code::storage_failure, "the write did not commit");
+  return {};
+}
+}  // namespace
+
+Status create_platform_user(Runtime& rt, const std::string& email, const std::string& password,
+                            const std::string& display_name, const std::string& role_name) {
+  auto role = identity::parse_role(role_name);
+  if (!role || !identity::is_platform_role(*role))
+    return fail(Code::validation_failed,
+                "role must be operator, regulator, ca_officer or arbitrator");
+  JISHI_ASSIGN_OR_RETURN(auto normalized, identity::normalize_email(email));
+  JISHI_TRY(identity::validate_password(password));
+  std::string hash =
+      identity::hash_password(password, identity::parse_hash_cost(rt.config.password_hash_cost));
+  return write(rt, [&](store::Tx& tx, const Env& env) -> Status {
+    JISHI_ASSIGN_OR_RETURN(UserId user, ensure_user(tx, env, normalized, hash, display_name));
+    JISHI_ASSIGN_OR_RETURN(auto platform, identity::platform_org(tx));
+    if (!platform) {
+      identity::NewOrg org{identity::OrgKind::platform, "集市平台 jishi platform", std::nullopt,
+                           true, std::nullopt};
+      JISHI_ASSIGN_OR_RETURN(auto created, identity::create_org(tx, env, user, org));
+      platform = created.id;
+      if (*role == identity::Role::operator_) return {};  // the creator is already operator
+    }
+    auto added = identity::add_member(tx, env, *platform, user, *role);
+    if (!added && added.error().code != Code::already_exists) return added;
+    return {};
+  });
+}
+
+Status seed_demo(Runtime& rt) {
+  JISHI_TRY(create_platform_user(rt, "operator@jishi.demo", std::string(kDemoPassword),
+                                 "平台运营 Operator", "operator"));
+  JISHI_TRY(create_platform_user(rt, "regulator@jishi.demo", std::string(kDemoPassword),
+                                 "市场监管 Regulator", "regulator"));
+  std::string hash = identity::hash_password(
+      kDemoPassword, identity::parse_hash_cost(rt.config.password_hash_cost));
+  return write(rt, [&](store::Tx& tx, const Env& env) -> Status {
+    JISHI_ASSIGN_OR_RETURN(auto platform, identity::platform_org(tx));
+    JISHI_ASSIGN_OR_RETURN(auto op, identity::find_login(tx, env, "operator@jishi.demo"));
+    JISHI_ASSIGN_OR_RETURN(UserId seller,
+                           ensure_user(tx, env, "seller@jishi.demo", hash, "杭州好物 店长"));
+    JISHI_ASSIGN_OR_RETURN(UserId pending,
+                           ensure_user(tx, env, "newshop@jishi.demo", hash, "深圳新店 店长"));
+    JISHI_ASSIGN_OR_RETURN(UserId buyer, ensure_user(tx, env, "buyer@jishi.demo", hash, "张三"));
+    (void)buyer;
+    (void)platform;
+    identity::NewOrg shop{identity::OrgKind::merchant, "杭州好物科技有限公司",
+                          std::string("91330106MA2CDE7R6C"), true, std::string("330106")};
+    JISHI_ASSIGN_OR_RETURN(auto org, identity::create_org(tx, env, seller, shop));
+    JISHI_TRY(identity::review_org(tx, env, org.id, op->id, true,
+                                   std::string("demo: documents checked")));
+    identity::NewOrg newshop{identity::OrgKind::merchant, "深圳新店贸易有限公司",
+                             std::string("914403001922038216"), true, std::string("440300")};
+    JISHI_TRY(identity::create_org(tx, env, pending, newshop));
+    return {};
+  });
+}
+
+void print_demo_accounts() {
+  std::cout
+      << "\nDemo accounts (password for all: " << kDemoPassword << ")\n"
+      << "  operator   operator@jishi.demo   approves merchants\n"
+      << "  regulator  regulator@jishi.demo  reads, never writes\n"
+      << "  seller     seller@jishi.demo     admin of 杭州好物科技有限公司 (approved)\n"
+      << "  seller     newshop@jishi.demo    admin of 深圳新店贸易有限公司 (awaiting review)\n"
+      << "  buyer      buyer@jishi.demo\n"
+      << std::endl;
+}
+
+}  // namespace jishi::app
