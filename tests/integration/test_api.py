@@ -1,0 +1,515 @@
+"""HTTP integration tests: the real server, a real SQLite file, the public API only."""
+import concurrent.futures
+import json
+import os
+import sqlite3
+import subprocess
+import tempfile
+import unittest
+
+from harness import ADMIN_PASSWORD, JISHI, Server, resident_id, uscc, wait_until
+
+
+def count(db_path, table):
+    with sqlite3.connect(db_path) as db:
+        return db.execute("SELECT COUNT(*) FROM " + table).fetchone()[0]
+
+
+class ApiTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server()
+        cls.server.admin_create("operator@example.com", "operator")
+        cls.server.admin_create("regulator@example.com", "regulator")
+        cls.server.start()
+        cls.op = cls.server.login("operator@example.com", ADMIN_PASSWORD)
+        cls.reg = cls.server.login("regulator@example.com", ADMIN_PASSWORD)
+        cls.n = 0
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+
+    def next_n(self):
+        type(self).n += 1
+        return type(self).n
+
+    def new_user(self, prefix="user"):
+        n = self.next_n()
+        return self.server.register("%s%d@example.com" % (prefix, n))
+
+    def new_merchant(self, approve=False):
+        seller, user = self.new_user("seller")
+        r = seller.post("/api/v1/orgs", {"kind": "merchant", "name": "好物%d" % self.next_n(),
+                                         "credit_code": uscc(1000 + self.next_n())})
+        self.assertEqual(r.status, 201, r)
+        org = r.json
+        if approve:
+            a = self.op.post("/api/v1/orgs/%s/approve" % org["id"], {"note": "ok"})
+            self.assertEqual(a.status, 200, a)
+            org = a.json
+        return seller, org
+
+    # --- accounts ------------------------------------------------------------------------
+    def test_register_login_me(self):
+        c = self.server.client()
+        r = c.post("/api/v1/auth/register", {"email": "Li.Lei@Example.com", "password": "s3cret-pass",
+                                             "display_name": "李雷"})
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json["user"]["email"], "li.lei@example.com")
+        self.assertTrue(r.json["session"]["token"].startswith("jss_"))
+        me = self.server.client(r.json["session"]["token"]).get("/api/v1/me")
+        self.assertEqual(me.status, 200)
+        self.assertEqual(me.json["user"]["display_name"], "李雷")
+        logged = self.server.login("LI.LEI@example.com", "s3cret-pass")
+        self.assertEqual(logged.get("/api/v1/me").json["user"]["id"], r.json["user"]["id"])
+        dup = c.post("/api/v1/auth/register", {"email": "li.lei@example.com", "password": "another-pass"})
+        self.assertEqual((dup.status, dup.code), (409, "already_exists"))
+        self.assertEqual(dup.headers["content-type"], "application/problem+json")
+
+    def test_register_by_phone_masks_and_encrypts_it(self):
+        r = self.server.client().post("/api/v1/auth/register",
+                                      {"phone": "139 1234 5678", "password": "phone-pass-1"})
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json["user"]["phone"], "+86139****5678")
+        dup = self.server.client().post("/api/v1/auth/register", {"email": "fresh-phone@example.com",
+                                                                  "phone": "13912345678", "password": "phone-pass-1"})
+        self.assertEqual((dup.status, dup.json["field"]), (409, "/phone"))
+        self.server.login("+8613912345678", "phone-pass-1")
+        with open(self.server.db_path, "rb") as f:
+            raw = f.read()
+        for suffix in ("-wal",):
+            if os.path.exists(self.server.db_path + suffix):
+                with open(self.server.db_path + suffix, "rb") as f:
+                    raw += f.read()
+        self.assertNotIn(b"13912345678", raw)
+
+    def test_logout_revokes_the_session(self):
+        client, _ = self.new_user()
+        self.assertEqual(client.post("/api/v1/auth/logout").status, 204)
+        r = client.get("/api/v1/me")
+        self.assertEqual((r.status, r.code), (401, "unauthenticated"))
+
+    def test_wrong_passwords_lock_the_account(self):
+        _, user = self.new_user("locky")
+        c = self.server.client()
+        for _ in range(4):
+            r = c.post("/api/v1/auth/login", {"login": user["email"], "password": "wrong-password"})
+            self.assertEqual((r.status, r.code), (401, "invalid_credentials"))
+        r = c.post("/api/v1/auth/login", {"login": user["email"], "password": "wrong-password"})
+        self.assertEqual((r.status, r.code), (403, "account_locked"))
+        self.assertGreater(int(r.headers["retry-after"]), 0)
+        r = c.post("/api/v1/auth/login", {"login": user["email"], "password": "password-123"})
+        self.assertEqual((r.status, r.code), (403, "account_locked"))
+        unknown = c.post("/api/v1/auth/login", {"login": "nobody@example.com", "password": "x" * 10})
+        self.assertEqual((unknown.status, unknown.code), (401, "invalid_credentials"))
+
+    def test_real_name_verification(self):
+        client, _ = self.new_user()
+        bad = client.post("/api/v1/me/real-name", {"name": "韩梅梅", "resident_id": "110101199003071234"})
+        self.assertEqual((bad.status, bad.code, bad.json["field"]), (400, "validation_failed", "/resident_id"))
+        bad_date = client.post("/api/v1/me/real-name", {"name": "韩梅梅", "resident_id": "110101199002300014"})
+        self.assertEqual(bad_date.status, 400)
+        rid = resident_id(self.next_n())
+        ok = client.post("/api/v1/me/real-name", {"name": "韩梅梅", "resident_id": rid})
+        self.assertEqual(ok.status, 200, ok)
+        self.assertNotIn(rid, ok.body)
+        self.assertTrue(client.get("/api/v1/me").json["user"]["real_name_verified"])
+        other, _ = self.new_user()
+        taken = other.post("/api/v1/me/real-name", {"name": "韩梅梅", "resident_id": rid})
+        self.assertEqual((taken.status, taken.code), (409, "already_exists"))
+
+    # --- merchant onboarding ---------------------------------------------------------------
+    def test_merchant_onboarding_approved_by_operator(self):
+        seller, org = self.new_merchant()
+        self.assertEqual(org["status"], "submitted")
+        self.assertEqual(org["region"]["code"], "330106")
+        queue = self.op.get("/api/v1/orgs?status=submitted&limit=100")
+        self.assertEqual(queue.status, 200)
+        self.assertIn(org["id"], [o["id"] for o in queue.json["items"]])
+        r = self.op.post("/api/v1/orgs/%s/approve" % org["id"], {"note": "营业执照 checked"})
+        self.assertEqual((r.status, r.json["status"]), (200, "approved"))
+        again = self.op.post("/api/v1/orgs/%s/approve" % org["id"])
+        self.assertEqual((again.status, again.code), (409, "invalid_state"))
+        ms = seller.get("/api/v1/me").json["memberships"]
+        self.assertEqual([(m["org_id"], m["role"], m["org_status"]) for m in ms],
+                         [(org["id"], "seller_admin", "approved")])
+        history = seller.get("/api/v1/orgs/%s/reviews" % org["id"]).json["items"]
+        self.assertEqual([h["action"] for h in history], ["submitted", "approved"])
+
+    def test_rejection_needs_a_reason_and_allows_resubmission(self):
+        seller, org = self.new_merchant()
+        no_reason = self.op.post("/api/v1/orgs/%s/reject" % org["id"], {})
+        self.assertEqual((no_reason.status, no_reason.json["field"]), (400, "/reason"))
+        r = self.op.post("/api/v1/orgs/%s/reject" % org["id"], {"reason": "执照模糊 licence unreadable"})
+        self.assertEqual((r.json["status"], r.json["status_reason"]), ("rejected", "执照模糊 licence unreadable"))
+        back = seller.post("/api/v1/orgs/%s/resubmit" % org["id"],
+                           {"name": "更正后的店", "credit_code": org["credit_code"]})
+        self.assertEqual((back.status, back.json["status"], back.json["name"]), (200, "submitted", "更正后的店"))
+
+    def test_credit_codes_are_validated(self):
+        seller, _ = self.new_user("cc")
+        before = count(self.server.db_path, "orgs")
+        for code, fragment in [("91110000600037341K", "check character"),
+                               ("9111000060003734IL", "position"),
+                               ("91110000", "18"),
+                               ("91350100M0001TGQXM", "legacy")]:
+            r = seller.post("/api/v1/orgs", {"kind": "merchant", "name": "x", "credit_code": code})
+            self.assertEqual((r.status, r.code, r.json["field"]), (400, "validation_failed", "/credit_code"), r)
+            self.assertIn(fragment, r.json["detail"])
+        self.assertEqual(count(self.server.db_path, "orgs"), before)
+        legacy = seller.post("/api/v1/orgs", {"kind": "merchant", "name": "福建老店", "credit_code": "91350100M0001TGQXM",
+                                              "credit_code_legacy_confirmed": True})
+        self.assertEqual(legacy.status, 201, legacy)
+        self.assertFalse(legacy.json["credit_code_checksum_ok"])
+        self.assertTrue(any("checksum" in w for w in legacy.json["warnings"]))
+        dup = seller.post("/api/v1/orgs", {"kind": "merchant", "name": "again", "credit_code": "91350100M0001TGQXM",
+                                           "credit_code_legacy_confirmed": True})
+        self.assertEqual((dup.status, dup.code), (409, "already_exists"))
+        plat = seller.post("/api/v1/orgs", {"kind": "platform", "name": "p", "credit_code": uscc(7)})
+        self.assertEqual(plat.status, 403)
+
+    def test_members_and_roles(self):
+        seller, org = self.new_merchant(approve=True)
+        staff, staff_user = self.new_user("staff")
+        r = seller.post("/api/v1/orgs/%s/members" % org["id"], {"login": staff_user["email"], "role": "seller_staff"})
+        self.assertEqual(r.status, 201, r)
+        bad_role = seller.post("/api/v1/orgs/%s/members" % org["id"], {"login": staff_user["email"], "role": "operator"})
+        self.assertEqual(bad_role.status, 400)
+        self.assertEqual(staff.get("/api/v1/orgs/%s" % org["id"]).status, 200)
+        # Staff may read but not administer.
+        self.assertEqual(staff.post("/api/v1/orgs/%s/members" % org["id"],
+                                    {"login": staff_user["email"], "role": "seller_admin"}).status, 403)
+        seller_id = seller.get("/api/v1/me").json["user"]["id"]
+        last = seller.delete("/api/v1/orgs/%s/members/%s" % (org["id"], seller_id))
+        self.assertEqual((last.status, last.code), (409, "invalid_state"))
+        self.assertEqual(seller.delete("/api/v1/orgs/%s/members/%s" % (org["id"], staff_user["id"])).status, 204)
+        self.assertEqual(staff.get("/api/v1/orgs/%s" % org["id"]).status, 404)
+
+    def test_api_keys_are_shown_once_scoped_and_revocable(self):
+        seller, pending = self.new_merchant()
+        early = seller.post("/api/v1/orgs/%s/api-keys" % pending["id"], {"name": "erp", "scopes": ["read"]})
+        self.assertEqual((early.status, early.code), (409, "invalid_state"))
+        seller2, org = self.new_merchant(approve=True)
+        r = seller2.post("/api/v1/orgs/%s/api-keys" % org["id"], {"name": "ERP 用友", "scopes": ["read"]})
+        self.assertEqual(r.status, 201, r)
+        token = r.json["token"]
+        self.assertTrue(token.startswith("jsk_"))
+        listed = seller2.get("/api/v1/orgs/%s/api-keys" % org["id"]).json["items"]
+        self.assertNotIn(token, json.dumps(listed))
+        erp = self.server.client(token)
+        self.assertEqual(erp.get("/api/v1/orgs/%s" % org["id"]).status, 200)
+        self.assertEqual(erp.get("/api/v1/me").json["org_id"], org["id"])
+        self.assertEqual(erp.get("/api/v1/orgs/%s" % pending["id"]).status, 404)
+        self.assertEqual(erp.post("/api/v1/orgs/%s/api-keys" % org["id"], {"name": "x", "scopes": ["read"]}).status, 403)
+        self.assertEqual(seller2.post("/api/v1/orgs/%s/api-keys" % org["id"], {"name": "x", "scopes": ["admin"]}).status, 400)
+        rv = seller2.delete("/api/v1/orgs/%s/api-keys/%s" % (org["id"], r.json["id"]))
+        self.assertEqual(rv.status, 200)
+        self.assertIsNotNone(rv.json["revoked_at"])
+        self.assertEqual(erp.get("/api/v1/orgs/%s" % org["id"]).status, 401)
+
+    def test_every_endpoint_rejects_the_roles_it_must(self):
+        seller, org = self.new_merchant()
+        other_seller, other_org = self.new_merchant(approve=True)
+        buyer, _ = self.new_user("buyer")
+        anon = self.server.client()
+        oid = org["id"]
+        # (method, path, body, {principal: expected status})
+        cases = [
+            ("GET", "/api/v1/me", None, {"anon": 401}),
+            ("GET", "/api/v1/orgs", None, {"anon": 401, "buyer": 403, "seller": 403}),
+            ("GET", "/api/v1/orgs/%s" % oid, None, {"anon": 401, "buyer": 404, "other_seller": 404}),
+            ("POST", "/api/v1/orgs/%s/approve" % oid, {}, {"anon": 401, "buyer": 403, "seller": 403,
+                                                         "other_seller": 403, "regulator": 403}),
+            ("POST", "/api/v1/orgs/%s/reject" % oid, {"reason": "r"}, {"anon": 401, "seller": 403, "regulator": 403}),
+            ("POST", "/api/v1/orgs/%s/resubmit" % oid, {"name": "n", "credit_code": org["credit_code"]},
+             {"anon": 401, "buyer": 404, "regulator": 403, "operator": 403}),
+            ("GET", "/api/v1/orgs/%s/members" % oid, None, {"anon": 401, "buyer": 404, "other_seller": 404}),
+            ("POST", "/api/v1/orgs/%s/members" % oid, {"login": "x@example.com", "role": "seller_staff"},
+             {"anon": 401, "buyer": 404, "regulator": 403, "other_seller": 404}),
+            ("GET", "/api/v1/orgs/%s/api-keys" % oid, None, {"anon": 401, "regulator": 403, "other_seller": 404}),
+            ("POST", "/api/v1/orgs/%s/api-keys" % oid, {"name": "k", "scopes": ["read"]},
+             {"anon": 401, "regulator": 403, "operator": 403}),
+            ("POST", "/api/v1/orgs", {"kind": "merchant", "name": "n", "credit_code": uscc(99999)}, {"anon": 401}),
+            ("POST", "/api/v1/auth/logout", None, {"anon": 401}),
+        ]
+        who = {"anon": anon, "buyer": buyer, "seller": seller, "other_seller": other_seller,
+               "regulator": self.reg, "operator": self.op}
+        before = count(self.server.db_path, "orgs")
+        for method, path, body, expect in cases:
+            for name, status in expect.items():
+                r = who[name].request(method, path, body=body)
+                self.assertEqual(r.status, status, "%s %s as %s: %r" % (method, path, name, r))
+                self.assertEqual(r.headers["content-type"], "application/problem+json")
+        self.assertEqual(count(self.server.db_path, "orgs"), before)
+        # The regulator reads everything and writes nothing.
+        self.assertEqual(self.reg.get("/api/v1/orgs/%s" % oid).status, 200)
+        self.assertEqual(self.reg.get("/api/v1/orgs?kind=merchant").status, 200)
+
+    def test_list_paging_with_cursor(self):
+        for _ in range(3):
+            self.new_merchant()
+        seen = []
+        cursor = None
+        while True:
+            path = "/api/v1/orgs?kind=merchant&limit=2" + ("&cursor=" + cursor if cursor else "")
+            page = self.op.get(path).json
+            self.assertLessEqual(len(page["items"]), 2)
+            seen += [o["id"] for o in page["items"]]
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
+        self.assertEqual(len(seen), len(set(seen)))
+        self.assertEqual(seen, sorted(seen, key=int, reverse=True))
+        total = len(self.op.get("/api/v1/orgs?kind=merchant&limit=100").json["items"])
+        self.assertEqual(len(seen), total)
+        self.assertEqual(self.op.get("/api/v1/orgs?limit=0").status, 400)
+        self.assertEqual(self.op.get("/api/v1/orgs?limit=101").status, 400)
+        self.assertEqual(self.op.get("/api/v1/orgs?cursor=abc").status, 400)
+
+    # --- bad input -------------------------------------------------------------------------
+    def test_bad_input_gets_problem_json_and_writes_nothing(self):
+        c = self.server.client()
+        users = count(self.server.db_path, "users")
+        cases = [
+            (dict(raw=b'{"email":', content_type="application/json"), 400, "invalid_json"),
+            (dict(raw=b'{"email":"a@b.co","password":"pppppppp1"}', content_type="text/plain"), 415,
+             "unsupported_media_type"),
+            (dict(body={"email": "a@b.co", "password": "pppppppp1", "admin": True}), 400, "validation_failed"),
+            (dict(body={"email": "not-an-email", "password": "pppppppp1"}), 400, "validation_failed"),
+            (dict(body={"email": "a@b.co", "password": "short"}), 400, "validation_failed"),
+            (dict(body={"email": 5, "password": "pppppppp1"}), 400, "validation_failed"),
+            (dict(body=[1, 2]), 400, "validation_failed"),
+            (dict(raw=("[" * 100 + "]" * 100).encode()), 400, "validation_failed"),
+            (dict(body={"email": "x" * 300 + "@b.co", "password": "pppppppp1"}), 400, "validation_failed"),
+        ]
+        for kw, status, code in cases:
+            r = c.post("/api/v1/auth/register", **kw)
+            self.assertEqual((r.status, r.code), (status, code), (kw, r))
+            for k in ("type", "title", "status", "detail", "code"):
+                self.assertIn(k, r.json)
+            self.assertEqual(r.json["request_id"], r.headers["x-request-id"])
+        self.assertEqual(count(self.server.db_path, "users"), users)
+        nf = c.get("/api/v1/nope")
+        self.assertEqual((nf.status, nf.code), (404, "not_found"))
+        na = c.request("PUT", "/api/v1/me")
+        self.assertEqual((na.status, na.code), (405, "method_not_allowed"))
+        self.assertIn("GET", na.headers["allow"])
+        bad_id = self.op.get("/api/v1/orgs/not-a-number")
+        self.assertEqual(bad_id.status, 404)
+
+    def test_body_and_header_limits(self):
+        c = self.server.client()
+        big = b'{"email":"' + b"x" * (1024 * 1024 + 10) + b'"}'
+        r = c.post("/api/v1/auth/register", raw=big)
+        self.assertEqual((r.status, r.code), (413, "body_too_large"))
+        c2 = self.server.client()
+        r = c2.get("/api/v1/me", headers={"X-Big": "y" * (20 * 1024)})
+        self.assertEqual(r.status, 400)
+        self.assertEqual(self.server.client().get("/healthz").status, 200)  # server unharmed
+
+    # --- idempotency -----------------------------------------------------------------------
+    def test_idempotency_key_replays_and_refuses_reuse(self):
+        seller, _ = self.new_user("idem")
+        body = {"kind": "merchant", "name": "幂等店", "credit_code": uscc(50000 + self.next_n())}
+        before = count(self.server.db_path, "orgs")
+        first = seller.post("/api/v1/orgs", body, key="create-org-1")
+        second = seller.post("/api/v1/orgs", body, key="create-org-1")
+        self.assertEqual((first.status, second.status), (201, 201))
+        self.assertEqual(first.json["id"], second.json["id"])
+        self.assertEqual(second.headers.get("idempotent-replayed"), "true")
+        self.assertEqual(count(self.server.db_path, "orgs"), before + 1)
+        other = dict(body, name="另一家")
+        reused = seller.post("/api/v1/orgs", other, key="create-org-1")
+        self.assertEqual((reused.status, reused.code), (422, "idempotency_key_reused"))
+        self.assertEqual(count(self.server.db_path, "orgs"), before + 1)
+        # Keys are scoped per caller: another user with the same key is a different request.
+        other_user, _ = self.new_user("idem")
+        mine = other_user.post("/api/v1/orgs", dict(body, credit_code=uscc(60000 + self.next_n())), key="create-org-1")
+        self.assertEqual(mine.status, 201)
+        bad_key = seller.post("/api/v1/orgs", body, key="has space")
+        self.assertEqual(bad_key.status, 400)
+
+    def test_concurrent_retries_with_one_key_create_one_thing(self):
+        seller, _ = self.new_user("race")
+        body = {"kind": "merchant", "name": "并发店", "credit_code": uscc(70000 + self.next_n())}
+        before = count(self.server.db_path, "orgs")
+
+        def attempt(_):
+            c = self.server.client(seller.token)
+            try:
+                return c.post("/api/v1/orgs", body, key="race-key")
+            finally:
+                c.close()
+
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            results = list(pool.map(attempt, range(32)))
+        self.assertEqual({r.status for r in results}, {201})
+        self.assertEqual(len({r.json["id"] for r in results}), 1)
+        self.assertEqual(count(self.server.db_path, "orgs"), before + 1)
+
+    def test_login_replay_returns_the_same_session(self):
+        _, user = self.new_user("replay")
+        c = self.server.client()
+        a = c.post("/api/v1/auth/login", {"login": user["email"], "password": "password-123"}, key="login-1")
+        b = c.post("/api/v1/auth/login", {"login": user["email"], "password": "password-123"}, key="login-1")
+        self.assertEqual(a.json["session"]["token"], b.json["session"]["token"])
+        with sqlite3.connect(self.server.db_path) as db:
+            stored = [r[0] for r in db.execute("SELECT body FROM idempotency_keys WHERE idem_key = 'login-1'")]
+        self.assertEqual(len(stored), 1)
+        self.assertNotIn(a.json["session"]["token"], stored[0])  # stored encrypted
+
+    # --- operations ------------------------------------------------------------------------
+    def test_health_readiness_metrics_and_request_ids(self):
+        c = self.server.client()
+        self.assertEqual(c.get("/healthz").json, {"status": "ok"})
+        ready = c.get("/readyz")
+        self.assertEqual(ready.status, 200)
+        self.assertGreaterEqual(ready.json["schema_version"], 1)
+        m = c.get("/metrics")
+        self.assertTrue(m.headers["content-type"].startswith("text/plain"))
+        for name in ("jishi_http_responses_total", "jishi_http_request_seconds_bucket",
+                     "jishi_writer_batch_commands_bucket", "jishi_writer_commit_seconds_bucket",
+                     "jishi_writer_queue_depth"):
+            self.assertIn(name, m.body)
+        self.assertIn('route="/api/v1/auth/register"', m.body)
+        echoed = c.get("/healthz", headers={"X-Request-Id": "abc-123"})
+        self.assertEqual(echoed.headers["x-request-id"], "abc-123")
+        self.assertTrue(c.get("/healthz").headers["x-request-id"])
+        v = c.get("/api/v1/version").json
+        self.assertEqual(v["name"], "jishi")
+
+    def test_openapi_documents_every_route(self):
+        doc = self.server.client().get("/api/v1/openapi.json")
+        self.assertEqual(doc.status, 200)
+        paths = doc.json["paths"]
+        routes = subprocess.run([JISHI, "routes"], capture_output=True, text=True, check=True).stdout.split("\n")
+        routes = [r.split(" ", 1) for r in routes if r]
+        self.assertGreater(len(routes), 10)
+        missing = ["%s %s" % (m, p) for m, p in routes if p not in paths or m.lower() not in paths[p]]
+        self.assertEqual(missing, [], "routes missing from docs/openapi.yaml")
+
+    def test_secrets_never_reach_the_log(self):
+        c = self.server.client()
+        r = c.post("/api/v1/auth/register", {"email": "secretive@example.com", "password": "Very-Secret-Pw-42",
+                                             "phone": "13700001111"})
+        token = r.json["session"]["token"]
+        self.server.client(token).get("/api/v1/me")
+        log = self.server.read_log()
+        self.assertIn("access", log)
+        for secret in ("Very-Secret-Pw-42", token, token[4:], "13700001111"):
+            self.assertNotIn(secret, log)
+
+
+class LimitsTest(unittest.TestCase):
+    """Servers with tight limits, to see 429 and 503 happen."""
+
+    def test_rate_limit_answers_429_with_retry_after(self):
+        s = Server({"rate_limit_per_s": "0.5", "rate_limit_burst": "5"}).start()
+        try:
+            c = s.client()
+            statuses = [c.get("/api/v1/version").status for _ in range(7)]
+            self.assertEqual(statuses[:5], [200] * 5)
+            self.assertEqual(statuses[5:], [429, 429])
+            r = c.get("/api/v1/version")
+            self.assertEqual(r.code, "rate_limited")
+            self.assertGreaterEqual(int(r.headers["retry-after"]), 1)
+            self.assertEqual(c.get("/healthz").status, 200)  # probes are never limited
+        finally:
+            s.cleanup()
+
+    def test_full_writer_queue_answers_503_and_loses_nothing_acknowledged(self):
+        s = Server({"writer_queue_max": "1", "writer_batch_max": "1", "io_threads": "4"}).start()
+        try:
+            token = s.register("flood@example.com")[0].token
+
+            def create(i):
+                c = s.client(token)
+                try:
+                    return c.post("/api/v1/orgs", {"kind": "merchant", "name": "n%d" % i, "credit_code": uscc(i)})
+                finally:
+                    c.close()
+
+            with concurrent.futures.ThreadPoolExecutor(48) as pool:
+                results = list(pool.map(create, range(300)))
+            statuses = {r.status for r in results}
+            self.assertTrue(statuses <= {201, 503}, statuses)
+            overloaded = [r for r in results if r.status == 503]
+            self.assertTrue(overloaded, "expected some 503s with a one-slot queue")
+            self.assertEqual(overloaded[0].code, "overloaded")
+            self.assertEqual(overloaded[0].headers["retry-after"], "1")
+            created = [r.json["id"] for r in results if r.status == 201]
+            with sqlite3.connect(s.db_path) as db:
+                ids = {str(r[0]) for r in db.execute("SELECT id FROM orgs")}
+            self.assertEqual(ids, set(created))
+        finally:
+            s.cleanup()
+
+
+class LifecycleTest(unittest.TestCase):
+    def test_sigterm_drains_and_restart_keeps_everything(self):
+        s = Server().start()
+        try:
+            client, user = s.register("persist@example.com")
+            self.assertEqual(s.stop(), 0)
+            self.assertIn("shutdown: done", s.read_log())
+            s.start()
+            again = s.login("persist@example.com", "password-123")
+            self.assertEqual(again.get("/api/v1/me").json["user"]["id"], user["id"])
+        finally:
+            s.cleanup()
+
+    def test_refuses_a_database_newer_than_the_binary(self):
+        s = Server().start()
+        s.stop()
+        with sqlite3.connect(s.db_path) as db:
+            db.execute("INSERT INTO schema_migrations (version, name, applied_at_us) VALUES (9999, 'future', 0)")
+        out = subprocess.run([JISHI, "serve", "--data-dir", s.data_dir, "--listen", "127.0.0.1:0"],
+                             capture_output=True, text=True, timeout=60)
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn("schema version 9999", out.stderr)
+        self.assertIn("newer jishi", out.stderr)
+        s.cleanup()
+
+    def test_static_files_with_caching_and_spa_fallback(self):
+        root = tempfile.mkdtemp(prefix="jishi-web-")
+        os.makedirs(os.path.join(root, "assets"))
+        os.makedirs(os.path.join(root, "seller"))
+        with open(os.path.join(root, "index.html"), "w") as f:
+            f.write("<html>shop</html>")
+        with open(os.path.join(root, "seller", "index.html"), "w") as f:
+            f.write("<html>seller</html>")
+        with open(os.path.join(root, "assets", "app.3f9a.js"), "w") as f:
+            f.write("console.log(1)")
+        s = Server(web_root=root).start()
+        try:
+            c = s.client()
+            home = c.get("/")
+            self.assertEqual((home.status, home.body), (200, "<html>shop</html>"))
+            self.assertEqual(home.headers["cache-control"], "no-cache")
+            js = c.get("/assets/app.3f9a.js")
+            self.assertTrue(js.headers["content-type"].startswith("text/javascript"))
+            self.assertIn("immutable", js.headers["cache-control"])
+            self.assertEqual(c.get("/assets/app.3f9a.js", headers={"If-None-Match": js.headers["etag"]}).status, 304)
+            self.assertEqual(c.get("/seller/orders/42").body, "<html>seller</html>")
+            self.assertEqual(c.get("/products/7").body, "<html>shop</html>")
+            self.assertEqual(c.get("/assets/missing.js").status, 404)
+            self.assertEqual(c.get("/../../etc/passwd").status, 404)
+            self.assertEqual(c.get("/api/v1/unknown").headers["content-type"], "application/problem+json")
+        finally:
+            s.cleanup()
+
+    def test_config_file_and_environment_are_applied(self):
+        d = tempfile.mkdtemp(prefix="jishi-cfg-")
+        cfg = os.path.join(d, "jishi.toml")
+        with open(cfg, "w") as f:
+            f.write('log_level = "debug"\nlisten = "127.0.0.1:1"\n')
+        env = dict(os.environ, JISHI_IO_THREADS="banana")
+        out = subprocess.run([JISHI, "serve", "--config", cfg, "--data-dir", d], env=env,
+                             capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn("JISHI_IO_THREADS", out.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
