@@ -2,6 +2,9 @@
 .PHONY: demo test bench build-dev build-release setup clean format
 
 JOBS ?= $(shell nproc)
+# ccache hits across checkouts (CI builds a fresh clone each time).
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
 DEMO_DIR ?= demo-data
 DEMO_LISTEN ?= 127.0.0.1:8080
 

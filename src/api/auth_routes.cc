@@ -123,7 +123,7 @@ Reply do_logout(Services& s, Request& req) {
     return http::problem(Error(Code::forbidden, "API keys have no session to sign out of"));
   return Reply::write([&s, session = p.session](store::Tx& tx) -> Response {
     API_CHECK(identity::revoke_session(tx, s.env, session));
-    return http::no_content();
+    return invalidates_access(s, http::no_content());
   });
 }
 

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "core/clock.h"
+#include "core/crypto.h"
 #include "core/json.h"
 #include "core/limits.h"
 #include "identity/sessions.h"
@@ -15,8 +16,23 @@ Result<identity::Principal> authenticate(Services& s, http::Request& req) {
     return fail(Code::unauthenticated, "sign in first: send Authorization: Bearer <token>");
   if (!auth->starts_with("Bearer ") || auth->size() <= 7)
     return fail(Code::unauthenticated, "the Authorization header must be Bearer <token>");
-  auto lease = s.store.reads().lease();
-  JISHI_ASSIGN_OR_RETURN(auto p, identity::authenticate(*lease, s.env, auth->substr(7)));
+  std::string_view token = auth->substr(7);
+  std::int64_t now = s.env.clock.now_us();
+  identity::Principal p;
+  std::string hash;
+  std::optional<identity::Principal> cached;
+  if (s.auth_cache && s.auth_cache->enabled()) {
+    hash = crypto::token_hash(token);
+    cached = s.auth_cache->get(hash, now);
+  }
+  if (cached) {
+    p = std::move(*cached);
+  } else {
+    std::uint64_t generation = s.auth_cache ? s.auth_cache->generation() : 0;
+    auto lease = s.store.reads().lease();
+    JISHI_ASSIGN_OR_RETURN(p, identity::authenticate(*lease, s.env, token));
+    if (s.auth_cache && s.auth_cache->enabled()) s.auth_cache->put(hash, p, now, generation);
+  }
   req.idempotency_scope = p.kind == identity::Principal::Kind::api_key
                               ? "org:" + p.api_key_org.str()
                               : "user:" + p.user.str();
@@ -52,6 +68,11 @@ Result<std::int64_t> path_id(const http::Request& req, std::string_view name) {
   auto id = parse_id(req.param(name));
   if (!id) return fail(Code::not_found, "no such " + std::string(name));
   return *id;
+}
+
+http::Response invalidates_access(Services& s, http::Response r) {
+  if (s.auth_cache) r.on_committed = [cache = s.auth_cache] { cache->invalidate(); };
+  return r;
 }
 
 http::Response ok_json(const boost::json::value& v, int status) {

@@ -2,6 +2,7 @@
 // conversion of module results into responses.
 #pragma once
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
@@ -28,11 +29,23 @@ Result<PageParams> read_page(const http::Request& req);
 // A typed path id, or not_found.
 Result<std::int64_t> path_id(const http::Request& req, std::string_view name);
 
+// Marks a write that changes who may do what: the auth cache is emptied after its COMMIT.
+http::Response invalidates_access(Services& s, http::Response r);
+
 http::Response ok_json(const boost::json::value& v, int status = 200);
 // {"items":[...],"next_cursor":"..."|null}
 boost::json::object page_json(boost::json::array items, std::optional<std::int64_t> next);
 
 std::string time_json(std::int64_t unix_us);
+
+// Maps a list of module values to a JSON array with f.
+template <class List, class F>
+boost::json::array to_array(const List& list, F f) {
+  boost::json::array out;
+  out.reserve(list.size());
+  for (const auto& x : list) out.push_back(f(x));
+  return out;
+}
 
 }  // namespace jishi::api
 

@@ -86,7 +86,7 @@ Reply create_org(Services& s, Request& req) {
   API_ASSIGN(auto org, read_org_fields(f, *kind, warnings));
   return Reply::write([&s, user = p.user, org, warnings](store::Tx& tx) -> Response {
     API_ASSIGN(auto created, identity::create_org(tx, s.env, user, org));
-    return ok_json(org_json(created, warnings), 201);
+    return invalidates_access(s, ok_json(org_json(created, warnings), 201));
   });
 }
 
@@ -110,9 +110,8 @@ Reply list_orgs(Services& s, Request& req) {
   filter.before_id = page.cursor;
   auto lease = s.store.reads().lease();
   API_ASSIGN(auto result, identity::list_orgs(*lease, filter));
-  json::array items;
-  for (const auto& o : result.items) items.push_back(org_json(o));
-  return ok_json(page_json(std::move(items), result.next_cursor));
+  return ok_json(page_json(to_array(result.items, [](const auto& x) { return org_json(x); }),
+                           result.next_cursor));
 }
 
 // Loads the organisation named in the path and checks that p may read it.
@@ -150,7 +149,7 @@ Reply review(Services& s, Request& req, bool approve) {
   }
   return Reply::write([&s, id, reviewer = p.user, approve, reason](store::Tx& tx) -> Response {
     API_ASSIGN(auto org, identity::review_org(tx, s.env, OrgId{id}, reviewer, approve, reason));
-    return ok_json(org_json(org));
+    return invalidates_access(s, ok_json(org_json(org)));
   });
 }
 
@@ -166,7 +165,7 @@ Reply resubmit(Services& s, Request& req) {
   return Reply::write(
       [&s, id = org.id, user = p.user, corrected, warnings](store::Tx& tx) -> Response {
         API_ASSIGN(auto updated, identity::resubmit_org(tx, s.env, id, user, corrected));
-        return ok_json(org_json(updated, warnings));
+        return invalidates_access(s, ok_json(org_json(updated, warnings)));
       });
 }
 
@@ -175,9 +174,8 @@ Reply reviews(Services& s, Request& req) {
   API_ASSIGN(auto org, readable_org(s, p, req));
   auto lease = s.store.reads().lease();
   API_ASSIGN(auto list, identity::org_reviews(*lease, org.id));
-  json::array items;
-  for (const auto& r : list) items.push_back(review_json(r));
-  return ok_json(page_json(std::move(items), std::nullopt));
+  return ok_json(
+      page_json(to_array(list, [](const auto& x) { return review_json(x); }), std::nullopt));
 }
 
 // The org in the path, if p administers it (its admin role; operators for the platform org).
@@ -196,9 +194,8 @@ Reply members(Services& s, Request& req) {
   API_ASSIGN(auto org, readable_org(s, p, req));
   auto lease = s.store.reads().lease();
   API_ASSIGN(auto list, identity::list_members(*lease, org.id));
-  json::array items;
-  for (const auto& m : list) items.push_back(member_json(m));
-  return ok_json(page_json(std::move(items), std::nullopt));
+  return ok_json(
+      page_json(to_array(list, [](const auto& x) { return member_json(x); }), std::nullopt));
 }
 
 Reply add_member(Services& s, Request& req) {
@@ -222,9 +219,10 @@ Reply add_member(Services& s, Request& req) {
           Error(Code::not_found, "no user signs in with this email or phone", "/login"));
     API_CHECK(identity::add_member(tx, s.env, org_id, rec->id, role));
     API_ASSIGN(auto list, identity::list_members(tx, org_id));
-    json::array items;
-    for (const auto& m : list) items.push_back(member_json(m));
-    return ok_json(page_json(std::move(items), std::nullopt), 201);
+    return invalidates_access(
+        s, ok_json(page_json(to_array(list, [](const auto& x) { return member_json(x); }),
+                             std::nullopt),
+                   201));
   });
 }
 
@@ -232,9 +230,9 @@ Reply remove_member(Services& s, Request& req) {
   API_ASSIGN(auto p, authenticate(s, req));
   API_ASSIGN(auto org, administered_org(s, p, req));
   API_ASSIGN(auto user, path_id(req, "user_id"));
-  return Reply::write([org_id = org.id, user](store::Tx& tx) -> Response {
+  return Reply::write([&s, org_id = org.id, user](store::Tx& tx) -> Response {
     API_CHECK(identity::remove_member(tx, org_id, UserId{user}));
-    return http::no_content();
+    return invalidates_access(s, http::no_content());
   });
 }
 
@@ -243,9 +241,8 @@ Reply list_keys(Services& s, Request& req) {
   API_ASSIGN(auto org, administered_org(s, p, req));
   auto lease = s.store.reads().lease();
   API_ASSIGN(auto keys, identity::list_api_keys(*lease, org.id));
-  json::array items;
-  for (const auto& k : keys) items.push_back(api_key_json(k));
-  return ok_json(page_json(std::move(items), std::nullopt));
+  return ok_json(
+      page_json(to_array(keys, [](const auto& x) { return api_key_json(x); }), std::nullopt));
 }
 
 Reply create_key(Services& s, Request& req) {
@@ -285,7 +282,7 @@ Reply revoke_key(Services& s, Request& req) {
   API_ASSIGN(auto key, path_id(req, "key_id"));
   return Reply::write([&s, org_id = org.id, key](store::Tx& tx) -> Response {
     API_ASSIGN(auto revoked, identity::revoke_api_key(tx, s.env, org_id, ApiKeyId{key}));
-    return ok_json(api_key_json(revoked));
+    return invalidates_access(s, ok_json(api_key_json(revoked)));
   });
 }
 

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <string>
 
+#include "api/auth_cache.h"
 #include "core/config.h"
 #include "core/env.h"
 #include "core/metrics.h"
@@ -21,6 +22,7 @@ struct Services {
   identity::HashCost hash_cost = identity::HashCost::interactive;
   std::int64_t session_ttl_us = 0;
   const std::atomic<bool>* ready = nullptr;  // false while shutting down
+  AuthCache* auth_cache = nullptr;           // optional
 };
 
 }  // namespace jishi::api

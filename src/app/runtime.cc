@@ -6,9 +6,11 @@
 
 #include "api/routes.h"
 #include "app/app.h"
+#include "core/limits.h"
 #include "core/log.h"
 #include "http/server.h"
 #include "identity/password.h"
+#include "identity/sessions.h"
 
 namespace jishi::api {
 std::string openapi_json();
@@ -41,6 +43,8 @@ int serve(Runtime& rt) {
   api::Services services{c, Env{rt.clock, *rt.ids, *rt.cipher}, *rt.store, rt.metrics};
   services.hash_cost = identity::parse_hash_cost(c.password_hash_cost);
   services.session_ttl_us = c.session_ttl_s * 1'000'000;
+  api::AuthCache auth_cache(c.auth_cache_ttl_ms * 1000, limits::auth_cache_entries_max);
+  services.auth_cache = &auth_cache;
   api::add_all_routes(router, services, api::openapi_json());
 
   http::ServerOptions so;
@@ -50,6 +54,9 @@ int serve(Runtime& rt) {
   so.web_root = c.web_root;
   so.rate_limit_per_s = c.rate_limit_per_s;
   so.rate_limit_burst = c.rate_limit_burst;
+  Env env{rt.clock, *rt.ids, *rt.cipher};
+  so.housekeeping.push_back(
+      [env](store::Tx& tx) { return identity::purge_sessions(tx, env).has_value(); });
   http::Server server(so, router, *rt.store, *rt.cipher, rt.clock, rt.metrics);
   services.ready = &server.ready();
   auto port = server.bind();

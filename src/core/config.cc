@@ -136,6 +136,11 @@ const std::vector<Key>& keys() {
          c.password_hash_cost = v;
          return {};
        }},
+      {"auth_cache_ttl_ms",
+       [](Config& c, std::string_view v) -> Status {
+         JISHI_ASSIGN_OR_RETURN(c.auth_cache_ttl_ms, to_int("auth_cache_ttl_ms", v, 0, 60'000));
+         return {};
+       }},
       {"public_url",
        [](Config& c, std::string_view v) -> Status {
          if (!v.starts_with("http://") && !v.starts_with("https://"))

@@ -28,7 +28,11 @@ struct Config {
   std::int64_t session_ttl_s = 7 * 24 * 3600;
   // Argon2id cost: "moderate" (production), "interactive", or "min" (tests and demos only).
   std::string password_hash_cost = "interactive";
-  std::string public_url;  // base URL the server is reached at; default http://<listen>
+  std::string public_url;
+  // How long an authenticated principal may be served from memory; revocations reach other
+  // app servers within this time (0 disables the cache).
+  std::int64_t auth_cache_ttl_ms =
+      2000;  // base URL the server is reached at; default http://<listen>
 
   std::string database_path() const;
   std::string key_file_path() const;

@@ -68,11 +68,17 @@ inline constexpr std::size_t org_name_bytes_max = 200;
 inline constexpr std::size_t reason_bytes_max = 1000;
 inline constexpr std::size_t api_key_name_bytes_max = 100;
 inline constexpr std::size_t api_keys_per_org_max = 50;
+// Organisations one person may belong to: every authenticated request loads them, and no
+// real user runs more than a handful of shops or buying departments.
+inline constexpr std::size_t memberships_per_user_max = 100;
 // Failed logins in a row before the account locks, and for how long.
 inline constexpr std::uint32_t login_failures_max = 5;
 inline constexpr std::int64_t login_lockout_us = 15LL * 60 * 1'000'000;
 // Session lifetime; a session is a bearer token, so it must expire.
 inline constexpr std::int64_t session_ttl_us_default = 7LL * 24 * 3600 * 1'000'000;
+
+// Principals cached per process (api/auth_cache.h); beyond this the cache starts over.
+inline constexpr std::size_t auth_cache_entries_max = 100'000;
 
 // --- Idempotency --------------------------------------------------------------------------
 inline constexpr std::size_t idempotency_key_bytes_max = 255;  // Stripe's limit

@@ -50,6 +50,9 @@ struct Response {
   // A write step answering with an error normally rolls its writes back; set this when the
   // writes must stand anyway (a failed login still counts towards the lock-out).
   bool keep_writes = false;
+  // Runs on the writer's thread right after this write's COMMIT (never when it did not
+  // commit): for invalidating caches. Must be quick and must not block.
+  std::function<void()> on_committed;
 };
 
 Response json_response(int status, const boost::json::value& body);

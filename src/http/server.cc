@@ -49,6 +49,8 @@ class HttpCommand final : public store::Command {
   void complete(store::Outcome outcome) noexcept override {
     switch (outcome) {
       case store::Outcome::committed:
+        if (response_.on_committed) response_.on_committed();
+        break;
       case store::Outcome::rolled_back:
         break;
       case store::Outcome::commit_failed:
@@ -98,7 +100,7 @@ struct Server::Impl {
         store(s),
         cipher(c),
         clock(cl),
-        ioc(options.io_threads),
+        ioc(1),
         acceptor(ioc),
         signals(ioc, SIGINT, SIGTERM),
         purge_timer(ioc),
@@ -110,6 +112,12 @@ struct Server::Impl {
               [this] { return static_cast<double>(connections.load()); });
     for (const Route& route : router.routes())
       body_max = std::max(body_max, route.options.body_bytes_max);
+    // One single-threaded io_context per I/O thread: a connection lives on one thread, so it
+    // needs no strand and its completions never wake another thread.
+    for (int i = 1; i < options.io_threads; ++i) {
+      workers.push_back(std::make_unique<asio::io_context>(1));
+      guards.emplace_back(workers.back()->get_executor());
+    }
   }
 
   ServerOptions options;
@@ -117,7 +125,11 @@ struct Server::Impl {
   store::Store& store;
   const FieldCipher& cipher;
   const Clock& clock;
-  asio::io_context ioc;
+  // Declared before ioc so they outlive it: ioc's pending accept holds a socket of a worker.
+  std::vector<std::unique_ptr<asio::io_context>> workers;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  asio::io_context ioc;  // accepts, signals, timers, and serves connections like a worker
+  std::size_t next_context = 0;
   tcp::acceptor acceptor;
   asio::signal_set signals;
   asio::steady_timer purge_timer;
@@ -142,6 +154,11 @@ struct Server::Impl {
   awaitable<void> purge_loop();
   awaitable<void> watchdog();
   void begin_shutdown();
+  void stop_all() {
+    guards.clear();
+    ioc.stop();
+    for (auto& w : workers) w->stop();
+  }
   std::string next_request_id(std::string_view incoming);
 };
 
@@ -388,7 +405,9 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
 
 awaitable<void> Server::Impl::accept_loop() {
   for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(ioc), kTuple);
+    std::size_t pick = next_context++ % (workers.size() + 1);
+    asio::io_context& target = pick == 0 ? ioc : *workers[pick - 1];
+    auto [ec, socket] = co_await acceptor.async_accept(target.get_executor(), kTuple);
     if (ec) {
       if (stopping.load() || ec == asio::error::operation_aborted) co_return;
       spdlog::warn("accept failed: {}", ec.message());
@@ -412,6 +431,8 @@ awaitable<void> Server::Impl::purge_loop() {
     store.writer().submit(store::make_command(
         [c](store::Tx& tx) { return purge_expired_idempotency_keys(tx, *c).has_value(); },
         [](store::Outcome) {}));
+    for (const auto& job : options.housekeeping)
+      store.writer().submit(store::make_command(job, [](store::Outcome) {}));
     if (stopping.load()) co_return;
     purge_timer.expires_after(std::chrono::hours(1));
     auto [ec] = co_await purge_timer.async_wait(kTuple);
@@ -427,14 +448,14 @@ awaitable<void> Server::Impl::watchdog() {
     {
       std::lock_guard lock(sessions_mutex);
       if (sessions.empty()) {
-        // Nothing in flight: stop the loop even if some timer is still armed.
-        ioc.stop();
+        // Nothing in flight: stop the loops even if some timer is still armed.
+        stop_all();
         co_return;
       }
     }
     if (std::chrono::steady_clock::now() > deadline) {
       spdlog::warn("shutdown: grace period over, closing remaining connections");
-      ioc.stop();
+      stop_all();
       co_return;
     }
     timer.expires_after(std::chrono::milliseconds(20));
@@ -502,7 +523,7 @@ void Server::run() {
   asio::co_spawn(s.ioc, s.accept_loop(), asio::detached);
   asio::co_spawn(s.ioc, s.purge_loop(), asio::detached);
   std::vector<std::thread> threads;
-  for (int i = 1; i < s.options.io_threads; ++i) threads.emplace_back([&s] { s.ioc.run(); });
+  for (auto& w : s.workers) threads.emplace_back([ctx = w.get()] { ctx->run(); });
   s.ioc.run();
   for (auto& t : threads) t.join();
 }

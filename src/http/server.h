@@ -7,8 +7,10 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/field_cipher.h"
@@ -27,6 +29,9 @@ struct ServerOptions {
   std::string web_root;
   double rate_limit_per_s = 50;
   double rate_limit_burst = 100;
+  // Periodic clean-up commands (expired sessions and the like), run through the writer at
+  // start and hourly, beside the server's own purge of expired idempotency keys.
+  std::vector<std::function<bool(store::Tx&)>> housekeeping;
 };
 
 class Server {

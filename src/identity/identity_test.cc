@@ -104,6 +104,11 @@ TEST_F(IdentityTest, SessionsExpireAndRevoke) {
   auto gone = authenticate(*db_, env_, s2.token);
   ASSERT_FALSE(gone);
   EXPECT_EQ(gone.error().code, Code::unauthenticated);
+  auto live = create_session(*db_, env_, u.id, 3'600'000'000).value();
+  EXPECT_EQ(purge_sessions(*db_, env_).value(), 0);  // revoked just now: kept a day for audit
+  clock_.advance_us(26LL * 3600 * 1'000'000);
+  EXPECT_EQ(purge_sessions(*db_, env_).value(), 3);
+  EXPECT_FALSE(authenticate(*db_, env_, live.token));
 }
 
 TEST_F(IdentityTest, OnboardingGoesSubmittedToApprovedWithHistory) {
@@ -159,6 +164,17 @@ TEST_F(IdentityTest, TheLastAdminCannotBeRemoved) {
   EXPECT_FALSE(add_member(*db_, env_, org.id, b.id, Role::seller_staff));
   EXPECT_TRUE(remove_member(*db_, org.id, b.id));
   EXPECT_EQ(list_members(*db_, org.id).value().size(), 1u);
+}
+
+TEST_F(IdentityTest, AUserHoldsABoundedNumberOfMemberships) {
+  User a = make_user("many@example.com");
+  for (std::size_t i = 0; i < limits::memberships_per_user_max; ++i)
+    ASSERT_TRUE(
+        create_org(*db_, env_, a.id, {OrgKind::carrier, "c", std::nullopt, true, std::nullopt}));
+  auto over =
+      create_org(*db_, env_, a.id, {OrgKind::carrier, "c", std::nullopt, true, std::nullopt});
+  ASSERT_FALSE(over);
+  EXPECT_EQ(over.error().code, Code::invalid_state);
 }
 
 TEST_F(IdentityTest, ApiKeysAuthenticateUntilRevokedAndOnlyForApprovedOrgs) {

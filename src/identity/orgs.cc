@@ -1,5 +1,7 @@
 #include "identity/orgs.h"
 
+#include "core/limits.h"
+
 namespace jishi::identity {
 
 namespace {
@@ -148,6 +150,16 @@ Result<std::vector<Member>> list_members(store::Conn& conn, OrgId id) {
 }
 
 Status add_member(store::Tx& tx, const Env& env, OrgId org, UserId user, Role role) {
+  std::int64_t held = 0;
+  JISHI_TRY(tx.query("SELECT COUNT(*) FROM memberships WHERE user_id = $1", {user.value},
+                     [&](const store::Row& r) {
+                       held = r.i64(0);
+                       return false;
+                     }));
+  if (held >= static_cast<std::int64_t>(limits::memberships_per_user_max))
+    return fail(Code::invalid_state, "a user may hold at most " +
+                                         std::to_string(limits::memberships_per_user_max) +
+                                         " organisation roles");
   auto r = tx.exec(
       "INSERT INTO memberships (org_id, user_id, role, created_at_us) VALUES ($1, $2, $3, $4)",
       {org.value, user.value, name_of(role), env.clock.now_us()});

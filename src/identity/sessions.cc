@@ -23,6 +23,14 @@ Status revoke_session(store::Tx& tx, const Env& env, SessionId id) {
   return {};
 }
 
+Result<std::int64_t> purge_sessions(store::Tx& tx, const Env& env) {
+  std::int64_t cutoff = env.clock.now_us() - 24LL * 3600 * 1'000'000;
+  return tx.exec(
+      "DELETE FROM sessions WHERE expires_at_us < $1 OR (revoked_at_us IS NOT NULL AND "
+      "revoked_at_us < $1)",
+      {cutoff});
+}
+
 Result<std::vector<Membership>> load_memberships(store::Conn& conn, UserId user) {
   std::vector<Membership> out;
   JISHI_TRY(

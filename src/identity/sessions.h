@@ -23,6 +23,9 @@ struct NewSession {
 Result<NewSession> create_session(store::Tx& tx, const Env& env, UserId user, std::int64_t ttl_us);
 Status revoke_session(store::Tx& tx, const Env& env, SessionId id);
 
+// Deletes sessions that expired or were revoked more than a day ago; returns how many.
+Result<std::int64_t> purge_sessions(store::Tx& tx, const Env& env);
+
 // The principal for a bearer token, or unauthenticated when it is unknown, expired, revoked,
 // or the user is disabled.
 Result<Principal> authenticate(store::Conn& conn, const Env& env, std::string_view token);

@@ -80,6 +80,10 @@ class Conn {
   // Runs several ;-separated statements without parameters (migrations).
   virtual Status exec_script(std::string_view sql) = 0;
 
+  // Rows inserted, updated or deleted through this connection since it was opened. The writer
+  // uses it to tell a command that failed before writing from one that must be undone.
+  virtual std::int64_t total_changes() const = 0;
+
   virtual Status begin() = 0;  // a write transaction (SQLite: BEGIN IMMEDIATE)
   virtual Status commit() = 0;
   virtual Status rollback() = 0;

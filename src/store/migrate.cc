@@ -4,6 +4,17 @@
 
 namespace jishi::store {
 
+std::string adapt_ddl(std::string_view sql, Engine engine) {
+  std::string out(sql);
+  if (engine != Engine::sqlite) return out;
+  // In SQLite only "INTEGER PRIMARY KEY" makes the key the rowid (64-bit there); "BIGINT
+  // PRIMARY KEY" would add a second B-tree per table and double the work of every insert.
+  static constexpr std::string_view from = "BIGINT PRIMARY KEY", to = "INTEGER PRIMARY KEY";
+  for (std::size_t at = out.find(from); at != std::string::npos; at = out.find(from, at))
+    out.replace(at, from.size(), to);
+  return out;
+}
+
 int latest_schema_version() {
   auto all = embedded_migrations();
   return all.empty() ? 0 : all.back().version;
@@ -36,7 +47,7 @@ Result<MigrationReport> migrate(Conn& conn) {
   for (const Migration& m : embedded_migrations()) {
     if (m.version <= report.from_version) continue;
     JISHI_TRY(conn.begin());
-    auto applied = conn.exec_script(m.sql);
+    auto applied = conn.exec_script(adapt_ddl(m.sql, conn.engine()));
     if (applied)
       applied = [&]() -> Status {
         JISHI_TRY(conn.exec(

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "store/database.h"
@@ -17,6 +18,9 @@ struct Migration {
 };
 
 std::span<const Migration> embedded_migrations();
+// Migrations are written in the SQL both engines take; this adapts the one DDL idiom that
+// differs in cost: SQLite gets "INTEGER PRIMARY KEY" (its rowid) for "BIGINT PRIMARY KEY".
+std::string adapt_ddl(std::string_view sql, Engine engine);
 int latest_schema_version();
 
 struct MigrationReport {

@@ -26,6 +26,13 @@ TEST(Migrate, AppliesEveryMigrationOnceInOrder) {
   }
 }
 
+TEST(Migrate, SqliteKeysAreRowids) {
+  EXPECT_EQ(adapt_ddl("CREATE TABLE a (id BIGINT PRIMARY KEY, b BIGINT)", Engine::sqlite),
+            "CREATE TABLE a (id INTEGER PRIMARY KEY, b BIGINT)");
+  EXPECT_EQ(adapt_ddl("CREATE TABLE a (id BIGINT PRIMARY KEY)", Engine::postgresql),
+            "CREATE TABLE a (id BIGINT PRIMARY KEY)");
+}
+
 TEST(Migrate, RefusesADatabaseNewerThanTheBinary) {
   auto path = testing::fresh_db_path("migrate_newer");
   {

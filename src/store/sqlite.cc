@@ -82,6 +82,8 @@ class SqliteConn final : public Conn {
     return {};
   }
 
+  std::int64_t total_changes() const override { return sqlite3_total_changes64(db_); }
+
   Status begin() override { return simple("BEGIN IMMEDIATE"); }
   Status commit() override { return simple("COMMIT"); }
   Status rollback() override {
@@ -107,7 +109,7 @@ class SqliteConn final : public Conn {
   }
 
   Result<Prepared*> prepare(std::string_view sql) {
-    auto it = cache_.find(std::string(sql));
+    auto it = cache_.find(sql);
     if (it != cache_.end()) return &it->second;
     if (cache_.size() >= limits::statement_cache_max) {
       for (auto& [k, p] : cache_) sqlite3_finalize(p.stmt);
@@ -170,7 +172,12 @@ class SqliteConn final : public Conn {
   }
 
   sqlite3* db_;
-  std::unordered_map<std::string, Prepared> cache_;
+  // Transparent hashing: lookups take the caller's string_view without building a string.
+  struct SqlHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, Prepared, SqlHash, std::equal_to<>> cache_;
 };
 
 }  // namespace

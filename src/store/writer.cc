@@ -20,6 +20,10 @@ Writer::Writer(std::unique_ptr<Conn> conn, WriterOptions options, metrics::Regis
                                      "Commands refused because the queue was full", "");
     commit_failures_ =
         &registry->counter("jishi_writer_commit_failures_total", "Batches whose COMMIT failed", "");
+    replayed_ = &registry->counter("jishi_writer_replayed_batches_total",
+                                   "Batches re-run with savepoints after a command failed "
+                                   "having written",
+                                   "");
     registry->gauge("jishi_writer_queue_depth", "Commands waiting for the writer", "",
                     [this] { return static_cast<double>(queue_depth()); });
   }
@@ -78,35 +82,53 @@ void Writer::run() {
   }
 }
 
+namespace {
+// Runs one command, turning exceptions into failure (a bug in one command must not take the
+// writer down with it).
+bool execute_one(Command& command, Tx& tx) {
+  try {
+    return command.execute(tx);
+  } catch (const std::exception& e) {
+    spdlog::error("writer: command threw: {}", e.what());
+  } catch (...) {
+    spdlog::error("writer: command threw a non-exception");
+  }
+  return false;
+}
+}  // namespace
+
+Writer::Pass Writer::execute_all(std::deque<std::unique_ptr<Command>>& batch,
+                                 std::vector<Outcome>& outcomes, bool savepoints) {
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    outcomes[i] = Outcome::committed;
+    if (savepoints && !conn_->exec("SAVEPOINT cmd")) return Pass::broken;
+    std::int64_t changes_before = conn_->total_changes();
+    bool ok = execute_one(*batch[i], *conn_);
+    if (!ok) {
+      outcomes[i] = Outcome::rolled_back;
+      if (!savepoints) {
+        if (conn_->total_changes() != changes_before) return Pass::needs_savepoints;
+        continue;  // failed before writing anything: nothing to undo
+      }
+      if (!conn_->exec("ROLLBACK TO cmd")) return Pass::broken;
+    }
+    if (savepoints && !conn_->exec("RELEASE cmd")) return Pass::broken;
+  }
+  return Pass::done;
+}
+
 void Writer::run_batch(std::deque<std::unique_ptr<Command>>& batch) {
   std::vector<Outcome> outcomes(batch.size(), Outcome::committed);
   bool batch_ok = static_cast<bool>(conn_->begin());
   if (batch_ok) {
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      if (!conn_->exec("SAVEPOINT cmd")) {
-        batch_ok = false;
-        break;
-      }
-      bool ok = false;
-      try {
-        ok = batch[i]->execute(*conn_);
-      } catch (const std::exception& e) {
-        spdlog::error("writer: command threw: {}", e.what());
-      } catch (...) {
-        spdlog::error("writer: command threw a non-exception");
-      }
-      if (!ok) {
-        outcomes[i] = Outcome::rolled_back;
-        if (!conn_->exec("ROLLBACK TO cmd")) {
-          batch_ok = false;
-          break;
-        }
-      }
-      if (!conn_->exec("RELEASE cmd")) {
-        batch_ok = false;
-        break;
-      }
+    Pass pass = execute_all(batch, outcomes, false);
+    if (pass == Pass::needs_savepoints) {
+      replays_.fetch_add(1);
+      if (replayed_) replayed_->add();
+      batch_ok = conn_->rollback() && conn_->begin();
+      if (batch_ok) pass = execute_all(batch, outcomes, true);
     }
+    batch_ok = batch_ok && pass == Pass::done;
   }
   if (batch_ok) {
     auto t0 = std::chrono::steady_clock::now();

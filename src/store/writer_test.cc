@@ -43,8 +43,44 @@ TEST(Writer, AFailingCommandRollsBackAloneInItsBatch) {
   }
   for (int i = 0; i < 200; ++i)
     EXPECT_EQ(outcomes[i].get(), i % 2 == 0 ? Outcome::committed : Outcome::rolled_back);
+  EXPECT_GE(w.replays(), 1u);  // failures after writing need the savepoint pass
   w.stop();
   EXPECT_EQ(count_rows(path), 100);
+}
+
+TEST(Writer, ACommandFailingBeforeWritingNeedsNoReplay) {
+  auto path = testing::fresh_db_path("writer_fail_early");
+  Writer w(fresh_conn(path), {}, nullptr);
+  std::vector<std::promise<Outcome>> promises(100);
+  for (int i = 0; i < 100; ++i)
+    w.submit(make_command(
+        [i](Tx& tx) {
+          if (i % 3 == 0) return false;  // e.g. a stock check that fails before any write
+          return tx.exec("INSERT INTO t (id, v) VALUES ($1, $2)", {i, i}).has_value();
+        },
+        [&promises, i](Outcome o) { promises[i].set_value(o); }));
+  for (int i = 0; i < 100; ++i)
+    EXPECT_EQ(promises[i].get_future().get(),
+              i % 3 == 0 ? Outcome::rolled_back : Outcome::committed);
+  EXPECT_EQ(w.replays(), 0u);
+  w.stop();
+  EXPECT_EQ(count_rows(path), 66);
+}
+
+TEST(Writer, AFailedStatementInsideACommandChangesNothing) {
+  auto path = testing::fresh_db_path("writer_failed_stmt");
+  Writer w(fresh_conn(path), {}, nullptr);
+  ASSERT_EQ(
+      run_and_wait(
+          w, [](Tx& tx) { return tx.exec("INSERT INTO t (id, v) VALUES (1, 1)").has_value(); }),
+      Outcome::committed);
+  // A duplicate key fails the statement; SQLite undoes it; the command then gives up.
+  EXPECT_EQ(
+      run_and_wait(
+          w, [](Tx& tx) { return tx.exec("INSERT INTO t (id, v) VALUES (1, 2)").has_value(); }),
+      Outcome::rolled_back);
+  w.stop();
+  EXPECT_EQ(count_rows(path), 1);
 }
 
 TEST(Writer, ACommandThatThrowsIsRolledBackNotFatal) {

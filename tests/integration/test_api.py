@@ -499,6 +499,24 @@ class LifecycleTest(unittest.TestCase):
         finally:
             s.cleanup()
 
+    def test_migrate_version_and_help_verbs(self):
+        d = tempfile.mkdtemp(prefix="jishi-migrate-")
+        first = subprocess.run([JISHI, "migrate", "--data-dir", d], capture_output=True, text=True, timeout=60)
+        self.assertEqual(first.returncode, 0, first.stderr)
+        self.assertIn("migrated to schema version", first.stdout)
+        again = subprocess.run([JISHI, "migrate", "--data-dir", d], capture_output=True, text=True, timeout=60)
+        self.assertIn("schema is current", again.stdout)
+        with sqlite3.connect(os.path.join(d, "jishi.db")) as db:
+            self.assertEqual(db.execute("PRAGMA journal_mode").fetchone()[0], "wal")
+        version = subprocess.run([JISHI, "version"], capture_output=True, text=True, timeout=30)
+        self.assertRegex(version.stdout, r"^jishi \d+\.\d+\.\d+ \(schema \d+\)")
+        for verb in (["serve"], ["demo"], ["migrate"], ["admin", "create"], ["routes"]):
+            h = subprocess.run([JISHI] + verb + ["--help"], capture_output=True, text=True, timeout=30)
+            self.assertEqual(h.returncode, 0)
+            self.assertIn("--", h.stdout)
+        key = os.path.join(d, "jishi.key")
+        self.assertEqual(os.stat(key).st_mode & 0o777, 0o600)
+
     def test_config_file_and_environment_are_applied(self):
         d = tempfile.mkdtemp(prefix="jishi-cfg-")
         cfg = os.path.join(d, "jishi.toml")

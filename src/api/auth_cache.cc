@@ -1,0 +1,37 @@
+#include "api/auth_cache.h"
+
+namespace jishi::api {
+
+AuthCache::AuthCache(std::int64_t ttl_us, std::size_t entries_max)
+    : ttl_us_(ttl_us), entries_max_(entries_max) {}
+
+std::optional<identity::Principal> AuthCache::get(const std::string& token_hash,
+                                                  std::int64_t now_us) {
+  if (ttl_us_ <= 0) return std::nullopt;
+  std::lock_guard lock(mutex_);
+  auto it = entries_.find(token_hash);
+  if (it == entries_.end()) return std::nullopt;
+  if (it->second.expires_us <= now_us) {
+    entries_.erase(it);
+    return std::nullopt;
+  }
+  return it->second.principal;
+}
+
+void AuthCache::put(const std::string& token_hash, const identity::Principal& p,
+                    std::int64_t now_us, std::uint64_t generation) {
+  if (ttl_us_ <= 0) return;
+  std::lock_guard lock(mutex_);
+  if (generation != generation_.load(std::memory_order_acquire)) return;
+  // Bounded: when full, start over rather than track recency; a refill costs one read each.
+  if (entries_.size() >= entries_max_) entries_.clear();
+  entries_[token_hash] = Entry{p, now_us + ttl_us_};
+}
+
+void AuthCache::invalidate() {
+  std::lock_guard lock(mutex_);
+  generation_.fetch_add(1, std::memory_order_acq_rel);
+  entries_.clear();
+}
+
+}  // namespace jishi::api
