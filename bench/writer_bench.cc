@@ -155,7 +155,7 @@ CapResult run_cap(const BenchOptions& options, const std::string& dir, std::size
   auto conn = jishi::store::open_sqlite(path, jishi::store::OpenMode::read_write);
   if (!conn) die("open " + path + ": " + conn.error().detail);
   if (auto ok = (*conn)->exec_script(
-          "CREATE TABLE bench (id BIGINT PRIMARY KEY, value BIGINT NOT NULL)");
+          "CREATE TABLE bench (id INTEGER PRIMARY KEY, value BIGINT NOT NULL)");
       !ok)
     die("create table: " + ok.error().detail);
 
@@ -203,9 +203,9 @@ CapResult run_cap(const BenchOptions& options, const std::string& dir, std::size
   r.batch_max = batch_max;
   r.commands_per_s = static_cast<double>(window_commands) / window_s;
   r.batches_per_s = static_cast<double>(window_batches) / window_s;
-  r.mean_batch = window_batches ? static_cast<double>(window_commands) /
-                                      static_cast<double>(window_batches)
-                                : 0;
+  r.mean_batch = window_batches
+                     ? static_cast<double>(window_commands) / static_cast<double>(window_batches)
+                     : 0;
   return r;
 }
 
@@ -220,8 +220,8 @@ int main(int argc, char** argv) {
     if (!::mkdtemp(tmpl)) die("mkdtemp failed");
     dir = tmpl;
   }
-  std::printf("writer sqlite_version=%s submitters=%zu seconds=%.1f dir=%s\n",
-              sqlite3_libversion(), options.submitters, options.seconds, dir.c_str());
+  std::printf("writer sqlite_version=%s submitters=%zu seconds=%.1f dir=%s\n", sqlite3_libversion(),
+              options.submitters, options.seconds, dir.c_str());
   std::fflush(stdout);
   for (std::size_t cap : options.caps) {
     CapResult r = run_cap(options, dir, cap);
