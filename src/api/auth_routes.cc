@@ -42,7 +42,7 @@ Reply do_register(Services& s, Request& req) {
   FieldReader f(body);
   auto email_raw = f.optional_string("email", limits::email_bytes_max);
   auto phone_raw = f.optional_string("phone", 32);
-  auto password = f.optional_string("password", limits::password_bytes_max);
+  auto password = f.optional_string("password", limits::password_bytes_max, FieldReader::Trim::no);
   auto name = f.optional_string("display_name", limits::display_name_bytes_max);
   API_CHECK(f.finish());
   if (!email_raw && !phone_raw)
@@ -59,7 +59,7 @@ Reply do_register(Services& s, Request& req) {
   }
   API_CHECK(identity::validate_password(*password));
   nu.display_name = name       ? *name
-                    : nu.email ? nu.email->substr(0, nu.email->find('@'))
+                    : nu.email ? nu.email->substr(0, std::min<std::size_t>(nu.email->find('@'), 64))
                                : "用户" + nu.phone->substr(nu.phone->size() - 4);
   return Reply::on_cpu([&s, nu = std::move(nu), pw = std::move(*password)]() mutable -> Reply {
     nu.password_hash = identity::hash_password(pw, s.hash_cost);
@@ -78,7 +78,7 @@ Reply do_login(Services& s, Request& req) {
   API_ASSIGN(auto body, read_json(req));
   FieldReader f(body);
   std::string login = f.string("login", limits::email_bytes_max);
-  std::string password = f.string("password", limits::password_bytes_max);
+  std::string password = f.string("password", limits::password_bytes_max, FieldReader::Trim::no);
   API_CHECK(f.finish());
   std::optional<identity::LoginRecord> record;
   {

@@ -83,7 +83,9 @@ json::object member_json(const identity::Member& m) {
   o["user_id"] = m.user.str();
   o["display_name"] = m.display_name;
   o["email"] = m.email ? json::value(*m.email) : json::value(nullptr);
-  o["role"] = identity::name_of(m.role);
+  json::array roles;
+  for (auto r : m.roles) roles.push_back(json::value(identity::name_of(r)));
+  o["roles"] = std::move(roles);
   o["since"] = time_json(m.since_us);
   return o;
 }

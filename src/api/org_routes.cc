@@ -172,10 +172,11 @@ Reply resubmit(Services& s, Request& req) {
 Reply reviews(Services& s, Request& req) {
   API_ASSIGN(auto p, authenticate(s, req));
   API_ASSIGN(auto org, readable_org(s, p, req));
+  API_ASSIGN(auto page, read_page(req));
   auto lease = s.store.reads().lease();
-  API_ASSIGN(auto list, identity::org_reviews(*lease, org.id));
-  return ok_json(
-      page_json(to_array(list, [](const auto& x) { return review_json(x); }), std::nullopt));
+  API_ASSIGN(auto list, identity::org_reviews(*lease, org.id, page.cursor.value_or(0), page.limit));
+  return ok_json(page_json(to_array(list.items, [](const auto& x) { return review_json(x); }),
+                           list.next_cursor));
 }
 
 // The org in the path, if p administers it (its admin role; operators for the platform org).
@@ -192,10 +193,12 @@ Result<identity::Org> administered_org(Services& s, const Principal& p, const Re
 Reply members(Services& s, Request& req) {
   API_ASSIGN(auto p, authenticate(s, req));
   API_ASSIGN(auto org, readable_org(s, p, req));
+  API_ASSIGN(auto page, read_page(req));
   auto lease = s.store.reads().lease();
-  API_ASSIGN(auto list, identity::list_members(*lease, org.id));
-  return ok_json(
-      page_json(to_array(list, [](const auto& x) { return member_json(x); }), std::nullopt));
+  API_ASSIGN(auto list,
+             identity::list_members(*lease, org.id, page.cursor.value_or(0), page.limit));
+  return ok_json(page_json(to_array(list.items, [](const auto& x) { return member_json(x); }),
+                           list.next_cursor));
 }
 
 Reply add_member(Services& s, Request& req) {
@@ -218,11 +221,10 @@ Reply add_member(Services& s, Request& req) {
       return http::problem(
           Error(Code::not_found, "no user signs in with this email or phone", "/login"));
     API_CHECK(identity::add_member(tx, s.env, org_id, rec->id, role));
-    API_ASSIGN(auto list, identity::list_members(tx, org_id));
-    return invalidates_access(
-        s, ok_json(page_json(to_array(list, [](const auto& x) { return member_json(x); }),
-                             std::nullopt),
-                   201));
+    // The member as they now stand there (all their roles).
+    API_ASSIGN(auto one, identity::list_members(tx, org_id, rec->id.value - 1, 1));
+    if (one.items.empty()) return http::problem(Error(Code::internal, "member vanished"));
+    return invalidates_access(s, ok_json(member_json(one.items.front()), 201));
   });
 }
 
@@ -239,10 +241,12 @@ Reply remove_member(Services& s, Request& req) {
 Reply list_keys(Services& s, Request& req) {
   API_ASSIGN(auto p, authenticate(s, req));
   API_ASSIGN(auto org, administered_org(s, p, req));
+  API_ASSIGN(auto page, read_page(req));
   auto lease = s.store.reads().lease();
-  API_ASSIGN(auto keys, identity::list_api_keys(*lease, org.id));
-  return ok_json(
-      page_json(to_array(keys, [](const auto& x) { return api_key_json(x); }), std::nullopt));
+  API_ASSIGN(auto keys,
+             identity::list_api_keys(*lease, org.id, page.cursor.value_or(0), page.limit));
+  return ok_json(page_json(to_array(keys.items, [](const auto& x) { return api_key_json(x); }),
+                           keys.next_cursor));
 }
 
 Reply create_key(Services& s, Request& req) {

@@ -113,15 +113,16 @@ const json::value* FieldReader::value(std::string_view key, bool required) {
   return find(key, required);
 }
 
-std::optional<std::string> FieldReader::optional_string(std::string_view key,
-                                                        std::size_t max_bytes) {
+std::optional<std::string> FieldReader::optional_string(std::string_view key, std::size_t max_bytes,
+                                                        Trim trim_mode) {
   const json::value* v = find(key, false);
   if (!v) return std::nullopt;
   if (!v->is_string()) {
     set_error({Code::validation_failed, std::string(key) + " must be a string", pointer(key)});
     return std::nullopt;
   }
-  std::string_view s = trim(v->get_string());
+  std::string_view s = v->get_string();
+  if (trim_mode == Trim::yes) s = trim(s);
   if (s.empty()) {
     set_error({Code::validation_failed, std::string(key) + " must not be empty", pointer(key)});
     return std::nullopt;
@@ -142,12 +143,12 @@ std::optional<std::string> FieldReader::optional_string(std::string_view key,
   return std::string(s);
 }
 
-std::string FieldReader::string(std::string_view key, std::size_t max_bytes) {
+std::string FieldReader::string(std::string_view key, std::size_t max_bytes, Trim trim_mode) {
   if (!error_ && !object_->contains(key)) {
     find(key, true);
     return {};
   }
-  auto s = optional_string(key, max_bytes);
+  auto s = optional_string(key, max_bytes, trim_mode);
   if (!s && !error_) find(key, true);
   return s.value_or(std::string());
 }

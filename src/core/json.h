@@ -26,9 +26,12 @@ class FieldReader {
  public:
   explicit FieldReader(const boost::json::value& v, std::string pointer_prefix = "");
 
-  // Trimmed string with 1..max_bytes bytes (required) or absent.
-  std::string string(std::string_view key, std::size_t max_bytes);
-  std::optional<std::string> optional_string(std::string_view key, std::size_t max_bytes);
+  // Trimmed string with 1..max_bytes bytes (required) or absent. Trim::no keeps the value as
+  // sent (passwords: spaces are part of them).
+  enum class Trim { yes, no };
+  std::string string(std::string_view key, std::size_t max_bytes, Trim trim = Trim::yes);
+  std::optional<std::string> optional_string(std::string_view key, std::size_t max_bytes,
+                                             Trim trim = Trim::yes);
   std::int64_t integer(std::string_view key, std::int64_t min, std::int64_t max);
   std::optional<std::int64_t> optional_integer(std::string_view key, std::int64_t min,
                                                std::int64_t max);

@@ -80,6 +80,12 @@ TEST(FieldReader, RequiresRequiredFieldsAndEnforcesLength) {
   EXPECT_EQ(g.finish().error().field, "/missing");
 }
 
+TEST(FieldReader, KeepsSpacesWhenAskedTo) {
+  auto v = parse_json(R"({"password":" pass word "})");
+  FieldReader f(*v);
+  EXPECT_EQ(f.string("password", 100, FieldReader::Trim::no), " pass word ");
+}
+
 TEST(FieldReader, RejectsControlCharacters) {
   auto v = parse_json("{\"name\":\"a\\u0000b\"}");
   FieldReader f(*v);

@@ -62,15 +62,22 @@ Result<NewApiKey> create_api_key(store::Tx& tx, const Env& env, OrgId org, UserI
   return out;
 }
 
-Result<std::vector<ApiKey>> list_api_keys(store::Conn& conn, OrgId org) {
-  std::vector<ApiKey> out;
-  JISHI_TRY(conn.query(
-      "SELECT " + std::string(kColumns) + " FROM api_keys WHERE org_id = $1 ORDER BY id DESC",
-      {org.value}, [&](const store::Row& r) {
-        out.push_back(read_key(r));
-        return true;
-      }));
-  return out;
+Result<Page<ApiKey>> list_api_keys(store::Conn& conn, OrgId org, std::int64_t before,
+                                   std::size_t limit) {
+  Page<ApiKey> page;
+  JISHI_TRY(
+      conn.query("SELECT " + std::string(kColumns) +
+                     " FROM api_keys WHERE org_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+                 {org.value, before > 0 ? before : INT64_MAX, static_cast<std::int64_t>(limit) + 1},
+                 [&](const store::Row& r) {
+                   page.items.push_back(read_key(r));
+                   return true;
+                 }));
+  if (page.items.size() > limit) {
+    page.items.pop_back();
+    page.next_cursor = page.items.back().id.value;
+  }
+  return page;
 }
 
 Result<ApiKey> revoke_api_key(store::Tx& tx, const Env& env, OrgId org, ApiKeyId id) {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/env.h"
+#include "identity/orgs.h"
 #include "identity/types.h"
 #include "store/database.h"
 
@@ -22,7 +23,9 @@ struct NewApiKey {
 // invalid_state past limits::api_keys_per_org_max active keys.
 Result<NewApiKey> create_api_key(store::Tx& tx, const Env& env, OrgId org, UserId creator,
                                  const std::string& name, const std::vector<std::string>& scopes);
-Result<std::vector<ApiKey>> list_api_keys(store::Conn& conn, OrgId org);
+// Newest first, before the key id `before` (0: from the newest).
+Result<Page<ApiKey>> list_api_keys(store::Conn& conn, OrgId org, std::int64_t before,
+                                   std::size_t limit);
 // not_found for another organisation's key; revoking twice is a no-op.
 Result<ApiKey> revoke_api_key(store::Tx& tx, const Env& env, OrgId org, ApiKeyId id);
 

@@ -127,7 +127,7 @@ TEST_F(IdentityTest, OnboardingGoesSubmittedToApprovedWithHistory) {
   auto again = review_org(*db_, env_, org.id, op.id, false, std::string("late"));
   ASSERT_FALSE(again);
   EXPECT_EQ(again.error().code, Code::invalid_state);
-  auto history = org_reviews(*db_, org.id).value();
+  auto history = org_reviews(*db_, org.id, 0, 100).value().items;
   ASSERT_EQ(history.size(), 2u);
   EXPECT_EQ(history[0].action, "submitted");
   EXPECT_EQ(history[1].action, "approved");
@@ -162,8 +162,33 @@ TEST_F(IdentityTest, TheLastAdminCannotBeRemoved) {
   EXPECT_EQ(r.error().code, Code::invalid_state);
   ASSERT_TRUE(add_member(*db_, env_, org.id, b.id, Role::seller_staff));
   EXPECT_FALSE(add_member(*db_, env_, org.id, b.id, Role::seller_staff));
+  ASSERT_TRUE(add_member(*db_, env_, org.id, b.id, Role::seller_admin));
+  auto both = list_members(*db_, org.id, 0, 10).value();
+  ASSERT_EQ(both.items.size(), 2u);
+  EXPECT_EQ(both.items[1].roles.size(), 2u);  // one entry per person, with every role
   EXPECT_TRUE(remove_member(*db_, org.id, b.id));
-  EXPECT_EQ(list_members(*db_, org.id).value().size(), 1u);
+  EXPECT_EQ(list_members(*db_, org.id, 0, 10).value().items.size(), 1u);
+}
+
+TEST_F(IdentityTest, MemberPagesHoldWholePeople) {
+  User a = make_user("pa@example.com");
+  Org org = create_org(*db_, env_, a.id, {OrgKind::merchant, "x", std::nullopt, true, std::nullopt})
+                .value();
+  for (int i = 0; i < 5; ++i) {
+    User u = make_user("pm" + std::to_string(i) + "@example.com");
+    ASSERT_TRUE(add_member(*db_, env_, org.id, u.id, Role::seller_staff));
+    ASSERT_TRUE(add_member(*db_, env_, org.id, u.id, Role::seller_admin));
+  }
+  std::vector<UserId> seen;
+  std::int64_t cursor = 0;
+  for (int pages = 0; pages < 10; ++pages) {
+    auto page = list_members(*db_, org.id, cursor, 2).value();
+    for (const auto& m : page.items) seen.push_back(m.user);
+    if (!page.next_cursor) break;
+    cursor = *page.next_cursor;
+  }
+  ASSERT_EQ(seen.size(), 6u);
+  EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
 }
 
 TEST_F(IdentityTest, AUserHoldsABoundedNumberOfMemberships) {

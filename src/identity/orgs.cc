@@ -125,28 +125,50 @@ Result<Org> resubmit_org(store::Tx& tx, const Env& env, OrgId id, UserId actor, 
   return must_get(tx, id);
 }
 
-Result<std::vector<OrgReview>> org_reviews(store::Conn& conn, OrgId id) {
-  std::vector<OrgReview> out;
+Result<Page<OrgReview>> org_reviews(store::Conn& conn, OrgId id, std::int64_t after,
+                                    std::size_t limit) {
+  Page<OrgReview> page;
   JISHI_TRY(conn.query(
-      "SELECT id, action, reason, actor_id, at_us FROM org_reviews WHERE org_id = $1 ORDER BY id",
-      {id.value}, [&](const store::Row& r) {
-        out.push_back(OrgReview{r.i64(0), r.str(1), r.opt_str(2), UserId{r.i64(3)}, r.i64(4)});
+      "SELECT id, action, reason, actor_id, at_us FROM org_reviews WHERE org_id = $1 AND id > $2 "
+      "ORDER BY id LIMIT $3",
+      {id.value, after, static_cast<std::int64_t>(limit) + 1}, [&](const store::Row& r) {
+        page.items.push_back(
+            OrgReview{r.i64(0), r.str(1), r.opt_str(2), UserId{r.i64(3)}, r.i64(4)});
         return true;
       }));
-  return out;
+  if (page.items.size() > limit) {
+    page.items.pop_back();
+    page.next_cursor = page.items.back().id;
+  }
+  return page;
 }
 
-Result<std::vector<Member>> list_members(store::Conn& conn, OrgId id) {
-  std::vector<Member> out;
+Result<Page<Member>> list_members(store::Conn& conn, OrgId id, std::int64_t after,
+                                  std::size_t limit) {
+  Page<Member> page;
+  bool more = false;
+  // Rows are (user, role); a page holds `limit` whole users, so read until the next user.
   JISHI_TRY(conn.query(
       "SELECT m.user_id, u.display_name, u.email, m.role, m.created_at_us FROM memberships m "
-      "JOIN users u ON u.id = m.user_id WHERE m.org_id = $1 ORDER BY m.created_at_us, m.user_id",
-      {id.value}, [&](const store::Row& r) {
-        if (auto role = parse_role(r.text(3)))
-          out.push_back(Member{UserId{r.i64(0)}, r.str(1), r.opt_str(2), *role, r.i64(4)});
+      "JOIN users u ON u.id = m.user_id WHERE m.org_id = $1 AND m.user_id > $2 "
+      "ORDER BY m.user_id, m.role",
+      {id.value, after}, [&](const store::Row& r) {
+        UserId user{r.i64(0)};
+        auto role = parse_role(r.text(3));
+        if (page.items.empty() || page.items.back().user != user) {
+          if (page.items.size() == limit) {
+            more = true;
+            return false;
+          }
+          page.items.push_back(Member{user, r.str(1), r.opt_str(2), {}, r.i64(4)});
+        }
+        Member& m = page.items.back();
+        if (role) m.roles.push_back(*role);
+        m.since_us = std::min(m.since_us, r.i64(4));
         return true;
       }));
-  return out;
+  if (more) page.next_cursor = page.items.back().user.value;
+  return page;
 }
 
 Status add_member(store::Tx& tx, const Env& env, OrgId org, UserId user, Role role) {

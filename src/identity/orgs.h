@@ -43,16 +43,28 @@ Result<Org> review_org(store::Tx& tx, const Env& env, OrgId id, UserId reviewer,
 // Corrected data for a rejected organisation; back to submitted.
 Result<Org> resubmit_org(store::Tx& tx, const Env& env, OrgId id, UserId actor,
                          const NewOrg& corrected);
-Result<std::vector<OrgReview>> org_reviews(store::Conn& conn, OrgId id);
+// One page of a list in keyset order; next_cursor is the last key when more follow.
+template <class T>
+struct Page {
+  std::vector<T> items;
+  std::optional<std::int64_t> next_cursor;
+};
 
+// The onboarding history, oldest first, after the review id `after` (0: from the start).
+Result<Page<OrgReview>> org_reviews(store::Conn& conn, OrgId id, std::int64_t after,
+                                    std::size_t limit);
+
+// A member with every role they hold in the organisation.
 struct Member {
   UserId user;
   std::string display_name;
   std::optional<std::string> email;
-  Role role;
-  std::int64_t since_us;
+  std::vector<Role> roles;
+  std::int64_t since_us;  // their first role there
 };
-Result<std::vector<Member>> list_members(store::Conn& conn, OrgId id);
+// Members ordered by user id, after the user id `after` (0: from the start).
+Result<Page<Member>> list_members(store::Conn& conn, OrgId id, std::int64_t after,
+                                  std::size_t limit);
 // already_exists when the user already holds the role there.
 Status add_member(store::Tx& tx, const Env& env, OrgId org, UserId user, Role role);
 // Removes every role of user in org; invalid_state if that would leave it without an admin.

@@ -39,8 +39,10 @@ Result<std::string> normalize_email(std::string_view email) {
   auto at = e.find('@');
   bool ok = at != std::string::npos && at > 0 && e.find('@', at + 1) == std::string::npos &&
             e.find('.', at + 2) != std::string::npos && e.back() != '.' &&
-            std::none_of(e.begin(), e.end(), [](unsigned char c) { return c <= ' ' || c == 0x7f; });
-  if (!ok) return fail(Code::validation_failed, "email is not a valid address", "/email");
+            std::none_of(e.begin(), e.end(), [](unsigned char c) { return c <= ' ' || c >= 0x7f; });
+  if (!ok)
+    return fail(Code::validation_failed,
+                "email is not a valid address (ASCII, one @, a dotted domain)", "/email");
   return e;
 }
 

@@ -173,7 +173,13 @@ class ApiTest(unittest.TestCase):
         seller, org = self.new_merchant(approve=True)
         staff, staff_user = self.new_user("staff")
         r = seller.post("/api/v1/orgs/%s/members" % org["id"], {"login": staff_user["email"], "role": "seller_staff"})
-        self.assertEqual(r.status, 201, r)
+        self.assertEqual((r.status, r.json["user_id"], r.json["roles"]), (201, staff_user["id"], ["seller_staff"]), r)
+        members = seller.get("/api/v1/orgs/%s/members?limit=1" % org["id"]).json
+        self.assertEqual(len(members["items"]), 1)
+        rest = seller.get("/api/v1/orgs/%s/members?limit=1&cursor=%s" % (org["id"], members["next_cursor"])).json
+        self.assertEqual({members["items"][0]["user_id"], rest["items"][0]["user_id"]},
+                         {staff_user["id"], seller.get("/api/v1/me").json["user"]["id"]})
+        self.assertIsNone(rest["next_cursor"])
         bad_role = seller.post("/api/v1/orgs/%s/members" % org["id"], {"login": staff_user["email"], "role": "operator"})
         self.assertEqual(bad_role.status, 400)
         self.assertEqual(staff.get("/api/v1/orgs/%s" % org["id"]).status, 200)
