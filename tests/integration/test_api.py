@@ -427,10 +427,11 @@ class LimitsTest(unittest.TestCase):
     def test_full_writer_queue_answers_503_and_loses_nothing_acknowledged(self):
         s = Server({"writer_queue_max": "1", "writer_batch_max": "1", "io_threads": "4"}).start()
         try:
-            token = s.register("flood@example.com")[0].token
+            # A user may hold at most 100 memberships: spread the orgs over several founders.
+            tokens = [s.register("flood%d@example.com" % k)[0].token for k in range(8)]
 
             def create(i):
-                c = s.client(token)
+                c = s.client(tokens[i % len(tokens)])
                 try:
                     return c.post("/api/v1/orgs", {"kind": "merchant", "name": "n%d" % i, "credit_code": uscc(i)})
                 finally:

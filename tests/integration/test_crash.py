@@ -19,19 +19,21 @@ class CrashTest(unittest.TestCase):
         s.admin_create()
         s.start()
         try:
-            users = [s.register("crash%d@example.com" % i)[0].token for i in range(8)]
+            # Four founders per worker keep each under the 100-memberships-per-user limit.
+            users = [s.register("crash%d@example.com" % i)[0].token for i in range(32)]
             acked_orgs, acked_users = [], []
             lock = threading.Lock()
             stop = threading.Event()
 
             def worker(w):
-                c = s.client(users[w])
+                clients = [s.client(t) for t in users[w * 4:w * 4 + 4]]
                 anon = s.client()
                 i = 0
                 while not stop.is_set():
                     i += 1
                     try:
                         if rng.random() < 0.7:
+                            c = clients[i % 4]
                             n = w * 1_000_000 + i
                             r = c.post("/api/v1/orgs", {"kind": "merchant", "name": "店%d" % n,
                                                         "credit_code": uscc(n)}, key="k%d" % n)
