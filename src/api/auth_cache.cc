@@ -24,14 +24,28 @@ void AuthCache::put(const std::string& token_hash, const identity::Principal& p,
   std::lock_guard lock(mutex_);
   if (generation != generation_.load(std::memory_order_acquire)) return;
   // Bounded: when full, start over rather than track recency; a refill costs one read each.
-  if (entries_.size() >= entries_max_) entries_.clear();
+  if (entries_.size() >= entries_max_) {
+    entries_.clear();
+    tokens_of_user_.clear();
+  }
   entries_[token_hash] = Entry{p, now_us + ttl_us_};
+  if (p.is_user()) tokens_of_user_[p.user.value].insert(token_hash);
+}
+
+void AuthCache::invalidate_user(UserId user) {
+  std::lock_guard lock(mutex_);
+  generation_.fetch_add(1, std::memory_order_acq_rel);
+  auto it = tokens_of_user_.find(user.value);
+  if (it == tokens_of_user_.end()) return;
+  for (const auto& hash : it->second) entries_.erase(hash);
+  tokens_of_user_.erase(it);
 }
 
 void AuthCache::invalidate() {
   std::lock_guard lock(mutex_);
   generation_.fetch_add(1, std::memory_order_acq_rel);
   entries_.clear();
+  tokens_of_user_.clear();
 }
 
 }  // namespace jishi::api

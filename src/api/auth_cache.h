@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "identity/types.h"
 
@@ -27,7 +28,11 @@ class AuthCache {
   // Stores p unless invalidate() ran since `generation` was read (before the database read).
   void put(const std::string& token_hash, const identity::Principal& p, std::int64_t now_us,
            std::uint64_t generation);
+  // Forgets everything (an organisation's status changed, an API key was revoked, ...).
   void invalidate();
+  // Forgets one person's sessions (their memberships changed, they signed out). Also bumps the
+  // generation, so a read racing this commit is not cached for anyone.
+  void invalidate_user(UserId user);
   bool enabled() const { return ttl_us_ > 0; }
 
  private:
@@ -40,6 +45,7 @@ class AuthCache {
   std::atomic<std::uint64_t> generation_{0};
   std::mutex mutex_;
   std::unordered_map<std::string, Entry> entries_;
+  std::unordered_map<std::int64_t, std::unordered_set<std::string>> tokens_of_user_;
 };
 
 }  // namespace jishi::api

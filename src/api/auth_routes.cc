@@ -121,9 +121,9 @@ Reply do_logout(Services& s, Request& req) {
   API_ASSIGN(auto p, authenticate(s, req));
   if (!p.is_user())
     return http::problem(Error(Code::forbidden, "API keys have no session to sign out of"));
-  return Reply::write([&s, session = p.session](store::Tx& tx) -> Response {
+  return Reply::write([&s, session = p.session, user = p.user](store::Tx& tx) -> Response {
     API_CHECK(identity::revoke_session(tx, s.env, session));
-    return invalidates_access(s, http::no_content());
+    return invalidates_access_of(s, user, http::no_content());
   });
 }
 

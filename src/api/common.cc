@@ -75,6 +75,11 @@ http::Response invalidates_access(Services& s, http::Response r) {
   return r;
 }
 
+http::Response invalidates_access_of(Services& s, UserId user, http::Response r) {
+  if (s.auth_cache) r.on_committed = [cache = s.auth_cache, user] { cache->invalidate_user(user); };
+  return r;
+}
+
 http::Response ok_json(const boost::json::value& v, int status) {
   return http::json_response(status, v);
 }

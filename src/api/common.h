@@ -31,6 +31,8 @@ Result<std::int64_t> path_id(const http::Request& req, std::string_view name);
 
 // Marks a write that changes who may do what: the auth cache is emptied after its COMMIT.
 http::Response invalidates_access(Services& s, http::Response r);
+// The same for a change that affects one person only (their memberships, their sign-out).
+http::Response invalidates_access_of(Services& s, UserId user, http::Response r);
 
 http::Response ok_json(const boost::json::value& v, int status = 200);
 // {"items":[...],"next_cursor":"..."|null}

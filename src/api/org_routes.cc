@@ -86,7 +86,7 @@ Reply create_org(Services& s, Request& req) {
   API_ASSIGN(auto org, read_org_fields(f, *kind, warnings));
   return Reply::write([&s, user = p.user, org, warnings](store::Tx& tx) -> Response {
     API_ASSIGN(auto created, identity::create_org(tx, s.env, user, org));
-    return invalidates_access(s, ok_json(org_json(created, warnings), 201));
+    return invalidates_access_of(s, user, ok_json(org_json(created, warnings), 201));
   });
 }
 
@@ -224,7 +224,7 @@ Reply add_member(Services& s, Request& req) {
     // The member as they now stand there (all their roles).
     API_ASSIGN(auto one, identity::list_members(tx, org_id, rec->id.value - 1, 1));
     if (one.items.empty()) return http::problem(Error(Code::internal, "member vanished"));
-    return invalidates_access(s, ok_json(member_json(one.items.front()), 201));
+    return invalidates_access_of(s, rec->id, ok_json(member_json(one.items.front()), 201));
   });
 }
 
@@ -234,7 +234,7 @@ Reply remove_member(Services& s, Request& req) {
   API_ASSIGN(auto user, path_id(req, "user_id"));
   return Reply::write([&s, org_id = org.id, user](store::Tx& tx) -> Response {
     API_CHECK(identity::remove_member(tx, org_id, UserId{user}));
-    return invalidates_access(s, http::no_content());
+    return invalidates_access_of(s, UserId{user}, http::no_content());
   });
 }
 

@@ -110,6 +110,8 @@ struct Server::Impl {
     rate_limited = &reg.counter("jishi_http_rate_limited_total", "Requests refused with 429", "");
     reg.gauge("jishi_http_connections", "Open HTTP connections", "",
               [this] { return static_cast<double>(connections.load()); });
+    reg.gauge("jishi_http_requests_in_flight", "Requests read and not yet answered", "",
+              [this] { return static_cast<double>(in_flight.load()); });
     for (const Route& route : router.routes())
       body_max = std::max(body_max, route.options.body_bytes_max);
     // One single-threaded io_context per I/O thread: a connection lives on one thread, so it
@@ -140,6 +142,7 @@ struct Server::Impl {
   std::atomic<bool> ready{true};
   std::atomic<bool> stopping{false};
   std::atomic<std::size_t> connections{0};
+  std::atomic<std::int64_t> in_flight{0};
   std::atomic<std::size_t> cpu_jobs{0};
   std::size_t body_max = limits::request_body_bytes_max;
   metrics::Counter* rate_limited = nullptr;
@@ -255,7 +258,7 @@ awaitable<Response> Server::Impl::handle(Request& req, Router::Match& match) {
   try {
     reply = route->handler(req);
   } catch (const std::exception& e) {
-    spdlog::error("handler {} threw: {}", route->pattern, e.what());
+    spdlog::error("handler threw id={} route={}: {}", req.request_id, route->pattern, e.what());
     co_return problem(Error(Code::internal), req.path);
   }
   if (idem && !std::holds_alternative<Response>(reply.step)) {
@@ -302,6 +305,12 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
     stream.expires_after(std::chrono::milliseconds(limits::idle_timeout_ms));
     auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, kTuple);
     state->busy = true;
+    in_flight.fetch_add(1);
+    // Decremented on every path out of this iteration (answered, or the connection dropped).
+    struct InFlight {
+      std::atomic<std::int64_t>& n;
+      ~InFlight() { n.fetch_sub(1); }
+    } in_flight_guard{in_flight};
     auto t0 = std::chrono::steady_clock::now();
     Request req;
     req.remote_address = remote;

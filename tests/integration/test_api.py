@@ -2,6 +2,7 @@
 import concurrent.futures
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import tempfile
@@ -463,6 +464,36 @@ class LifecycleTest(unittest.TestCase):
             s.start()
             again = s.login("persist@example.com", "password-123")
             self.assertEqual(again.get("/api/v1/me").json["user"]["id"], user["id"])
+        finally:
+            s.cleanup()
+
+    def test_sigterm_lets_in_flight_requests_finish(self):
+        # Sign-ins at the production hashing cost take long enough to be caught mid-flight.
+        s = Server({"password_hash_cost": "interactive"}).start()
+        try:
+            s.register("slow@example.com")
+            clients = [s.client() for _ in range(6)]
+            for c in clients:
+                c.conn.putrequest("POST", "/api/v1/auth/login")
+                body = json.dumps({"login": "slow@example.com", "password": "password-123"}).encode()
+                c.conn.putheader("Content-Type", "application/json")
+                c.conn.putheader("Content-Length", str(len(body)))
+                c.conn.endheaders(body)
+            def in_flight():
+                m = s.client().get("/metrics").body
+                line = [l for l in m.splitlines() if l.startswith("jishi_http_requests_in_flight")][0]
+                return float(line.split()[1]) >= 7  # the six sign-ins and this scrape
+
+            wait_until(in_flight, what="the sign-ins to be in flight")
+            s.proc.send_signal(signal.SIGTERM)
+            statuses = [c.conn.getresponse().status for c in clients]
+            self.assertEqual(statuses, [200] * 6)
+            self.assertEqual(s.proc.wait(60), 0)
+            s.proc = None
+            s.log.close()
+            late = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "2",
+                                   "http://127.0.0.1:%d/healthz" % s.port], capture_output=True, text=True)
+            self.assertEqual(late.stdout, "000")  # no longer accepting
         finally:
             s.cleanup()
 

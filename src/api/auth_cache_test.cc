@@ -1,0 +1,57 @@
+#include "api/auth_cache.h"
+
+#include <gtest/gtest.h>
+
+namespace jishi::api {
+namespace {
+
+identity::Principal user(std::int64_t id) {
+  identity::Principal p;
+  p.kind = identity::Principal::Kind::user;
+  p.user = UserId{id};
+  return p;
+}
+
+TEST(AuthCache, ServesWithinTheTtlOnly) {
+  AuthCache cache(2'000'000, 100);
+  cache.put("t1", user(1), 0, cache.generation());
+  ASSERT_TRUE(cache.get("t1", 1'999'999));
+  EXPECT_EQ(cache.get("t1", 1'999'999)->user, UserId{1});
+  EXPECT_FALSE(cache.get("t1", 2'000'000));
+  EXPECT_FALSE(cache.get("unknown", 0));
+}
+
+TEST(AuthCache, ForgettingAUserKeepsEveryoneElse) {
+  AuthCache cache(2'000'000, 100);
+  cache.put("a1", user(1), 0, cache.generation());
+  cache.put("a2", user(1), 0, cache.generation());
+  cache.put("b1", user(2), 0, cache.generation());
+  cache.invalidate_user(UserId{1});
+  EXPECT_FALSE(cache.get("a1", 1));
+  EXPECT_FALSE(cache.get("a2", 1));
+  EXPECT_TRUE(cache.get("b1", 1));
+  cache.invalidate();
+  EXPECT_FALSE(cache.get("b1", 1));
+}
+
+TEST(AuthCache, AReadThatRacedAnInvalidationIsNotStored) {
+  AuthCache cache(2'000'000, 100);
+  auto generation = cache.generation();  // taken before reading the database
+  cache.invalidate_user(UserId{7});      // a commit lands meanwhile
+  cache.put("t", user(7), 0, generation);
+  EXPECT_FALSE(cache.get("t", 1));
+}
+
+TEST(AuthCache, StaysWithinItsBoundAndCanBeDisabled) {
+  AuthCache cache(2'000'000, 3);
+  for (int i = 0; i < 10; ++i) cache.put("t" + std::to_string(i), user(i), 0, cache.generation());
+  int held = 0;
+  for (int i = 0; i < 10; ++i) held += cache.get("t" + std::to_string(i), 1).has_value();
+  EXPECT_LE(held, 3);
+  AuthCache off(0, 3);
+  off.put("t", user(1), 0, off.generation());
+  EXPECT_FALSE(off.get("t", 0));
+}
+
+}  // namespace
+}  // namespace jishi::api
