@@ -49,6 +49,18 @@ boost::json::array to_array(const List& list, F f) {
   return out;
 }
 
+// A paged list: reads limit/cursor, runs fetch(conn, cursor, limit) on a read connection (it
+// returns a Result of something with .items and .next_cursor), renders each item with to_json.
+template <class Fetch, class ToJson>
+http::Response list_response(Services& s, const http::Request& req, Fetch fetch, ToJson to_json) {
+  auto page = read_page(req);
+  if (!page) return http::problem(page.error());
+  auto lease = s.store.reads().lease();
+  auto list = fetch(*lease, page->cursor.value_or(0), page->limit);
+  if (!list) return http::problem(list.error());
+  return ok_json(page_json(to_array(list->items, to_json), list->next_cursor));
+}
+
 }  // namespace jishi::api
 
 // In a handler: assign the value of a Result or return its error as problem+json.

@@ -172,11 +172,12 @@ Reply resubmit(Services& s, Request& req) {
 Reply reviews(Services& s, Request& req) {
   API_ASSIGN(auto p, authenticate(s, req));
   API_ASSIGN(auto org, readable_org(s, p, req));
-  API_ASSIGN(auto page, read_page(req));
-  auto lease = s.store.reads().lease();
-  API_ASSIGN(auto list, identity::org_reviews(*lease, org.id, page.cursor.value_or(0), page.limit));
-  return ok_json(page_json(to_array(list.items, [](const auto& x) { return review_json(x); }),
-                           list.next_cursor));
+  return list_response(
+      s, req,
+      [&](store::Conn& c, std::int64_t cursor, std::size_t limit) {
+        return identity::org_reviews(c, org.id, cursor, limit);
+      },
+      [](const auto& x) { return review_json(x); });
 }
 
 // The org in the path, if p administers it (its admin role; operators for the platform org).
@@ -193,12 +194,12 @@ Result<identity::Org> administered_org(Services& s, const Principal& p, const Re
 Reply members(Services& s, Request& req) {
   API_ASSIGN(auto p, authenticate(s, req));
   API_ASSIGN(auto org, readable_org(s, p, req));
-  API_ASSIGN(auto page, read_page(req));
-  auto lease = s.store.reads().lease();
-  API_ASSIGN(auto list,
-             identity::list_members(*lease, org.id, page.cursor.value_or(0), page.limit));
-  return ok_json(page_json(to_array(list.items, [](const auto& x) { return member_json(x); }),
-                           list.next_cursor));
+  return list_response(
+      s, req,
+      [&](store::Conn& c, std::int64_t cursor, std::size_t limit) {
+        return identity::list_members(c, org.id, cursor, limit);
+      },
+      [](const auto& x) { return member_json(x); });
 }
 
 Reply add_member(Services& s, Request& req) {
@@ -241,12 +242,12 @@ Reply remove_member(Services& s, Request& req) {
 Reply list_keys(Services& s, Request& req) {
   API_ASSIGN(auto p, authenticate(s, req));
   API_ASSIGN(auto org, administered_org(s, p, req));
-  API_ASSIGN(auto page, read_page(req));
-  auto lease = s.store.reads().lease();
-  API_ASSIGN(auto keys,
-             identity::list_api_keys(*lease, org.id, page.cursor.value_or(0), page.limit));
-  return ok_json(page_json(to_array(keys.items, [](const auto& x) { return api_key_json(x); }),
-                           keys.next_cursor));
+  return list_response(
+      s, req,
+      [&](store::Conn& c, std::int64_t cursor, std::size_t limit) {
+        return identity::list_api_keys(c, org.id, cursor, limit);
+      },
+      [](const auto& x) { return api_key_json(x); });
 }
 
 Reply create_key(Services& s, Request& req) {

@@ -63,6 +63,13 @@ Status create_platform_user(Runtime& rt, const std::string& email, const std::st
 }
 
 Status seed_demo(Runtime& rt) {
+  {
+    // A data dir that already holds the demo keeps it: `jishi demo` can be restarted.
+    auto lease = rt.store->reads().lease();
+    Env env{rt.clock, *rt.ids, *rt.cipher};
+    JISHI_ASSIGN_OR_RETURN(auto seller, identity::find_login(*lease, env, "seller@jishi.demo"));
+    if (seller) return {};
+  }
   JISHI_TRY(create_platform_user(rt, "operator@jishi.demo", std::string(kDemoPassword),
                                  "平台运营 Operator", "operator"));
   JISHI_TRY(create_platform_user(rt, "regulator@jishi.demo", std::string(kDemoPassword),

@@ -117,7 +117,8 @@ class Client:
 class Server:
     """A jishi server process on its own data dir."""
 
-    def __init__(self, settings=None, data_dir=None, web_root=None):
+    def __init__(self, settings=None, data_dir=None, web_root=None, verb="serve"):
+        self.verb = verb
         assert JISHI, "set JISHI_BIN to the jishi binary"
         self.owns_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="jishi-it-")
@@ -139,7 +140,7 @@ class Server:
         return email
 
     def start(self):
-        args = [JISHI, "serve", "--data-dir", self.data_dir, "--listen", "127.0.0.1:0"]
+        args = [JISHI, self.verb, "--data-dir", self.data_dir, "--listen", "127.0.0.1:0"]
         for k, v in self.settings.items():
             args += ["--set", "%s=%s" % (k, v)]
         self.log = open(self.log_path, "ab")

@@ -497,6 +497,24 @@ class LifecycleTest(unittest.TestCase):
         finally:
             s.cleanup()
 
+    def test_demo_seeds_accounts_and_restarts_on_its_data(self):
+        s = Server(verb="demo").start()
+        try:
+            op = s.login("operator@jishi.demo", "jishi-demo-2026")
+            queue = op.get("/api/v1/orgs?status=submitted").json["items"]
+            self.assertIn("深圳新店贸易有限公司", [o["name"] for o in queue])
+            seller = s.login("seller@jishi.demo", "jishi-demo-2026")
+            ms = seller.get("/api/v1/me").json["memberships"]
+            self.assertEqual([(m["org_name"], m["org_status"]) for m in ms], [("杭州好物科技有限公司", "approved")])
+            s.login("regulator@jishi.demo", "jishi-demo-2026")
+            s.login("buyer@jishi.demo", "jishi-demo-2026")
+            self.assertEqual(s.stop(), 0)
+            s.start()  # same data dir: keeps the demo data, seeds nothing twice
+            self.assertEqual(len(s.login("operator@jishi.demo", "jishi-demo-2026")
+                                 .get("/api/v1/orgs?kind=merchant").json["items"]), 2)
+        finally:
+            s.cleanup()
+
     def test_refuses_a_database_newer_than_the_binary(self):
         s = Server().start()
         s.stop()
