@@ -144,6 +144,18 @@ writer_field() { # writer_field CAP FIELD
 WRITER_1000=$(writer_field 1000 commands_per_s)
 [ -n "$WRITER_1000" ] || die "no batch_max=1000 line from jishi_writer_bench"
 
+LEDGER_BENCH="$BUILD_DIR/bench/jishi_ledger_bench"
+echo "== ledger (transfers through the writer, in-process, ${WRITER_SECONDS}s per kind)"
+"$LEDGER_BENCH" --seconds "$WRITER_SECONDS" >"$WORK/ledger.txt" ||
+  { cat "$WORK/ledger.txt" >&2; die "jishi_ledger_bench failed"; }
+sed 's/^/  /' "$WORK/ledger.txt"
+ledger_field() { # ledger_field KIND FIELD
+  awk -v kind="kind=$1" -v f="$2" '$2 == kind {
+    for (i = 3; i <= NF; i++) { split($i, kv, "="); if (kv[1] == f) print kv[2] } }' \
+    "$WORK/ledger.txt"
+}
+LEDGER_SINGLE=$(ledger_field single transfers_per_s)
+
 echo "== http server"
 DATA_DIR="$WORK/data"
 "$JISHI" serve --data-dir "$DATA_DIR" --listen 127.0.0.1:0 --set access_log=false \
@@ -236,7 +248,7 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 DATE=$(date +%F)
 mkdir -p "$BENCH/results"
 RESULT="$BENCH/results/$DATE-foundation.md"
-HEADLINE="headline writer_1000_per_s=$WRITER_1000 http_get_per_s=$BEST_GET_RPS http_get_p99_ms=$BEST_GET_P99 http_post_write_per_s=$WRITE_RPS http_post_replay_per_s=$REPLAY_RPS"
+HEADLINE="headline writer_1000_per_s=$WRITER_1000 ledger_single_per_s=$LEDGER_SINGLE http_get_per_s=$BEST_GET_RPS http_get_p99_ms=$BEST_GET_P99 http_post_write_per_s=$WRITE_RPS http_post_replay_per_s=$REPLAY_RPS"
 {
   echo "# Foundation benchmarks, $DATE"
   echo
@@ -264,6 +276,17 @@ HEADLINE="headline writer_1000_per_s=$WRITER_1000 http_get_per_s=$BEST_GET_RPS h
   done
   echo
   echo "${WRITER_SECONDS}s per cap on a fresh database; target ≥ 200000/s at cap 1000."
+  echo
+  echo "## Ledger: transfers through the writer (in-process, one transfer per command)"
+  echo
+  echo "| kind | transfers/s | p50 ms | p99 ms |"
+  echo "|---|---:|---:|---:|"
+  for kind in single two_phase; do
+    echo "| $kind | $(ledger_field "$kind" transfers_per_s) | $(ledger_field "$kind" p50_ms) |" \
+      "$(ledger_field "$kind" p99_ms) |"
+  done
+  echo
+  echo "Latency includes queueing: the bench keeps ~4000 commands in flight. Target (issue 3): ≥ 100000/s."
   echo
   echo "## HTTP (wrk on the same machine, ${HTTP_SECONDS}s per run)"
   echo

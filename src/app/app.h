@@ -31,6 +31,10 @@ int serve(Runtime& rt);
 // Prints every HTTP route as "METHOD /pattern", one per line (for docs and tests).
 int print_routes();
 
+// `jishi verify ledger`: prints "ledger ok ..." and returns 0, or names the first violation
+// and returns 1. Reads the database only.
+int verify_ledger(const Config& config);
+
 // Demo data: operator, regulator, merchants (approved and pending) and a buyer.
 Status seed_demo(Runtime& rt);
 void print_demo_accounts();

@@ -81,6 +81,13 @@ int main(int argc, char** argv) {
   create->add_option("--name", name, "Display name");
   create->add_option("--role", role, "operator, regulator, ca_officer or arbitrator");
 
+  auto* verify = app.add_subcommand("verify", "Check invariants of stored data");
+  verify->require_subcommand(1);
+  auto* verify_ledger = verify->add_subcommand(
+      "ledger", "Per currency debits == credits, flags hold, balances == sums of transfers");
+  CommonFlags verify_flags;
+  add_common(verify_ledger, verify_flags, false);
+
   auto* version = app.add_subcommand("version", "Print the version and schema version");
   auto* routes = app.add_subcommand("routes", "List every HTTP route (METHOD /pattern)");
 
@@ -93,6 +100,12 @@ int main(int argc, char** argv) {
   }
 
   if (routes->parsed()) return app::print_routes();
+
+  if (verify_ledger->parsed()) {
+    auto config = build_config(verify_flags, "");
+    if (!config) return report(config.error());
+    return app::verify_ledger(*config);
+  }
 
   if (serve->parsed() || demo->parsed()) {
     bool is_demo = demo->parsed();

@@ -11,6 +11,9 @@
 #include "http/server.h"
 #include "identity/password.h"
 #include "identity/sessions.h"
+#include "pay/ledger.h"
+#include "store/migrate.h"
+#include "store/sqlite.h"
 
 namespace jishi::api {
 std::string openapi_json();
@@ -73,6 +76,40 @@ int serve(Runtime& rt) {
   spdlog::info("shutdown: draining the writer");
   rt.store->stop_writer();
   spdlog::info("shutdown: done");
+  return 0;
+}
+
+int verify_ledger(const Config& config) {
+  auto conn = store::open_sqlite(config.database_path(), store::OpenMode::read_only);
+  if (!conn) {
+    std::cerr << "jishi: " << conn.error().detail << std::endl;
+    return 2;
+  }
+  auto version = store::schema_version(**conn);
+  if (!version || *version != store::latest_schema_version()) {
+    std::cerr << "jishi: the database schema is not current; run `jishi migrate` first"
+              << std::endl;
+    return 2;
+  }
+  auto violation = pay::verify_ledger(**conn);
+  if (!violation) {
+    std::cerr << "jishi: " << violation.error().detail << std::endl;
+    return 2;
+  }
+  if (*violation) {
+    std::cout << "ledger violation: " << **violation << std::endl;
+    return 1;
+  }
+  std::int64_t accounts = 0, transfers = 0;
+  (void)(*conn)->query(
+      "SELECT (SELECT COUNT(*) FROM ledger_accounts), (SELECT COUNT(*) FROM "
+      "ledger_transfers)",
+      {}, [&](const store::Row& r) {
+        accounts = r.i64(0);
+        transfers = r.i64(1);
+        return false;
+      });
+  std::cout << "ledger ok: " << accounts << " accounts, " << transfers << " transfers" << std::endl;
   return 0;
 }
 

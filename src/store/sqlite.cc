@@ -202,7 +202,8 @@ Result<std::unique_ptr<Conn>> open_sqlite(const std::string& path, OpenMode mode
   const char* pragmas = mode == OpenMode::read_only
                             ? "PRAGMA foreign_keys=ON; PRAGMA query_only=ON;"
                             : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-                              "PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=4000;";
+                              "PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=4000; "
+                              "PRAGMA cache_size=-65536;";
   JISHI_TRY(conn->exec_script(pragmas));
   return std::unique_ptr<Conn>(std::move(conn));
 }

@@ -573,6 +573,27 @@ class LifecycleTest(unittest.TestCase):
         key = os.path.join(d, "jishi.key")
         self.assertEqual(os.stat(key).st_mode & 0o777, 0o600)
 
+    def test_verify_ledger_passes_a_sound_ledger_and_names_a_violation(self):
+        d = tempfile.mkdtemp(prefix="jishi-ledger-")
+        subprocess.run([JISHI, "migrate", "--data-dir", d], capture_output=True, check=True, timeout=60)
+        db_path = os.path.join(d, "jishi.db")
+        with sqlite3.connect(db_path) as db:
+            for acct in (1, 2):
+                db.execute("INSERT INTO ledger_accounts (id, currency, code, flags, created_at_us) "
+                           "VALUES (?, 'CNY', 1, 0, 0)", (acct,))
+            db.execute("INSERT INTO ledger_transfers (id, debit_account_id, credit_account_id, amount, currency,"
+                       " kind, timeout_us, code, reference, created_at_us) VALUES (9, 1, 2, 500, 'CNY',"
+                       " 'single', 0, 0, '', 0)")
+            db.execute("UPDATE ledger_accounts SET debits_posted = 500 WHERE id = 1")
+            db.execute("UPDATE ledger_accounts SET credits_posted = 500 WHERE id = 2")
+        ok = subprocess.run([JISHI, "verify", "ledger", "--data-dir", d], capture_output=True, text=True, timeout=60)
+        self.assertEqual((ok.returncode, ok.stdout.strip()), (0, "ledger ok: 2 accounts, 1 transfers"))
+        with sqlite3.connect(db_path) as db:
+            db.execute("UPDATE ledger_accounts SET credits_posted = 499 WHERE id = 2")  # a fen goes missing
+        bad = subprocess.run([JISHI, "verify", "ledger", "--data-dir", d], capture_output=True, text=True, timeout=60)
+        self.assertEqual(bad.returncode, 1)
+        self.assertIn("CNY: total debits != total credits", bad.stdout)
+
     def test_config_file_and_environment_are_applied(self):
         d = tempfile.mkdtemp(prefix="jishi-cfg-")
         cfg = os.path.join(d, "jishi.toml")
