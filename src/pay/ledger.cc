@@ -420,6 +420,14 @@ Result<std::optional<std::string>> verify_ledger(store::Conn& conn) {
                  }));
   if (violation) return violation;
   JISHI_TRY(conn.query(
+      "SELECT t.id FROM ledger_transfers t WHERE NOT EXISTS (SELECT 1 FROM ledger_accounts a "
+      "WHERE a.id = t.debit_account_id) OR NOT EXISTS (SELECT 1 FROM ledger_accounts a WHERE "
+      "a.id = t.credit_account_id) ORDER BY t.id LIMIT 1",
+      {}, [&](const store::Row& r) {
+        return first("transfer " + std::to_string(r.i64(0)) + " names a missing account");
+      }));
+  if (violation) return violation;
+  JISHI_TRY(conn.query(
       "SELECT t.id FROM ledger_transfers t JOIN ledger_accounts d ON d.id = t.debit_account_id "
       "JOIN ledger_accounts c ON c.id = t.credit_account_id WHERE t.currency <> d.currency OR "
       "t.currency <> c.currency OR t.amount < 0 ORDER BY t.id LIMIT 1",

@@ -183,6 +183,10 @@ class SqliteConn final : public Conn {
 }  // namespace
 
 Result<std::unique_ptr<Conn>> open_sqlite(const std::string& path, OpenMode mode) {
+  // Before the library initialises: no global malloc statistics, whose mutex every allocation
+  // would take (we never read them).
+  static const int configured = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  (void)configured;
   sqlite3* db = nullptr;
   // Readers open read-write too (WAL readers must be able to map the -shm file) and are
   // then fenced with query_only.
