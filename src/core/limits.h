@@ -19,6 +19,10 @@ inline constexpr std::uint32_t request_read_timeout_ms = 30'000;
 inline constexpr std::uint32_t idle_timeout_ms = 60'000;
 // On SIGTERM in-flight requests get this long to finish before connections are closed.
 inline constexpr std::uint32_t shutdown_grace_ms = 10'000;
+// After answering and shutting down our side, how long and how much of a client's unread
+// upload we drain so that it can read the answer (a 413) instead of a connection reset.
+inline constexpr std::uint32_t lingering_close_ms = 2'000;
+inline constexpr std::size_t lingering_close_bytes_max = 4 << 20;
 // Connections held open at once; beyond this new ones are accepted and closed at once.
 inline constexpr std::size_t connections_max = 10'000;
 // A request path with query string; nothing in the API needs more.

@@ -7,6 +7,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <array>
 #include <chrono>
 #include <set>
 
@@ -296,6 +297,7 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
   boost::system::error_code addr_ec;
   std::string remote = stream.socket().remote_endpoint(addr_ec).address().to_string();
   beast::flat_buffer buffer;
+  bool refused_body = false;  // we answered without reading a body the client is sending
   for (;;) {
     if (stopping.load()) break;
     bhttp::request_parser<bhttp::string_body> parser;
@@ -378,6 +380,7 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
       res.body += ",\"request_id\":\"" + req.request_id + "\"}";
     }
 
+    if (close && !parser.is_done()) refused_body = true;
     bool keep_alive = !close && !ec && parser.get().keep_alive() && !stopping.load();
     bhttp::response<bhttp::string_body> msg{static_cast<bhttp::status>(res.status),
                                             ec ? 11 : parser.get().version()};
@@ -404,6 +407,19 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
   }
   boost::system::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  // Lingering close: a client still sending a body we refused (413) must get to read our
+  // answer; closing with unread data would reset the connection and lose it. Discard what
+  // arrives for a short while, bounded in time and bytes.
+  if (refused_body) {
+    std::array<char, 16 << 10> sink;
+    std::size_t discarded = 0;
+    stream.expires_after(std::chrono::milliseconds(limits::lingering_close_ms));
+    while (discarded < limits::lingering_close_bytes_max) {
+      auto [lec, ln] = co_await stream.async_read_some(asio::buffer(sink), kTuple);
+      if (lec) break;
+      discarded += ln;
+    }
+  }
   state->stream = nullptr;
   {
     std::lock_guard lock(sessions_mutex);
