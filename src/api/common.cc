@@ -18,20 +18,17 @@ Result<identity::Principal> authenticate(Services& s, http::Request& req) {
     return fail(Code::unauthenticated, "the Authorization header must be Bearer <token>");
   std::string_view token = auth->substr(7);
   std::int64_t now = s.env.clock.now_us();
-  identity::Principal p;
-  std::string hash;
+  std::string hash = crypto::token_hash(token);  // once: the cache key and the stored form
   std::optional<identity::Principal> cached;
-  if (s.auth_cache && s.auth_cache->enabled()) {
-    hash = crypto::token_hash(token);
-    cached = s.auth_cache->get(hash, now);
-  }
+  if (s.auth_cache) cached = s.auth_cache->get(hash, now);  // nullopt when disabled
+  identity::Principal p;
   if (cached) {
     p = std::move(*cached);
   } else {
     std::uint64_t generation = s.auth_cache ? s.auth_cache->generation() : 0;
     auto lease = s.store.reads().lease();
-    JISHI_ASSIGN_OR_RETURN(p, identity::authenticate(*lease, s.env, token));
-    if (s.auth_cache && s.auth_cache->enabled()) s.auth_cache->put(hash, p, now, generation);
+    JISHI_ASSIGN_OR_RETURN(p, identity::authenticate(*lease, s.env, token, hash));
+    if (s.auth_cache) s.auth_cache->put(hash, p, now, generation);
   }
   req.idempotency_scope = p.kind == identity::Principal::Kind::api_key
                               ? "org:" + p.api_key_org.str()

@@ -10,6 +10,18 @@ namespace jishi::api {
 namespace json = boost::json;
 
 namespace {
+// JSON null for an absent value, else the value (mapped through f).
+template <class T, class F>
+json::value nullable(const std::optional<T>& v, F f) {
+  return v ? json::value(f(*v)) : json::value(nullptr);
+}
+json::value nullable(const std::optional<std::string>& v) {
+  return nullable(v, [](const std::string& x) { return x; });
+}
+json::value nullable_time(const std::optional<std::int64_t>& v) {
+  return nullable(v, time_json);
+}
+
 std::string mask_phone(const std::string& e164) {
   if (e164.size() < 8) return "****";
   return e164.substr(0, e164.size() - 8) + "****" + e164.substr(e164.size() - 4);
@@ -19,9 +31,9 @@ std::string mask_phone(const std::string& e164) {
 json::object user_json(const identity::User& u) {
   json::object o;
   o["id"] = u.id.str();
-  o["email"] = u.email ? json::value(*u.email) : json::value(nullptr);
+  o["email"] = nullable(u.email);
   // The full number is personal data; the API shows it masked, as Chinese apps do.
-  o["phone"] = u.phone ? json::value(mask_phone(*u.phone)) : json::value(nullptr);
+  o["phone"] = nullable(u.phone, mask_phone);
   o["display_name"] = u.display_name;
   o["status"] = u.status;
   o["real_name_verified"] = u.real_name_verified;
@@ -44,7 +56,7 @@ json::object org_json(const identity::Org& org, const std::vector<std::string>& 
   o["id"] = org.id.str();
   o["kind"] = identity::name_of(org.kind);
   o["name"] = org.name;
-  o["credit_code"] = org.credit_code ? json::value(*org.credit_code) : json::value(nullptr);
+  o["credit_code"] = nullable(org.credit_code);
   o["credit_code_checksum_ok"] = org.credit_code_checksum_ok;
   if (org.region_code) {
     json::object region;
@@ -56,9 +68,8 @@ json::object org_json(const identity::Org& org, const std::vector<std::string>& 
     o["region"] = nullptr;
   }
   o["status"] = identity::name_of(org.status);
-  o["status_reason"] = org.status_reason ? json::value(*org.status_reason) : json::value(nullptr);
-  o["reviewed_at"] =
-      org.reviewed_at_us ? json::value(time_json(*org.reviewed_at_us)) : json::value(nullptr);
+  o["status_reason"] = nullable(org.status_reason);
+  o["reviewed_at"] = nullable_time(org.reviewed_at_us);
   o["created_by"] = org.created_by.str();
   o["created_at"] = time_json(org.created_at_us);
   o["updated_at"] = time_json(org.updated_at_us);
@@ -72,7 +83,7 @@ json::object review_json(const identity::OrgReview& r) {
   json::object o;
   o["id"] = std::to_string(r.id);
   o["action"] = r.action;
-  o["reason"] = r.reason ? json::value(*r.reason) : json::value(nullptr);
+  o["reason"] = nullable(r.reason);
   o["actor_id"] = r.actor.str();
   o["at"] = time_json(r.at_us);
   return o;
@@ -82,7 +93,7 @@ json::object member_json(const identity::Member& m) {
   json::object o;
   o["user_id"] = m.user.str();
   o["display_name"] = m.display_name;
-  o["email"] = m.email ? json::value(*m.email) : json::value(nullptr);
+  o["email"] = nullable(m.email);
   json::array roles;
   for (auto r : m.roles) roles.push_back(json::value(identity::name_of(r)));
   o["roles"] = std::move(roles);
@@ -101,8 +112,7 @@ json::object api_key_json(const identity::ApiKey& k) {
   o["scopes"] = std::move(scopes);
   o["created_by"] = k.created_by.str();
   o["created_at"] = time_json(k.created_at_us);
-  o["revoked_at"] =
-      k.revoked_at_us ? json::value(time_json(*k.revoked_at_us)) : json::value(nullptr);
+  o["revoked_at"] = nullable_time(k.revoked_at_us);
   return o;
 }
 

@@ -9,8 +9,9 @@
 namespace jishi::identity {
 
 namespace {
-constexpr std::string_view kColumns =
-    "id, org_id, name, token_prefix, scopes, created_by, created_at_us, revoked_at_us";
+// Column list spliced into whole SQL literals (no string building per query).
+#define JISHI_API_KEY_COLUMNS \
+  "id, org_id, name, token_prefix, scopes, created_by, created_at_us, revoked_at_us"
 
 ApiKey read_key(const store::Row& r) {
   ApiKey k;
@@ -66,8 +67,8 @@ Result<Page<ApiKey>> list_api_keys(store::Conn& conn, OrgId org, std::int64_t be
                                    std::size_t limit) {
   Page<ApiKey> page;
   JISHI_TRY(
-      conn.query("SELECT " + std::string(kColumns) +
-                     " FROM api_keys WHERE org_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+      conn.query("SELECT " JISHI_API_KEY_COLUMNS
+                 " FROM api_keys WHERE org_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
                  {org.value, before > 0 ? before : INT64_MAX, static_cast<std::int64_t>(limit) + 1},
                  [&](const store::Row& r) {
                    page.items.push_back(read_key(r));
@@ -86,14 +87,15 @@ Result<ApiKey> revoke_api_key(store::Tx& tx, const Env& env, OrgId org, ApiKeyId
               "revoked_at_us IS NULL",
               {id.value, org.value, env.clock.now_us()}));
   std::optional<ApiKey> key;
-  JISHI_TRY(
-      tx.query("SELECT " + std::string(kColumns) + " FROM api_keys WHERE id = $1 AND org_id = $2",
-               {id.value, org.value}, [&](const store::Row& r) {
-                 key = read_key(r);
-                 return false;
-               }));
+  JISHI_TRY(tx.query("SELECT " JISHI_API_KEY_COLUMNS " FROM api_keys WHERE id = $1 AND org_id = $2",
+                     {id.value, org.value}, [&](const store::Row& r) {
+                       key = read_key(r);
+                       return false;
+                     }));
   if (!key) return fail(Code::not_found, "API key not found");
   return *key;
 }
 
 }  // namespace jishi::identity
+
+#undef JISHI_API_KEY_COLUMNS

@@ -1,5 +1,4 @@
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include "core/limits.h"
 #include "identity/api_keys.h"
@@ -9,6 +8,7 @@
 #include "identity/users.h"
 #include "store/migrate.h"
 #include "store/sqlite.h"
+#include "store/test_util.h"
 
 namespace jishi::identity {
 namespace {
@@ -16,11 +16,9 @@ namespace {
 class IdentityTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    static int n = 0;
-    std::string path = ::testing::TempDir() + "/jishi_identity_" + std::to_string(::getpid()) +
-                       "_" + std::to_string(n++) + ".db";
-    for (auto s : {"", "-wal", "-shm"}) std::remove((path + s).c_str());
-    db_ = std::move(store::open_sqlite(path, store::OpenMode::read_write).value());
+    db_ = std::move(
+        store::open_sqlite(store::testing::fresh_db_path("identity"), store::OpenMode::read_write)
+            .value());
     ASSERT_TRUE(store::migrate(*db_));
   }
 

@@ -5,9 +5,10 @@
 namespace jishi::identity {
 
 namespace {
-constexpr std::string_view kOrgColumns =
-    "id, kind, name, credit_code, credit_code_checksum_ok, region_code, status, status_reason, "
-    "reviewed_at_us, created_by, created_at_us, updated_at_us";
+// Column list spliced into whole SQL literals (no string building per query).
+#define JISHI_ORG_COLUMNS                                                                      \
+  "id, kind, name, credit_code, credit_code_checksum_ok, region_code, status, status_reason, " \
+  "reviewed_at_us, created_by, created_at_us, updated_at_us"
 
 Org read_org(const store::Row& r) {
   Org o;
@@ -67,8 +68,8 @@ Result<Org> create_org(store::Tx& tx, const Env& env, UserId creator, const NewO
 
 Result<std::optional<Org>> get_org(store::Conn& conn, OrgId id) {
   std::optional<Org> out;
-  JISHI_TRY(conn.query("SELECT " + std::string(kOrgColumns) + " FROM orgs WHERE id = $1",
-                       {id.value}, [&](const store::Row& r) {
+  JISHI_TRY(conn.query("SELECT " JISHI_ORG_COLUMNS " FROM orgs WHERE id = $1", {id.value},
+                       [&](const store::Row& r) {
                          out = read_org(r);
                          return false;
                        }));
@@ -81,9 +82,9 @@ Result<OrgPage> list_orgs(store::Conn& conn, const OrgFilter& f) {
   std::string kind = f.kind ? std::string(name_of(*f.kind)) : "";
   std::int64_t before = f.before_id.value_or(INT64_MAX);
   auto limit = static_cast<std::int64_t>(f.limit);
-  JISHI_TRY(conn.query("SELECT " + std::string(kOrgColumns) +
-                           " FROM orgs WHERE ($1 = '' OR status = $1) AND ($2 = '' OR kind = $2)"
-                           " AND id < $3 ORDER BY id DESC LIMIT $4",
+  JISHI_TRY(conn.query("SELECT " JISHI_ORG_COLUMNS
+                       " FROM orgs WHERE ($1 = '' OR status = $1) AND ($2 = '' OR kind = $2)"
+                       " AND id < $3 ORDER BY id DESC LIMIT $4",
                        {status, kind, before, limit + 1}, [&](const store::Row& r) {
                          page.items.push_back(read_org(r));
                          return true;
@@ -223,3 +224,5 @@ Result<std::optional<OrgId>> platform_org(store::Conn& conn) {
 }
 
 }  // namespace jishi::identity
+
+#undef JISHI_ORG_COLUMNS

@@ -48,8 +48,12 @@ Result<std::vector<Membership>> load_memberships(store::Conn& conn, UserId user)
 }
 
 Result<Principal> authenticate(store::Conn& conn, const Env& env, std::string_view token) {
+  return authenticate(conn, env, token, crypto::token_hash(token));
+}
+
+Result<Principal> authenticate(store::Conn& conn, const Env& env, std::string_view token,
+                               std::string_view hash) {
   std::int64_t now = env.clock.now_us();
-  std::string hash = crypto::token_hash(token);
   Principal p;
   if (token.starts_with(kSessionTokenPrefix)) {
     bool found = false;

@@ -29,6 +29,9 @@ Result<std::int64_t> purge_sessions(store::Tx& tx, const Env& env);
 // The principal for a bearer token, or unauthenticated when it is unknown, expired, revoked,
 // or the user is disabled.
 Result<Principal> authenticate(store::Conn& conn, const Env& env, std::string_view token);
+// The same with the token's stored form (crypto::token_hash) already computed by the caller.
+Result<Principal> authenticate(store::Conn& conn, const Env& env, std::string_view token,
+                               std::string_view token_hash);
 
 // Loads a user's memberships (with their organisations' kinds and statuses).
 Result<std::vector<Membership>> load_memberships(store::Conn& conn, UserId user);

@@ -11,8 +11,9 @@ constexpr std::string_view kPhoneField = "users.phone";
 constexpr std::string_view kResidentIdField = "users.resident_id";
 constexpr std::string_view kRealNameField = "users.real_name";
 
-constexpr std::string_view kUserColumns =
-    "id, email, phone_enc, display_name, status, real_name_verified_at_us, created_at_us";
+// Column list spliced into whole SQL literals (no string building per query).
+#define JISHI_USER_COLUMNS \
+  "id, email, phone_enc, display_name, status, real_name_verified_at_us, created_at_us"
 
 User read_user(const store::Row& r, const Env& env) {
   User u;
@@ -101,8 +102,8 @@ Result<User> create_user(store::Tx& tx, const Env& env, const NewUser& nu) {
 
 Result<std::optional<User>> get_user(store::Conn& conn, const Env& env, UserId id) {
   std::optional<User> out;
-  JISHI_TRY(conn.query("SELECT " + std::string(kUserColumns) + " FROM users WHERE id = $1",
-                       {id.value}, [&](const store::Row& r) {
+  JISHI_TRY(conn.query("SELECT " JISHI_USER_COLUMNS " FROM users WHERE id = $1", {id.value},
+                       [&](const store::Row& r) {
                          out = read_user(r, env);
                          return false;
                        }));
@@ -177,3 +178,5 @@ Status set_real_name(store::Tx& tx, const Env& env, UserId id, std::string_view 
 }
 
 }  // namespace jishi::identity
+
+#undef JISHI_USER_COLUMNS

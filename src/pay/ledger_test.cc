@@ -1,13 +1,13 @@
 #include "pay/ledger.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <map>
 #include <random>
 
 #include "store/migrate.h"
 #include "store/sqlite.h"
+#include "store/test_util.h"
 
 namespace jishi::pay {
 namespace {
@@ -17,11 +17,9 @@ using R = TransferResult;
 class LedgerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    static int n = 0;
-    std::string path = ::testing::TempDir() + "/jishi_ledger_" + std::to_string(::getpid()) + "_" +
-                       std::to_string(n++) + ".db";
-    for (auto s : {"", "-wal", "-shm"}) std::remove((path + s).c_str());
-    db_ = std::move(store::open_sqlite(path, store::OpenMode::read_write).value());
+    db_ = std::move(
+        store::open_sqlite(store::testing::fresh_db_path("ledger"), store::OpenMode::read_write)
+            .value());
     ASSERT_TRUE(store::migrate(*db_));
     cny_ = currency_from_code("CNY").value();
     usd_ = currency_from_code("USD").value();
