@@ -35,6 +35,10 @@ CodeInfo info(Code code) {
       return {"already_exists", 409, "Already exists"};
     case Code::invalid_state:
       return {"invalid_state", 409, "Not allowed in the current state"};
+    case Code::insufficient_funds:
+      return {"insufficient_funds", 409, "Insufficient funds"};
+    case Code::payment_declined:
+      return {"payment_declined", 402, "Payment declined"};
     case Code::length_required:
       return {"length_required", 411, "Length required"};
     case Code::body_too_large:
@@ -53,6 +57,8 @@ CodeInfo info(Code code) {
       return {"overloaded", 503, "Server overloaded, retry later"};
     case Code::storage_failure:
       return {"storage_failure", 503, "Storage failure"};
+    case Code::upstream_failure:
+      return {"upstream_failure", 502, "Payment channel failure"};
   }
   return {"internal", 500, "Internal error"};
 }

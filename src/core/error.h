@@ -25,6 +25,9 @@ enum class Code {
   conflict,
   already_exists,
   invalid_state,
+  insufficient_funds,  // a balance would go below what its flags allow
+  // 402 / 403 (payments)
+  payment_declined,  // the channel or the risk rules refused a payment or withdrawal
   // 411 / 413 / 415
   length_required,
   body_too_large,
@@ -38,6 +41,8 @@ enum class Code {
   unavailable,
   overloaded,
   storage_failure,
+  // 502
+  upstream_failure,  // a payment channel or bank did not answer properly
 };
 
 std::string_view code_name(Code code);

@@ -89,6 +89,20 @@ inline constexpr std::size_t idempotency_key_bytes_max = 255;  // Stripe's limit
 // Stored responses are kept one day: long enough for any client retry loop.
 inline constexpr std::int64_t idempotency_ttl_us = 24LL * 3600 * 1'000'000;
 
+// --- Payments (pay/) ----------------------------------------------------------------------
+inline constexpr std::size_t pay_reference_bytes_max = 64;
+inline constexpr std::size_t pay_description_bytes_max = 200;
+inline constexpr std::size_t pay_splits_max = 50;  // payees per intent (merchants per checkout)
+// One payment or payout: 1e12 minor units (10 billion yuan); sums of splits stay far from int64.
+inline constexpr std::int64_t pay_amount_max = 1'000'000'000'000;
+inline constexpr std::int64_t pay_commission_ppm_max = 1'000'000;  // 100%
+inline constexpr std::size_t pay_account_no_bytes_max = 34;        // IBAN length
+inline constexpr std::size_t pay_bank_name_bytes_max = 100;
+inline constexpr std::size_t pay_notify_form_fields_max = 50;
+// Background channel work per pass (expiry, refunds to submit, stale intents to query).
+inline constexpr std::size_t pay_worker_batch_max = 100;
+inline constexpr std::size_t recon_statement_lines_max = 1'000'000;
+
 // --- Rate limits --------------------------------------------------------------------------
 // Per client (token or IP): sustained requests per second and burst size.
 inline constexpr double rate_limit_per_s_default = 50.0;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/env.h"
+#include "core/page.h"
 #include "identity/types.h"
 #include "store/database.h"
 
@@ -43,12 +44,6 @@ Result<Org> review_org(store::Tx& tx, const Env& env, OrgId id, UserId reviewer,
 // Corrected data for a rejected organisation; back to submitted.
 Result<Org> resubmit_org(store::Tx& tx, const Env& env, OrgId id, UserId actor,
                          const NewOrg& corrected);
-// One page of a list in keyset order; next_cursor is the last key when more follow.
-template <class T>
-struct Page {
-  std::vector<T> items;
-  std::optional<std::int64_t> next_cursor;
-};
 
 // The onboarding history, oldest first, after the review id `after` (0: from the start).
 Result<Page<OrgReview>> org_reviews(store::Conn& conn, OrgId id, std::int64_t after,

@@ -52,7 +52,9 @@ struct Notification {
   std::string currency;
   std::int64_t fee = 0;
   std::int64_t paid_at_us = 0;
-  bool is_final() const { return trade_status == "TRADE_SUCCESS" || trade_status == "TRADE_CLOSED"; }
+  bool is_final() const {
+    return trade_status == "TRADE_SUCCESS" || trade_status == "TRADE_CLOSED";
+  }
 };
 
 class Gateway {

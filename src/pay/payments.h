@@ -1,0 +1,209 @@
+// Payment intents and escrow: the buyer's side of the payment service.
+//
+// An intent is a request to pay an amount for an opaque reference, split between payees (one
+// merchant per split; a checkout across merchants is one intent with several splits):
+//
+//   requires_payment --confirm--> processing --final notification--> succeeded | failed
+//          |  \--wallet------------------------------------------->  succeeded
+//          \--cancel--> cancelled        (open intents past their deadline) --> expired
+//
+// A successful payment is captured into escrow and held for each split's payee as a pending
+// ledger transfer (escrow -> merchant pending). release() posts it and pays the merchant net of
+// commission; refund() returns money to the payer from escrow before release, or from the
+// merchant (and the commission) after, booking any shortfall as the merchant's receivable.
+// Every function runs inside the caller's transaction and moves money only through the ledger.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/env.h"
+#include "core/ids.h"
+#include "core/money.h"
+#include "core/page.h"
+#include "core/result.h"
+#include "pay/gateway.h"
+#include "store/database.h"
+
+namespace jishi::pay {
+
+using IntentId = Id<struct PayIntentTag>;
+using RefundId = Id<struct PayRefundTag>;
+
+enum class IntentStatus { requires_payment, processing, succeeded, failed, cancelled, expired };
+std::string_view name_of(IntentStatus s);
+std::optional<IntentStatus> parse_intent_status(std::string_view s);
+
+enum class Purpose { escrow, wallet_topup };
+std::string_view name_of(Purpose p);
+
+struct Split {
+  std::string reference;  // the escrow's reference (an order id)
+  OrgId payee;
+  std::int64_t amount = 0;
+  std::optional<std::string> category;  // picks the commission rate when the merchant has none
+};
+
+struct NewIntent {
+  UserId payer;
+  Purpose purpose = Purpose::escrow;
+  std::string reference;
+  std::string description;
+  Money amount;
+  std::vector<Split> splits;  // escrow: sums to amount; wallet_topup: empty
+  std::int64_t ttl_us = 0;    // how long it may stay open
+};
+
+struct Intent {
+  IntentId id;
+  UserId payer;
+  Purpose purpose = Purpose::escrow;
+  std::string reference;
+  std::string description;
+  Money amount;
+  IntentStatus status = IntentStatus::requires_payment;
+  std::optional<Channel> channel;
+  std::optional<std::string> trade_no, qr_code, cashier_url;
+  std::int64_t fee = 0;
+  std::optional<std::string> failure_code, failure_reason;
+  std::optional<std::int64_t> risk_decision_id;
+  std::int64_t expires_at_us = 0, created_at_us = 0, updated_at_us = 0;
+  std::optional<std::int64_t> succeeded_at_us;
+  std::vector<Split> splits;
+};
+
+// Validates and stores a new intent. A split reference that is already paid (has an escrow) or
+// has another open intent is a conflict.
+Result<Intent> create_intent(store::Tx& tx, Env& env, const NewIntent& n);
+Result<std::optional<Intent>> get_intent(store::Conn& conn, IntentId id);
+Result<Page<Intent>> list_intents(store::Conn& conn, UserId payer, std::int64_t before,
+                                  std::size_t limit);
+// The payer gives up an open intent (requires_payment only; a processing one may still be paid).
+Result<Intent> cancel_intent(store::Tx& tx, Env& env, IntentId id, UserId payer);
+
+// Checks that the payer may start paying the intent (open, theirs, not past its deadline).
+Result<Intent> payable_intent(store::Conn& conn, const Clock& clock, IntentId id, UserId payer);
+// Records that the gateway has a trade for the intent: processing, with what the payer needs
+// (QR text, cashier URL). The gateway call happened before this transaction.
+Result<Intent> start_channel_payment(store::Tx& tx, Env& env, IntentId id, UserId payer,
+                                     Channel channel, const GatewayTrade& trade,
+                                     std::optional<std::int64_t> risk_decision_id);
+// Pays from the payer's wallet at once: succeeded, captured into escrow.
+Result<Intent> pay_with_wallet(store::Tx& tx, Env& env, IntentId id, UserId payer,
+                               std::optional<std::int64_t> risk_decision_id);
+// Marks an open intent failed (the risk rules blocked it, the channel declined it).
+Result<Intent> fail_intent(store::Tx& tx, Env& env, IntentId id, std::string_view code,
+                           std::string_view reason);
+
+// What a verified channel notification (or a signed query answer) did.
+enum class NotifyVerdict { applied, duplicate, ignored_not_final, stale, rejected };
+std::string_view name_of(NotifyVerdict v);
+struct NotifyResult {
+  NotifyVerdict verdict;
+  std::string detail;
+};
+// Applies a final trade status to its intent exactly once. TRADE_SUCCESS captures the money
+// (a late success on a closed intent, or a second payment for a paid reference, is captured into
+// suspense and refunded at once); TRADE_CLOSED fails an open intent. Amount, currency or channel
+// differing from the intent is `rejected`. Logs the notification with its verdict.
+Result<NotifyResult> apply_notification(store::Tx& tx, Env& env, Channel channel,
+                                        const Notification& n);
+// Logs a notification that never reached apply_notification (bad signature, malformed).
+Status log_rejected_notification(store::Tx& tx, Env& env, Channel channel,
+                                 const std::map<std::string, std::string>& form,
+                                 std::string_view verdict, std::string_view detail);
+
+struct Escrow {
+  std::string reference;
+  IntentId intent;
+  UserId payer;
+  OrgId payee;
+  Channel channel = Channel::card;
+  Currency currency;
+  std::optional<std::string> category;
+  std::int64_t captured = 0, refunded_before_release = 0, released = 0, commission = 0;
+  std::int64_t commission_rate_ppm = 0, refunded_after_release = 0, commission_refunded = 0;
+  std::string status;  // held | released | refunded
+  std::int64_t created_at_us = 0;
+  std::optional<std::int64_t> released_at_us;
+  std::int64_t held() const { return status == "held" ? captured - refunded_before_release : 0; }
+};
+Result<std::optional<Escrow>> get_escrow(store::Conn& conn, std::string_view reference);
+
+// commission = round_half_even(amount * rate_ppm / 1,000,000), exact in 128-bit arithmetic.
+std::int64_t commission_of(std::int64_t amount, std::int64_t rate_ppm);
+// x * num / den rounded half to even (den > 0, results within int64).
+std::int64_t mul_div_half_even(std::int64_t x, std::int64_t num, std::int64_t den);
+
+// The rate for a payee: its own rate, else its category's, else default_ppm.
+Result<std::int64_t> commission_rate(store::Conn& conn, OrgId payee,
+                                     const std::optional<std::string>& category,
+                                     std::int64_t default_ppm);
+Status set_commission_rate(store::Tx& tx, Env& env, std::string_view scope, std::string_view key,
+                           std::int64_t rate_ppm);
+
+// Releases a held escrow to its merchant net of commission (linked transfers). invalid_state
+// when not held (already released or fully refunded).
+Result<Escrow> release(store::Tx& tx, Env& env, std::string_view reference,
+                       std::int64_t default_commission_ppm);
+
+struct Refund {
+  RefundId id;
+  std::string reference;
+  IntentId intent;
+  Channel channel = Channel::card;
+  Money amount;
+  std::int64_t merchant_share = 0, commission_share = 0, shortfall = 0;
+  std::string reason;
+  std::string status;  // submitted | succeeded | failed
+  std::optional<std::string> gateway_refund_no;
+  std::int64_t attempts = 0;
+  std::int64_t created_at_us = 0;
+  std::optional<std::int64_t> finished_at_us;
+};
+// Refunds part or all of what is left of a reference's payment. Wallet payments are refunded at
+// once; channel refunds are `submitted` and sent to the gateway by the worker after COMMIT.
+Result<Refund> refund(store::Tx& tx, Env& env, std::string_view reference, std::int64_t amount,
+                      std::string_view reason, std::optional<UserId> requested_by);
+Result<Page<Refund>> list_refunds(store::Conn& conn, std::string_view reference,
+                                  std::int64_t before, std::size_t limit);
+
+// For the background worker: refunds waiting for the gateway, and recording its answer.
+Result<std::vector<Refund>> refunds_to_submit(store::Conn& conn, std::size_t limit);
+Status record_refund_answer(store::Tx& tx, Env& env, RefundId id,
+                            const Result<GatewayRefund>& answer, std::int64_t attempts_max);
+// Open intents past their deadline become expired; returns how many.
+Result<std::int64_t> expire_intents(store::Tx& tx, Env& env, std::size_t limit);
+// Processing intents older than `older_than_us` with no final notification yet: the worker
+// asks the gateway for them (a notification may have been lost).
+Result<std::vector<Intent>> stale_processing_intents(store::Conn& conn, const Clock& clock,
+                                                     std::int64_t older_than_us, std::size_t limit);
+
+// Balances as the owner sees them.
+struct MerchantBalances {
+  Currency currency;
+  std::int64_t pending = 0, available = 0, reserve = 0, in_transit = 0, receivable = 0;
+};
+Result<MerchantBalances> merchant_balances(store::Conn& conn, OrgId org, const Currency& c);
+Result<std::int64_t> wallet_balance(store::Conn& conn, UserId user, const Currency& c);
+
+// One line of an owner's statement: a ledger transfer touching one of its accounts.
+struct StatementEntry {
+  std::int64_t transfer_id = 0;
+  std::string account;      // chart name, e.g. merchant_available
+  std::string code;         // transfer code name, e.g. release
+  std::int64_t amount = 0;  // + into the account, - out of it (in its normal direction)
+  std::string currency;
+  std::string reference;
+  std::string kind;  // single | pending | post_pending | void_pending | expire_pending
+  std::int64_t created_at_us = 0;
+};
+// owner_code_min/max pick the owner's accounts (merchant 1101..2299 for an org; wallet for a user).
+Result<Page<StatementEntry>> statement(store::Conn& conn, std::int64_t owner, bool merchant,
+                                       std::int64_t from_us, std::int64_t to_us,
+                                       std::int64_t before, std::size_t limit);
+
+}  // namespace jishi::pay

@@ -1,0 +1,354 @@
+#include "pay/payments.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "pay/chart.h"
+#include "pay/ledger.h"
+#include "store/migrate.h"
+#include "store/sqlite.h"
+#include "store/test_util.h"
+
+namespace jishi::pay {
+namespace {
+
+class PaymentsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = std::move(
+        store::open_sqlite(store::testing::fresh_db_path("payments"), store::OpenMode::read_write)
+            .value());
+    ASSERT_TRUE(store::migrate(*db_));
+    cny_ = currency_from_code("CNY").value();
+    exec(
+        "INSERT INTO users (id, email, display_name, password_hash, status, created_at_us, "
+        "updated_at_us) VALUES (1, 'b@x', 'buyer', 'x', 'active', 0, 0), (2, 's@x', 'seller', "
+        "'x', 'active', 0, 0)");
+    exec(
+        "INSERT INTO orgs (id, kind, name, status, created_by, created_at_us, updated_at_us) "
+        "VALUES (10, 'merchant', 'Shop A', 'approved', 2, 0, 0), (11, 'merchant', 'Shop B', "
+        "'approved', 2, 0, 0), (12, 'merchant', 'Shop C', 'submitted', 2, 0, 0)");
+  }
+
+  void exec(std::string_view sql) {
+    auto r = db_->exec_script(sql);
+    ASSERT_TRUE(r) << r.error().detail;
+  }
+
+  // Runs f in a transaction; commits when it succeeds, rolls back otherwise.
+  template <class F>
+  auto tx(F f) {
+    EXPECT_TRUE(db_->begin());
+    auto r = f(*db_);
+    if (r) {
+      EXPECT_TRUE(db_->commit());
+    } else {
+      EXPECT_TRUE(db_->rollback());
+    }
+    return r;
+  }
+
+  Intent intent(std::vector<Split> splits, Purpose purpose = Purpose::escrow) {
+    NewIntent n;
+    n.payer = UserId{1};
+    n.purpose = purpose;
+    n.reference = "checkout-" + std::to_string(++seq_);
+    n.description = "test";
+    std::int64_t sum = 0;
+    for (auto& s : splits) sum += s.amount;
+    n.amount = Money{sum, cny_};
+    n.splits = std::move(splits);
+    n.ttl_us = 30LL * 60 * 1'000'000;
+    auto r = tx([&](store::Tx& t) { return create_intent(t, env_, n); });
+    EXPECT_TRUE(r) << (r ? "" : r.error().detail);
+    return r.value_or(Intent{});
+  }
+  Intent topup(std::int64_t amount) {
+    NewIntent n;
+    n.payer = UserId{1};
+    n.purpose = Purpose::wallet_topup;
+    n.reference = "topup-" + std::to_string(++seq_);
+    n.description = "top up";
+    n.amount = Money{amount, cny_};
+    n.ttl_us = 30LL * 60 * 1'000'000;
+    return tx([&](store::Tx& t) { return create_intent(t, env_, n); }).value();
+  }
+
+  Notification note(const Intent& i, std::string status, std::int64_t fee = 0) {
+    Notification n;
+    n.notify_id = "n" + std::to_string(++seq_);
+    n.trade_no = "T" + std::to_string(i.id.value);
+    n.out_trade_no = std::to_string(i.id.value);
+    n.trade_status = std::move(status);
+    n.amount = i.amount.minor;
+    n.currency = "CNY";
+    n.fee = fee;
+    return n;
+  }
+  NotifyVerdict notify(const Intent& i, std::string status, Channel c = Channel::card) {
+    auto r = tx([&](store::Tx& t) { return apply_notification(t, env_, c, note(i, status)); });
+    EXPECT_TRUE(r) << (r ? "" : r.error().detail);
+    return r ? r->verdict : NotifyVerdict::rejected;
+  }
+  void start(const Intent& i, Channel c = Channel::card) {
+    GatewayTrade t;
+    t.trade_no = "T" + std::to_string(i.id.value);
+    t.out_trade_no = std::to_string(i.id.value);
+    t.amount = i.amount.minor;
+    auto r = tx([&](store::Tx& x) {
+      return start_channel_payment(x, env_, i.id, UserId{1}, c, t, std::nullopt);
+    });
+    ASSERT_TRUE(r) << r.error().detail;
+  }
+
+  std::int64_t bal(AccountCode code, std::int64_t owner) {
+    return balance_of(*db_, code, owner, cny_).value().posted;
+  }
+  void expect_sound() {
+    auto v = verify_ledger(*db_);
+    ASSERT_TRUE(v);
+    EXPECT_FALSE(v->has_value()) << **v;
+  }
+
+  std::unique_ptr<store::Conn> db_;
+  Currency cny_;
+  ManualClock clock_{1'800'000'000'000'000};
+  IdGenerator ids_{clock_, 1};
+  FieldCipher cipher_ = FieldCipher::from_keys("k", std::string(32, 'k'), std::string(32, 'l'));
+  Env env_{clock_, ids_, cipher_};
+  int seq_ = 0;
+};
+
+TEST(Commission, RoundsHalfToEvenToTheFen) {
+  EXPECT_EQ(commission_of(1005, 50'000), 50);  // 50.25 -> 50
+  EXPECT_EQ(commission_of(1010, 50'000), 50);  // 50.5 -> 50 (even)
+  EXPECT_EQ(commission_of(1030, 50'000), 52);  // 51.5 -> 52 (even)
+  EXPECT_EQ(commission_of(1050, 50'000), 52);  // 52.5 -> 52
+  EXPECT_EQ(commission_of(999'999'999'999, 1'000'000), 999'999'999'999);
+  EXPECT_EQ(commission_of(1, 0), 0);
+  EXPECT_EQ(mul_div_half_even(-15, 1, 10), -2);  // -1.5 -> -2
+}
+
+TEST_F(PaymentsTest, IntentValidation) {
+  NewIntent n;
+  n.payer = UserId{1};
+  n.reference = "r";
+  n.amount = Money{100, cny_};
+  n.ttl_us = 1'000'000;
+  n.splits = {Split{"o1", OrgId{10}, 90, {}}};
+  auto r = tx([&](store::Tx& t) { return create_intent(t, env_, n); });
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().field, "/splits");  // does not add up
+  n.splits = {Split{"o1", OrgId{12}, 100, {}}};
+  r = tx([&](store::Tx& t) { return create_intent(t, env_, n); });
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Code::invalid_state);  // merchant not approved
+  n.splits = {Split{"o1", OrgId{10}, 100, {}}};
+  ASSERT_TRUE(tx([&](store::Tx& t) { return create_intent(t, env_, n); }));
+  r = tx([&](store::Tx& t) { return create_intent(t, env_, n); });
+  ASSERT_FALSE(r);  // the reference already has an open intent
+  EXPECT_EQ(r.error().code, Code::conflict);
+}
+
+TEST_F(PaymentsTest, PaymentIsHeldThenReleasedNetOfCommission) {
+  auto i =
+      intent({Split{"order-a", OrgId{10}, 10'000, {}}, Split{"order-b", OrgId{11}, 5'000, {}}});
+  start(i);
+  EXPECT_EQ(notify(i, "WAIT_BUYER_PAY"), NotifyVerdict::ignored_not_final);
+  EXPECT_EQ(notify(i, "TRADE_SUCCESS"), NotifyVerdict::applied);
+  EXPECT_EQ(notify(i, "TRADE_SUCCESS"), NotifyVerdict::duplicate);
+  EXPECT_EQ(notify(i, "TRADE_CLOSED"), NotifyVerdict::stale);
+  EXPECT_EQ(get_intent(*db_, i.id).value()->status, IntentStatus::succeeded);
+  EXPECT_EQ(bal(AccountCode::clearing, 1), 15'000);  // the card channel owes us
+  EXPECT_EQ(bal(AccountCode::escrow, 0), 15'000);
+  auto shop_a = merchant_balances(*db_, OrgId{10}, cny_).value();
+  EXPECT_EQ(shop_a.pending, 10'000);
+  EXPECT_EQ(shop_a.available, 0);
+
+  ASSERT_TRUE(
+      tx([&](store::Tx& t) { return set_commission_rate(t, env_, "merchant", "10", 25'000); }));
+  auto e = tx([&](store::Tx& t) { return release(t, env_, "order-a", 50'000); });
+  ASSERT_TRUE(e) << e.error().detail;
+  EXPECT_EQ(e->commission, 250);  // the merchant's own 2.5% beats the default 5%
+  shop_a = merchant_balances(*db_, OrgId{10}, cny_).value();
+  EXPECT_EQ(shop_a.pending, 0);
+  EXPECT_EQ(shop_a.available, 9'750);
+  EXPECT_EQ(bal(AccountCode::commission, 0), 250);
+  auto again = tx([&](store::Tx& t) { return release(t, env_, "order-a", 50'000); });
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, Code::invalid_state);
+  EXPECT_EQ(merchant_balances(*db_, OrgId{10}, cny_).value().available, 9'750);
+  expect_sound();
+}
+
+TEST_F(PaymentsTest, RefundBeforeReleaseComesOutOfEscrow) {
+  auto i = intent({Split{"order-a", OrgId{10}, 10'000, {}}});
+  start(i);
+  ASSERT_EQ(notify(i, "TRADE_SUCCESS"), NotifyVerdict::applied);
+  auto f = tx([&](store::Tx& t) { return refund(t, env_, "order-a", 3'000, "size", UserId{2}); });
+  ASSERT_TRUE(f) << f.error().detail;
+  EXPECT_EQ(f->status, "submitted");  // the worker sends it to the channel
+  EXPECT_EQ(merchant_balances(*db_, OrgId{10}, cny_).value().pending, 7'000);
+  EXPECT_EQ(bal(AccountCode::clearing, 1), 7'000);
+  auto too_much = tx([&](store::Tx& t) { return refund(t, env_, "order-a", 7'001, "x", {}); });
+  ASSERT_FALSE(too_much);
+  auto e = tx([&](store::Tx& t) { return release(t, env_, "order-a", 50'000); });
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->released, 7'000);
+  EXPECT_EQ(e->commission, 350);
+  EXPECT_EQ(merchant_balances(*db_, OrgId{10}, cny_).value().available, 6'650);
+  expect_sound();
+}
+
+TEST_F(PaymentsTest, RefundAfterReleaseReturnsCommissionAndBooksShortfall) {
+  auto i = intent({Split{"order-a", OrgId{10}, 10'000, {}}});
+  start(i);
+  ASSERT_EQ(notify(i, "TRADE_SUCCESS"), NotifyVerdict::applied);
+  ASSERT_TRUE(tx([&](store::Tx& t) { return release(t, env_, "order-a", 50'000); }));
+  // The merchant spends part of its balance (a settlement moved it away).
+  auto avail = find_account(*db_, AccountCode::merchant_available, 10, cny_).value().value();
+  auto custody = tx([&](store::Tx& t) {
+                   return account_for(t, env_, AccountCode::merchant_in_transit, 10, cny_);
+                 }).value();
+  TransferSpec out;
+  out.id = TransferId{ids_.next()};
+  out.debit = avail;
+  out.credit = custody;
+  out.amount = 9'000;
+  out.code = static_cast<std::int32_t>(TransferCode::settle);
+  ASSERT_TRUE(tx([&](store::Tx& t) {
+    std::vector<TransferSpec> v{out};
+    return apply_all(t, clock_, v);
+  }));
+  // Refund 4,000: commission share 200, merchant share 3,800 of which only 500 is available.
+  auto f = tx([&](store::Tx& t) { return refund(t, env_, "order-a", 4'000, "broken", {}); });
+  ASSERT_TRUE(f) << f.error().detail;
+  EXPECT_EQ(f->commission_share, 200);
+  EXPECT_EQ(f->merchant_share, 3'800);
+  EXPECT_EQ(f->shortfall, 3'300);
+  auto b = merchant_balances(*db_, OrgId{10}, cny_).value();
+  EXPECT_EQ(b.available, 0);
+  EXPECT_EQ(b.receivable, 3'300);
+  EXPECT_EQ(bal(AccountCode::commission, 0), 300);
+  // The rest: commission shares add up to exactly the commission.
+  auto g = tx([&](store::Tx& t) { return refund(t, env_, "order-a", 6'000, "all", {}); });
+  ASSERT_TRUE(g) << g.error().detail;
+  EXPECT_EQ(f->commission_share + g->commission_share, 500);
+  EXPECT_EQ(bal(AccountCode::commission, 0), 0);
+  EXPECT_EQ(bal(AccountCode::clearing, 1), 0);
+  ASSERT_FALSE(tx([&](store::Tx& t) { return refund(t, env_, "order-a", 1, "more", {}); }));
+  expect_sound();
+}
+
+TEST_F(PaymentsTest, ClosedTradeFailsAndLatePaymentIsRefunded) {
+  auto i = intent({Split{"order-a", OrgId{10}, 2'000, {}}});
+  start(i);
+  EXPECT_EQ(notify(i, "TRADE_CLOSED"), NotifyVerdict::applied);
+  EXPECT_EQ(get_intent(*db_, i.id).value()->status, IntentStatus::failed);
+  EXPECT_EQ(notify(i, "TRADE_CLOSED"), NotifyVerdict::duplicate);
+  // The payer paid anyway (a late success): booked and refunded in full, nothing held.
+  EXPECT_EQ(notify(i, "TRADE_SUCCESS"), NotifyVerdict::applied);
+  EXPECT_EQ(notify(i, "TRADE_SUCCESS"), NotifyVerdict::duplicate);
+  EXPECT_FALSE(get_escrow(*db_, "order-a").value());
+  EXPECT_EQ(bal(AccountCode::clearing, 1), 0);
+  EXPECT_EQ(bal(AccountCode::suspense, 0), 0);
+  auto refunds = refunds_to_submit(*db_, 10).value();
+  ASSERT_EQ(refunds.size(), 1u);
+  EXPECT_EQ(refunds[0].amount.minor, 2'000);
+  expect_sound();
+}
+
+TEST_F(PaymentsTest, ForeignAmountIsRejected) {
+  auto i = intent({Split{"order-a", OrgId{10}, 2'000, {}}});
+  start(i);
+  auto n = note(i, "TRADE_SUCCESS");
+  n.amount = 1;
+  auto r = tx([&](store::Tx& t) { return apply_notification(t, env_, Channel::card, n); });
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->verdict, NotifyVerdict::rejected);
+  EXPECT_EQ(notify(i, "TRADE_SUCCESS", Channel::qr), NotifyVerdict::rejected);
+  EXPECT_EQ(bal(AccountCode::escrow, 0), 0);
+}
+
+TEST_F(PaymentsTest, WalletPaysAtOnceAndRefundsAtOnce) {
+  auto t = topup(5'000);
+  start(t, Channel::qr);
+  ASSERT_EQ(notify(t, "TRADE_SUCCESS", Channel::qr), NotifyVerdict::applied);
+  EXPECT_EQ(wallet_balance(*db_, UserId{1}, cny_).value(), 5'000);
+  auto i = intent({Split{"order-w", OrgId{10}, 3'000, {}}});
+  auto paid = tx([&](store::Tx& x) { return pay_with_wallet(x, env_, i.id, UserId{1}, {}); });
+  ASSERT_TRUE(paid) << paid.error().detail;
+  EXPECT_EQ(paid->status, IntentStatus::succeeded);
+  EXPECT_EQ(wallet_balance(*db_, UserId{1}, cny_).value(), 2'000);
+  auto big = intent({Split{"order-x", OrgId{10}, 3'000, {}}});
+  auto r = tx([&](store::Tx& x) { return pay_with_wallet(x, env_, big.id, UserId{1}, {}); });
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Code::insufficient_funds);
+  auto f = tx([&](store::Tx& x) { return refund(x, env_, "order-w", 3'000, "cancel", {}); });
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->status, "succeeded");
+  EXPECT_EQ(wallet_balance(*db_, UserId{1}, cny_).value(), 5'000);
+  expect_sound();
+}
+
+TEST_F(PaymentsTest, ExpiryClosesOpenIntents) {
+  auto i = intent({Split{"order-a", OrgId{10}, 2'000, {}}});
+  clock_.advance_us(31LL * 60 * 1'000'000);
+  EXPECT_EQ(tx([&](store::Tx& t) { return expire_intents(t, env_, 100); }).value(), 1);
+  EXPECT_EQ(get_intent(*db_, i.id).value()->status, IntentStatus::expired);
+  // A new intent for the same reference may be made now.
+  auto j = intent({Split{"order-a", OrgId{10}, 2'000, {}}});
+  EXPECT_EQ(j.status, IntentStatus::requires_payment);
+}
+
+// Random payments, duplicated and reordered notifications, releases and refunds: after every
+// step the ledger is sound and money is conserved — what the channels owe us equals what is in
+// escrow, merchant accounts, commission and wallets.
+TEST_F(PaymentsTest, RandomisedSequencesConserveMoney) {
+  std::uint64_t seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937_64 rng(seed);
+  std::vector<Intent> intents;
+  std::vector<std::string> refs;
+  int n_ref = 0;
+  for (int step = 0; step < 300; ++step) {
+    int op = static_cast<int>(rng() % 6);
+    if (op == 0 || intents.empty()) {
+      std::vector<Split> splits;
+      int k = 1 + static_cast<int>(rng() % 3);
+      for (int s = 0; s < k; ++s)
+        splits.push_back(Split{"r" + std::to_string(++n_ref),
+                               OrgId{10 + (s % 2)},
+                               1 + static_cast<std::int64_t>(rng() % 100'000),
+                               {}});
+      intents.push_back(intent(splits));
+      start(intents.back(), rng() % 2 ? Channel::card : Channel::qr);
+      for (auto& s : splits) refs.push_back(s.reference);
+    } else if (op == 1 || op == 2) {
+      auto& i = intents[rng() % intents.size()];
+      const char* st[] = {"TRADE_SUCCESS", "TRADE_SUCCESS", "TRADE_CLOSED", "WAIT_BUYER_PAY"};
+      auto fresh = get_intent(*db_, i.id).value().value();
+      notify(fresh, st[rng() % 4], fresh.channel.value_or(Channel::card));
+    } else if (op == 3 && !refs.empty()) {
+      auto& r = refs[rng() % refs.size()];
+      (void)tx([&](store::Tx& t) { return release(t, env_, r, 30'000); });
+    } else if (!refs.empty()) {
+      auto& r = refs[rng() % refs.size()];
+      std::int64_t amount = 1 + static_cast<std::int64_t>(rng() % 60'000);
+      (void)tx([&](store::Tx& t) { return refund(t, env_, r, amount, "random", {}); });
+    }
+    ASSERT_NO_FATAL_FAILURE(expect_sound());
+    std::int64_t owed = bal(AccountCode::clearing, 1) + bal(AccountCode::clearing, 3);
+    std::int64_t held = bal(AccountCode::escrow, 0) + bal(AccountCode::commission, 0) +
+                        bal(AccountCode::suspense, 0);
+    for (std::int64_t m : {10, 11}) {
+      held += bal(AccountCode::merchant_pending, m) + bal(AccountCode::merchant_available, m) -
+              bal(AccountCode::receivable, m);
+    }
+    ASSERT_EQ(owed, held) << "step " << step;
+  }
+}
+
+}  // namespace
+}  // namespace jishi::pay
