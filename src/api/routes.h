@@ -16,10 +16,15 @@ void add_auth_routes(http::Router& router, Services& s);
 // /api/v1/orgs*
 void add_org_routes(http::Router& router, Services& s);
 
+// /api/v1/payments/*, /api/v1/settlements*, /api/v1/reconciliations*, merchant money under
+// /api/v1/orgs/{id}/..., /api/v1/me/wallet*
+void add_pay_routes(http::Router& router, Services& s);
+
 inline void add_all_routes(http::Router& router, Services& s, std::string openapi_json) {
   add_system_routes(router, s, std::move(openapi_json));
   add_auth_routes(router, s);
   add_org_routes(router, s);
+  add_pay_routes(router, s);
 }
 
 }  // namespace jishi::api

@@ -10,6 +10,7 @@
 #include "core/env.h"
 #include "core/metrics.h"
 #include "identity/password.h"
+#include "pay/gateway.h"
 #include "store/store.h"
 
 namespace jishi::api {
@@ -23,6 +24,10 @@ struct Services {
   std::int64_t session_ttl_us = 0;
   const std::atomic<bool>* ready = nullptr;  // false while shutting down
   AuthCache* auth_cache = nullptr;           // optional
+  // The payment channels' gateway (the built-in simulator by default); null: channels off.
+  pay::Gateway* gateway = nullptr;
+  // Where this server is reached (for channel notification URLs), known once it has bound.
+  std::string base_url{};
 };
 
 }  // namespace jishi::api

@@ -35,6 +35,16 @@ int print_routes();
 // and returns 1. Reads the database only.
 int verify_ledger(const Config& config);
 
+// `jishi settle --date D`: settles a business date (safe to run twice), writes the settlement
+// file and its .sha256 under <data_dir>/settlements, sends the payouts to the bank.
+int run_settle(Runtime& rt, const std::string& date, const std::string& currency);
+// `jishi reconcile --channel C --date D --statement FILE`: matches the day against the
+// channel's statement (neighbouring days' statements optional), stores the run and writes a
+// report under <data_dir>/reconciliation.
+int run_reconcile(Runtime& rt, const std::string& channel, const std::string& date,
+                  const std::string& statement, const std::string& previous,
+                  const std::string& next);
+
 // Demo data: operator, regulator, merchants (approved and pending) and a buyer.
 Status seed_demo(Runtime& rt);
 void print_demo_accounts();

@@ -88,6 +88,28 @@ int main(int argc, char** argv) {
   CommonFlags verify_flags;
   add_common(verify_ledger, verify_flags, false);
 
+  auto* settle = app.add_subcommand(
+      "settle", "Settle one business date: merchant batches, settlement file, payouts");
+  CommonFlags settle_flags;
+  add_common(settle, settle_flags, false);
+  std::string settle_date, settle_currency = "CNY";
+  settle
+      ->add_option("--date", settle_date, "Business date YYYY-MM-DD (its cut-off must have passed)")
+      ->required();
+  settle->add_option("--currency", settle_currency, "ISO 4217 currency");
+
+  auto* reconcile =
+      app.add_subcommand("reconcile", "Match a channel's business day against its statement file");
+  CommonFlags recon_flags;
+  add_common(reconcile, recon_flags, false);
+  std::string recon_channel, recon_date, recon_statement, recon_prev, recon_next;
+  reconcile->add_option("--channel", recon_channel, "card, netbank or qr")->required();
+  reconcile->add_option("--date", recon_date, "Business date YYYY-MM-DD")->required();
+  reconcile->add_option("--statement", recon_statement, "The channel's statement CSV of the date")
+      ->required();
+  reconcile->add_option("--previous", recon_prev, "The previous day's statement (optional)");
+  reconcile->add_option("--next", recon_next, "The next day's statement (optional)");
+
   auto* version = app.add_subcommand("version", "Print the version and schema version");
   auto* routes = app.add_subcommand("routes", "List every HTTP route (METHOD /pattern)");
 
@@ -105,6 +127,17 @@ int main(int argc, char** argv) {
     auto config = build_config(verify_flags, "");
     if (!config) return report(config.error());
     return app::verify_ledger(*config);
+  }
+
+  if (settle->parsed() || reconcile->parsed()) {
+    auto config = build_config(settle->parsed() ? settle_flags : recon_flags, "");
+    if (!config) return report(config.error());
+    init_logging(config->log_level.empty() ? "warn" : config->log_level);
+    auto rt = app::open_runtime(*config, false);
+    if (!rt) return report(rt.error());
+    if (settle->parsed()) return app::run_settle(**rt, settle_date, settle_currency);
+    return app::run_reconcile(**rt, recon_channel, recon_date, recon_statement, recon_prev,
+                              recon_next);
   }
 
   if (serve->parsed() || demo->parsed()) {

@@ -7,11 +7,13 @@
 #include "api/routes.h"
 #include "app/app.h"
 #include "core/limits.h"
+#include "core/local_time.h"
 #include "core/log.h"
 #include "http/server.h"
 #include "identity/password.h"
 #include "identity/sessions.h"
 #include "pay/ledger.h"
+#include "pay/worker.h"
 #include "store/migrate.h"
 #include "store/sqlite.h"
 
@@ -27,6 +29,8 @@ Result<std::unique_ptr<Runtime>> open_runtime(const Config& config, bool migrate
   if (::mkdir(config.data_dir.c_str(), 0700) != 0 && errno != EEXIST)
     return fail(Code::storage_failure,
                 "cannot create data dir " + config.data_dir + ": " + std::strerror(errno));
+  JISHI_TRY(set_business_timezone(config.pay_timezone));
+  rt->clock.set_offset_us(config.clock_offset_s * 1'000'000);
   rt->ids = std::make_unique<IdGenerator>(rt->clock, config.node_id);
   JISHI_ASSIGN_OR_RETURN(auto cipher, FieldCipher::open_or_create(config.key_file_path()));
   rt->cipher = std::make_unique<FieldCipher>(std::move(cipher));
@@ -68,11 +72,19 @@ int serve(Runtime& rt) {
     return 1;
   }
   std::string host = c.listen.substr(0, c.listen.rfind(':'));
+  services.base_url =
+      c.public_url.empty() ? "http://" + host + ":" + std::to_string(*port) : c.public_url;
+  pay::WorkerOptions wo;
+  wo.interval_ms = c.pay_worker_interval_ms;
+  wo.query_after_us = c.pay_query_after_s * 1'000'000;
+  pay::Worker pay_worker(*rt.store, env, services.gateway, wo);
+  pay_worker.start();
   // Tests and scripts read this line to find the port (with --listen HOST:0).
   std::cout << "jishi listening on http://" << host << ":" << *port << std::endl;
   spdlog::info("serving data_dir={} listen={}:{} io_threads={}", c.data_dir, host, *port,
                c.io_threads);
   server.run();
+  pay_worker.stop();
   spdlog::info("shutdown: draining the writer");
   rt.store->stop_writer();
   spdlog::info("shutdown: done");

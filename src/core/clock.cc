@@ -8,7 +8,7 @@ namespace jishi {
 
 std::int64_t SystemClock::now_us() const {
   using namespace std::chrono;
-  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count() + offset_us_;
 }
 
 namespace {

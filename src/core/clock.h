@@ -19,6 +19,12 @@ class Clock {
 class SystemClock final : public Clock {
  public:
   std::int64_t now_us() const override;
+  // Shifts this clock (config clock_offset_s: rehearsing a settlement day, tests of daily
+  // cut-offs against the real binary). Set before threads start.
+  void set_offset_us(std::int64_t offset) { offset_us_ = offset; }
+
+ private:
+  std::int64_t offset_us_ = 0;
 };
 
 class ManualClock final : public Clock {

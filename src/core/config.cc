@@ -149,6 +149,52 @@ const std::vector<Key>& keys() {
          while (c.public_url.ends_with('/')) c.public_url.pop_back();
          return {};
        }},
+      {"pay_timezone",
+       [](Config& c, std::string_view v) -> Status {
+         if (v.empty() || v.size() > 64)
+           return fail(Code::validation_failed, "pay_timezone must be an IANA zone name");
+         c.pay_timezone = v;
+         return {};
+       }},
+      {"pay_commission_ppm",
+       [](Config& c, std::string_view v) -> Status {
+         JISHI_ASSIGN_OR_RETURN(c.pay_commission_ppm,
+                                to_int("pay_commission_ppm", v, 0, limits::pay_commission_ppm_max));
+         return {};
+       }},
+      {"pay_reserve_ppm",
+       [](Config& c, std::string_view v) -> Status {
+         JISHI_ASSIGN_OR_RETURN(c.pay_reserve_ppm,
+                                to_int("pay_reserve_ppm", v, 0, limits::pay_commission_ppm_max));
+         return {};
+       }},
+      {"pay_payout_fee",
+       [](Config& c, std::string_view v) -> Status {
+         JISHI_ASSIGN_OR_RETURN(c.pay_payout_fee, to_int("pay_payout_fee", v, 0, 1'000'000));
+         return {};
+       }},
+      {"pay_intent_ttl_s",
+       [](Config& c, std::string_view v) -> Status {
+         JISHI_ASSIGN_OR_RETURN(c.pay_intent_ttl_s, to_int("pay_intent_ttl_s", v, 1, 7 * 86400));
+         return {};
+       }},
+      {"pay_worker_interval_ms",
+       [](Config& c, std::string_view v) -> Status {
+         JISHI_ASSIGN_OR_RETURN(c.pay_worker_interval_ms,
+                                to_int("pay_worker_interval_ms", v, 10, 60'000));
+         return {};
+       }},
+      {"clock_offset_s",
+       [](Config& c, std::string_view v) -> Status {
+         JISHI_ASSIGN_OR_RETURN(c.clock_offset_s,
+                                to_int("clock_offset_s", v, -366LL * 86400, 366LL * 86400));
+         return {};
+       }},
+      {"pay_query_after_s",
+       [](Config& c, std::string_view v) -> Status {
+         JISHI_ASSIGN_OR_RETURN(c.pay_query_after_s, to_int("pay_query_after_s", v, 1, 86400));
+         return {};
+       }},
   };
   return table;
 }

@@ -28,11 +28,21 @@ struct Config {
   std::int64_t session_ttl_s = 7 * 24 * 3600;
   // Argon2id cost: "moderate" (production), "interactive", or "min" (tests and demos only).
   std::string password_hash_cost = "interactive";
-  std::string public_url;
+  std::string public_url;  // base URL the server is reached at; default http://<listen>
   // How long an authenticated principal may be served from memory; revocations reach other
   // app servers within this time (0 disables the cache).
-  std::int64_t auth_cache_ttl_ms =
-      2000;  // base URL the server is reached at; default http://<listen>
+  std::int64_t auth_cache_ttl_ms = 2000;
+
+  // Payments (pay/). Business dates (settlement cut-off, daily limits) are in this zone.
+  std::string pay_timezone = "Asia/Shanghai";
+  std::int64_t pay_commission_ppm = 50'000;   // default commission: 5%
+  std::int64_t pay_reserve_ppm = 0;           // rolling reserve held back at settlement
+  std::int64_t pay_payout_fee = 0;            // minor units per settlement payout
+  std::int64_t pay_intent_ttl_s = 30 * 60;    // how long an intent may stay open
+  std::int64_t pay_worker_interval_ms = 500;  // background channel work (refunds, expiry)
+  std::int64_t pay_query_after_s = 60;        // ask the gateway about silent processing intents
+  // Shifts the server's clock by this many seconds (rehearsals and tests of daily cut-offs).
+  std::int64_t clock_offset_s = 0;
 
   std::string database_path() const;
   std::string key_file_path() const;

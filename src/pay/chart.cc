@@ -139,9 +139,8 @@ Result<Balance> balance_of(store::Conn& conn, AccountCode code, std::int64_t own
   if (!id) return b;
   JISHI_ASSIGN_OR_RETURN(auto a, get_account(conn, *id));
   if (!a) return b;
-  bool credit_normal =
-      static_cast<std::int32_t>(code) >= 2000 &&
-      static_cast<std::int32_t>(code) != static_cast<std::int32_t>(AccountCode::suspense);
+  // Codes from 2000 are liabilities and revenue (suspense too: money held until explained).
+  bool credit_normal = static_cast<std::int32_t>(code) >= 2000;
   if (credit_normal) {
     b.posted = a->credits_posted - a->debits_posted;
     b.pending_in = a->credits_pending;

@@ -1,21 +1,22 @@
 // The chart of accounts: which ledger accounts exist, what their balances mean, and which
 // flags guard them. Accounts are made on first use and found by (code, owner, currency).
 //
-//   code                 owner      normal  flags                   meaning
-//   custody        1001  platform   debit   -                       customer funds at the custodian
-//   bank (备付金) clearing       1002  channel    debit   -                       owed to us by a
-//   channel for captured payments receivable     1101  merchant   debit   credits<=debits         a
-//   merchant's refund shortfall, owed to us channel_fees   1201  platform   debit   - fees the
-//   channels charge us (expense) buyer_wallet   2001  user       credit  debits<=credits         a
-//   buyer's balance escrow         2101  platform   credit  debits<=credits         paid, not yet
-//   released to a merchant merchant_pending 2201 merchant  credit  debits<=credits         held for
-//   the merchant (escrow holds land here) merchant_available 2202 merchant credit debits<=credits
-//   the merchant's to settle or withdraw merchant_reserve 2203 merchant  credit  debits<=credits
-//   rolling reserve held back at settlement merchant_in_transit 2204 merchant credit
-//   debits<=credits        paid out, not yet confirmed by the bank commission     4001  platform
-//   credit  debits<=credits         the platform's commission revenue payout_fees    4002  platform
-//   credit  debits<=credits         fees charged on payouts suspense       3001  platform   - -
-//   unexplained differences until corrected
+// clang-format off
+//   account               code  owner     normal  flags            meaning
+//   custody               1001  platform  debit   -                customer funds at the custodian bank (备付金)
+//   clearing              1002  channel   debit   -                owed to us by a channel
+//   receivable            1101  merchant  debit   credits<=debits  a merchant's refund shortfall
+//   channel_fees          1201  platform  debit   -                fees the channels charge us
+//   buyer_wallet          2001  user      credit  debits<=credits  a buyer's balance
+//   escrow                2101  platform  credit  debits<=credits  paid, not yet released
+//   merchant_pending      2201  merchant  credit  debits<=credits  held for the merchant
+//   merchant_available    2202  merchant  credit  debits<=credits  to settle or withdraw
+//   merchant_reserve      2203  merchant  credit  debits<=credits  rolling reserve
+//   merchant_in_transit   2204  merchant  credit  debits<=credits  paid out, not yet confirmed
+//   suspense              3001  platform  credit  -                differences until corrected
+//   commission            4001  platform  credit  debits<=credits  commission revenue
+//   payout_fees           4002  platform  credit  debits<=credits  fees charged on payouts
+// clang-format on
 //
 // The buyer's money enters through a channel (clearing -> escrow), is held for the merchant as
 // a pending transfer (escrow -> merchant_pending), is released net of commission

@@ -778,12 +778,31 @@ Status record_refund_answer(store::Tx& tx, Env& env, RefundId id,
         {id.value, answer->refund_no, now}));
     return {};
   }
-  // Not done: retried by the worker until attempts_max, then left failed for an operator.
+  // Not done: retried by the worker until attempts_max. A refund the channel never accepts
+  // is failed, and its money — taken out of escrow or the merchant when it was requested — is
+  // parked in suspense (the channel still owes it to us; we owe it to the payer) until an
+  // operator pays the payer another way.
+  JISHI_ASSIGN_OR_RETURN(
+      auto row, tx.query_one("SELECT " + std::string(kRefundColumns) +
+                                 " FROM pay_refunds WHERE id = $1 AND status = 'submitted'",
+                             {id.value}, read_refund));
+  if (!row) return {};
+  bool give_up = row->attempts + 1 >= attempts_max;
+  if (give_up) {
+    const Currency& c = row->amount.currency;
+    JISHI_ASSIGN_OR_RETURN(
+        auto clearing, account_for(tx, env, AccountCode::clearing, channel_owner(row->channel), c));
+    JISHI_ASSIGN_OR_RETURN(auto suspense,
+                           account_for(tx, env, AccountCode::suspense, platform_owner, c));
+    std::vector<TransferSpec> chain{single(env, clearing, suspense, row->amount.minor,
+                                           TransferCode::correction, row->reference)};
+    JISHI_TRY(apply_all(tx, env.clock, chain));
+  }
   JISHI_TRY(tx.exec(
-      "UPDATE pay_refunds SET attempts = attempts + 1, status = CASE WHEN attempts + 1 >= $2 THEN "
-      "'failed' ELSE status END, finished_at_us = CASE WHEN attempts + 1 >= $2 THEN $3 ELSE NULL "
-      "END WHERE id = $1 AND status = 'submitted'",
-      {id.value, attempts_max, now}));
+      "UPDATE pay_refunds SET attempts = attempts + 1, status = $2, finished_at_us = $3 WHERE id "
+      "= $1",
+      {id.value, give_up ? "failed" : "submitted",
+       give_up ? std::optional<std::int64_t>(now) : std::nullopt}));
   return {};
 }
 
@@ -841,14 +860,17 @@ Result<Page<StatementEntry>> statement(store::Conn& conn, std::int64_t owner, bo
                                        std::int64_t before, std::size_t limit) {
   Page<StatementEntry> page;
   // Each transfer touching one of the owner's accounts, once per account side it touches.
-  std::int64_t lo = merchant ? 1101 : 2001, hi = merchant ? 2299 : 2001;
+  // The codes are listed, not ranged: platform accounts sit between the merchant's codes.
+  std::string codes = merchant ? "1101, 2201, 2202, 2203, 2204" : "2001";
   JISHI_TRY(conn.query(
       "SELECT t.id, a.code, t.code, CASE WHEN t.credit_account_id = a.account_id THEN t.amount "
       "ELSE -t.amount END, t.currency, t.reference, t.kind, t.created_at_us FROM pay_accounts a "
       "JOIN ledger_transfers t ON t.debit_account_id = a.account_id OR t.credit_account_id = "
-      "a.account_id WHERE a.owner_id = $1 AND a.code BETWEEN $2 AND $3 AND t.created_at_us >= $4 "
-      "AND t.created_at_us < $5 AND t.id < $6 ORDER BY t.id DESC LIMIT $7",
-      {owner, lo, hi, from_us, to_us, before > 0 ? before : INT64_MAX,
+      "a.account_id WHERE a.owner_id = $1 AND a.code IN (" +
+          codes +
+          ") AND t.created_at_us >= $2 AND t.created_at_us < $3 AND t.id < $4 ORDER BY t.id "
+          "DESC LIMIT $5",
+      {owner, from_us, to_us, before > 0 ? before : INT64_MAX,
        static_cast<std::int64_t>(limit + 1)},
       [&](const store::Row& r) {
         StatementEntry e;

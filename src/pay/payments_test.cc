@@ -259,6 +259,22 @@ TEST_F(PaymentsTest, ClosedTradeFailsAndLatePaymentIsRefunded) {
   expect_sound();
 }
 
+TEST_F(PaymentsTest, RefundTheChannelNeverAcceptsIsParkedInSuspense) {
+  auto i = intent({Split{"order-a", OrgId{10}, 2'000, {}}});
+  start(i);
+  ASSERT_EQ(notify(i, "TRADE_SUCCESS"), NotifyVerdict::applied);
+  auto f = tx([&](store::Tx& t) { return refund(t, env_, "order-a", 500, "x", {}); }).value();
+  Result<GatewayRefund> refused = fail(Code::upstream_failure, "timeout");
+  ASSERT_TRUE(tx([&](store::Tx& t) { return record_refund_answer(t, env_, f.id, refused, 2); }));
+  EXPECT_EQ(refunds_to_submit(*db_, 10).value().size(), 1u);  // tried again later
+  ASSERT_TRUE(tx([&](store::Tx& t) { return record_refund_answer(t, env_, f.id, refused, 2); }));
+  EXPECT_TRUE(refunds_to_submit(*db_, 10).value().empty());
+  EXPECT_EQ(list_refunds(*db_, "order-a", 0, 10).value().items[0].status, "failed");
+  EXPECT_EQ(bal(AccountCode::suspense, 0), 500);  // owed to the payer, until an operator acts
+  EXPECT_EQ(bal(AccountCode::clearing, 1), 2'000);
+  expect_sound();
+}
+
 TEST_F(PaymentsTest, ForeignAmountIsRejected) {
   auto i = intent({Split{"order-a", OrgId{10}, 2'000, {}}});
   start(i);

@@ -50,7 +50,8 @@ std::optional<std::int64_t> to_i64(std::string_view s) {
 // A platform record of one channel movement.
 struct Record {
   std::string type;  // payment | refund
-  std::string id;    // our id: intent id (payments) or refund id (refunds)
+  std::string currency;
+  std::string id;  // our id: intent id (payments) or refund id (refunds)
   std::string intent_id;
   std::string gateway_no;  // trade_no (payments) or gateway refund number (refunds)
   std::int64_t amount = 0, fee = 0, at_us = 0;
@@ -61,23 +62,23 @@ Result<std::vector<Record>> platform_records(store::Conn& conn, Channel channel,
                                              std::int64_t from_us, std::int64_t to_us) {
   std::vector<Record> out;
   JISHI_TRY(conn.query(
-      "SELECT id, trade_no, amount, fee, COALESCE(succeeded_at_us, updated_at_us) FROM "
+      "SELECT id, trade_no, amount, fee, COALESCE(succeeded_at_us, updated_at_us), currency FROM "
       "pay_intents WHERE channel = $1 AND trade_no IS NOT NULL AND (status = 'succeeded' OR "
       "EXISTS (SELECT 1 FROM pay_refunds f WHERE f.reference = 'intent:' || pay_intents.id)) AND "
       "COALESCE(succeeded_at_us, updated_at_us) >= $2 AND COALESCE(succeeded_at_us, "
       "updated_at_us) < $3 ORDER BY id",
       {name_of(channel), from_us, to_us}, [&](const store::Row& r) {
         std::string id = std::to_string(r.i64(0));
-        out.push_back(Record{"payment", id, id, r.str(1), r.i64(2), r.i64(3), r.i64(4)});
+        out.push_back(Record{"payment", r.str(5), id, id, r.str(1), r.i64(2), r.i64(3), r.i64(4)});
         return true;
       }));
   JISHI_TRY(conn.query(
-      "SELECT id, intent_id, COALESCE(gateway_refund_no, ''), amount, finished_at_us FROM "
-      "pay_refunds WHERE channel = $1 AND status = 'succeeded' AND finished_at_us >= $2 AND "
+      "SELECT id, intent_id, COALESCE(gateway_refund_no, ''), amount, finished_at_us, currency "
+      "FROM pay_refunds WHERE channel = $1 AND status = 'succeeded' AND finished_at_us >= $2 AND "
       "finished_at_us < $3 ORDER BY id",
       {name_of(channel), from_us, to_us}, [&](const store::Row& r) {
-        out.push_back(Record{"refund", std::to_string(r.i64(0)), std::to_string(r.i64(1)), r.str(2),
-                             r.i64(3), 0, r.i64(4)});
+        out.push_back(Record{"refund", r.str(5), std::to_string(r.i64(0)), std::to_string(r.i64(1)),
+                             r.str(2), r.i64(3), 0, r.i64(4)});
         return true;
       }));
   return out;
@@ -116,13 +117,14 @@ ReconItem read_item(const store::Row& r) {
   i.resolved_by = r.opt_i64(12);
   i.resolution_reason = r.opt_str(13);
   i.resolved_at_us = r.opt_i64(14);
+  i.currency = r.str(15);
   return i;
 }
 
 constexpr std::string_view kItemColumns =
     "id, run_id, kind, entry_type, trade_no, out_trade_no, platform_amount, channel_amount, "
     "platform_fee, channel_fee, detail, resolution_transfer_id, resolved_by, resolution_reason, "
-    "resolved_at_us";
+    "resolved_at_us, currency";
 
 ReconRun read_run(const store::Row& r) {
   ReconRun run;
@@ -134,6 +136,54 @@ ReconRun read_run(const store::Row& r) {
   run.differences = r.i64(5);
   run.created_at_us = r.i64(6);
   return run;
+}
+
+// What the statement proves the channel has settled: clearing -> custody (net of its fee,
+// the fee to channel_fees) for payments, custody -> clearing for refunds; once per movement.
+Status book_channel_settlements(store::Tx& tx, Env& env, Channel channel, std::int64_t run_id,
+                                const std::vector<ReconItem>& items) {
+  for (const auto& i : items) {
+    if (i.kind != "matched" && i.kind != "cutoff") continue;
+    std::int64_t amount = i.channel_amount.value_or(0), fee = i.channel_fee.value_or(0);
+    JISHI_ASSIGN_OR_RETURN(
+        auto inserted,
+        tx.exec(
+            "INSERT INTO pay_channel_settlements (channel, entry_type, trade_no, run_id, "
+            "amount, fee, created_at_us) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO "
+            "NOTHING",
+            {name_of(channel), i.entry_type, i.trade_no, run_id, amount, fee, env.clock.now_us()}));
+    if (inserted == 0) continue;  // a previous run booked it
+    auto currency = currency_from_code(i.currency);
+    if (!currency) return fail(Code::validation_failed, "unknown currency " + i.currency);
+    JISHI_ASSIGN_OR_RETURN(auto clearing,
+                           account_for(tx, env, AccountCode::clearing,
+                                       static_cast<std::int64_t>(channel) + 1, *currency));
+    JISHI_ASSIGN_OR_RETURN(auto custody,
+                           account_for(tx, env, AccountCode::custody, platform_owner, *currency));
+    JISHI_ASSIGN_OR_RETURN(
+        auto fees, account_for(tx, env, AccountCode::channel_fees, platform_owner, *currency));
+    std::string ref = "channel:" + i.entry_type + ":" + i.trade_no;
+    std::vector<TransferSpec> chain;
+    auto add = [&](AccountId debit, AccountId credit, std::int64_t a, TransferCode code) {
+      if (a <= 0) return;
+      TransferSpec t;
+      t.id = TransferId{env.ids.next()};
+      t.debit = debit;
+      t.credit = credit;
+      t.amount = a;
+      t.code = static_cast<std::int32_t>(code);
+      t.reference = ref;
+      chain.push_back(t);
+    };
+    if (i.entry_type == "payment") {
+      add(custody, clearing, amount - fee, TransferCode::channel_settled);
+      add(fees, clearing, fee, TransferCode::channel_fee);
+    } else {
+      add(clearing, custody, amount, TransferCode::channel_settled);
+    }
+    JISHI_TRY(apply_all(tx, env.clock, chain));
+  }
+  return {};
 }
 
 }  // namespace
@@ -215,8 +265,8 @@ Result<ReconRun> reconcile(store::Tx& tx, Env& env, Channel channel, std::string
   run.statement_sha256 = crypto::hex(crypto::sha256(it->second));
   run.created_at_us = env.clock.now_us();
   std::vector<ReconItem> items;
-  auto add = [&](std::string kind, std::string type, std::string trade_no, std::string out_no,
-                 std::optional<std::int64_t> pa, std::optional<std::int64_t> ca,
+  auto add = [&](std::string kind, std::string type, std::string currency, std::string trade_no,
+                 std::string out_no, std::optional<std::int64_t> pa, std::optional<std::int64_t> ca,
                  std::optional<std::int64_t> pf, std::optional<std::int64_t> cf,
                  std::string detail) {
     ReconItem i;
@@ -224,6 +274,7 @@ Result<ReconRun> reconcile(store::Tx& tx, Env& env, Channel channel, std::string
     i.run_id = run.id;
     i.kind = std::move(kind);
     i.entry_type = std::move(type);
+    i.currency = std::move(currency);
     i.trade_no = std::move(trade_no);
     i.out_trade_no = std::move(out_no);
     i.platform_amount = pa;
@@ -242,26 +293,29 @@ Result<ReconRun> reconcile(store::Tx& tx, Env& env, Channel channel, std::string
   for (const auto& l : lines) {
     Record* r = find_record(recs, l);
     if (!r) {
-      add("channel_only", l.type, l.trade_no, l.out_trade_no, std::nullopt, l.amount, std::nullopt,
-          l.fee, "on the channel's statement, not in the platform's records");
+      add("channel_only", l.type, l.currency, l.trade_no, l.out_trade_no, std::nullopt, l.amount,
+          std::nullopt, l.fee, "on the channel's statement, not in the platform's records");
       continue;
     }
     r->used = true;
     std::optional<std::int64_t> pf;
     if (r->type == "payment") pf = r->fee;
     if (r->amount != l.amount) {
-      add("amount_mismatch", l.type, l.trade_no, l.out_trade_no, r->amount, l.amount, pf, l.fee,
+      add("amount_mismatch", l.type, l.currency, l.trade_no, l.out_trade_no, r->amount, l.amount,
+          pf, l.fee,
           "the channel has " + std::to_string(l.amount) + ", the platform " +
               std::to_string(r->amount));
     } else if (r->type == "payment" && r->fee != l.fee) {
-      add("fee_mismatch", l.type, l.trade_no, l.out_trade_no, r->amount, l.amount, pf, l.fee,
+      add("fee_mismatch", l.type, l.currency, l.trade_no, l.out_trade_no, r->amount, l.amount, pf,
+          l.fee,
           "the channel charged " + std::to_string(l.fee) + ", it reported " +
               std::to_string(r->fee));
     } else if (!in_day(r->at_us)) {
-      add("cutoff", l.type, l.trade_no, l.out_trade_no, r->amount, l.amount, pf, l.fee,
+      add("cutoff", l.type, l.currency, l.trade_no, l.out_trade_no, r->amount, l.amount, pf, l.fee,
           "the platform booked it on " + business_date(r->at_us));
     } else {
-      add("matched", l.type, l.trade_no, l.out_trade_no, r->amount, l.amount, pf, l.fee, "");
+      add("matched", l.type, l.currency, l.trade_no, l.out_trade_no, r->amount, l.amount, pf, l.fee,
+          "");
     }
   }
   // Our records of the day the statement does not have: on a neighbouring day's statement
@@ -282,11 +336,11 @@ Result<ReconRun> reconcile(store::Tx& tx, Env& env, Channel channel, std::string
       if (same_movement(r, l, true)) elsewhere = &l;
     std::string trade_no = r.gateway_no;
     if (elsewhere) {
-      add("cutoff", r.type, trade_no, r.id, r.amount, elsewhere->amount, pf, elsewhere->fee,
-          "the channel booked it on " + business_date(elsewhere->finished_at_us));
+      add("cutoff", r.type, r.currency, trade_no, r.id, r.amount, elsewhere->amount, pf,
+          elsewhere->fee, "the channel booked it on " + business_date(elsewhere->finished_at_us));
     } else {
-      add("platform_only", r.type, trade_no, r.id, r.amount, std::nullopt, pf, std::nullopt,
-          "in the platform's records, not on the channel's statement");
+      add("platform_only", r.type, r.currency, trade_no, r.id, r.amount, std::nullopt, pf,
+          std::nullopt, "in the platform's records, not on the channel's statement");
     }
   }
   JISHI_TRY(
@@ -296,11 +350,12 @@ Result<ReconRun> reconcile(store::Tx& tx, Env& env, Channel channel, std::string
                run.created_at_us}));
   for (const auto& i : items)
     JISHI_TRY(tx.exec(
-        "INSERT INTO pay_recon_items (id, run_id, kind, entry_type, trade_no, out_trade_no, "
-        "platform_amount, channel_amount, platform_fee, channel_fee, detail) VALUES ($1, $2, $3, "
-        "$4, $5, $6, $7, $8, $9, $10, $11)",
-        {i.id, i.run_id, i.kind, i.entry_type, i.trade_no, i.out_trade_no, i.platform_amount,
-         i.channel_amount, i.platform_fee, i.channel_fee, i.detail}));
+        "INSERT INTO pay_recon_items (id, run_id, kind, entry_type, currency, trade_no, "
+        "out_trade_no, platform_amount, channel_amount, platform_fee, channel_fee, detail) VALUES "
+        "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        {i.id, i.run_id, i.kind, i.entry_type, i.currency, i.trade_no, i.out_trade_no,
+         i.platform_amount, i.channel_amount, i.platform_fee, i.channel_fee, i.detail}));
+  JISHI_TRY(book_channel_settlements(tx, env, channel, run.id, items));
   return run;
 }
 
@@ -333,6 +388,14 @@ Result<Page<ReconRun>> list_recon_runs(store::Conn& conn, std::int64_t before, s
     page.items.resize(limit);
     page.next_cursor = page.items.back().id;
   }
+  for (auto& run : page.items)
+    JISHI_TRY(
+        conn.query("SELECT kind, COUNT(*) FROM pay_recon_items WHERE run_id = $1 GROUP BY "
+                   "kind",
+                   {run.id}, [&](const store::Row& r) {
+                     run.counts[r.str(0)] = r.i64(1);
+                     return true;
+                   }));
   return page;
 }
 
@@ -369,14 +432,21 @@ Result<ReconItem> resolve_item(store::Tx& tx, Env& env, std::int64_t item_id, Us
   if (item.resolution_transfer_id) return fail(Code::invalid_state, "the item is already resolved");
   JISHI_ASSIGN_OR_RETURN(auto run, get_recon_run(tx, item.run_id));
   if (!run) return fail(Code::internal, "item without its run");
-  std::string ccy = "CNY";  // statements are per currency; the channels settle CNY
-  JISHI_TRY(tx.query("SELECT currency FROM pay_intents WHERE id = $1",
-                     {to_i64(item.out_trade_no).value_or(0)}, [&](const store::Row& r) {
-                       ccy = r.str(0);
-                       return false;
-                     }));
-  auto currency = currency_from_code(ccy);
-  if (!currency) return fail(Code::internal, "unknown currency " + ccy);
+  // The same difference found again by a later run of the day is corrected only once.
+  JISHI_ASSIGN_OR_RETURN(
+      auto earlier,
+      tx.query_one("SELECT i.id FROM pay_recon_items i JOIN pay_recon_runs r ON r.id = i.run_id "
+                   "WHERE r.channel = $1 AND r.business_date = $2 AND i.kind = $3 AND "
+                   "i.entry_type = $4 AND i.trade_no = $5 AND i.out_trade_no = $6 AND "
+                   "i.resolution_transfer_id IS NOT NULL",
+                   {name_of(run->channel), run->business_date, item.kind, item.entry_type,
+                    item.trade_no, item.out_trade_no},
+                   [](const store::Row& r) { return r.i64(0); }));
+  if (earlier)
+    return fail(Code::invalid_state,
+                "this difference was corrected already (item " + std::to_string(*earlier) + ")");
+  auto currency = currency_from_code(item.currency);
+  if (!currency) return fail(Code::internal, "unknown currency " + item.currency);
   // How far our books are from the channel's: positive when the channel has more.
   std::int64_t delta = 0;
   AccountCode against = AccountCode::clearing;

@@ -9,8 +9,11 @@
 //   platform_only    only we have it (短款: money the channel does not know)
 //   amount_mismatch  both sides, amounts differ
 //   fee_mismatch     both sides, same amount, fees differ
-// A run never moves money. An operator corrects a difference with resolve_item(), which books
-// one transfer through the suspense account, with a reason, once per item.
+// A run books what the statement proves the channel has settled with the custodian bank, once
+// per movement: for matched and cutoff items, clearing -> custody net of the channel's fee
+// (and the fee to channel_fees); refunds the other way. Differences move no money: an operator
+// corrects each with resolve_item(), which books one transfer through the suspense account,
+// with a reason, once per difference (a later run of the same day cannot correct it again).
 #pragma once
 
 #include <cstdint>
@@ -38,7 +41,7 @@ Result<std::vector<StatementLine>> parse_statement(std::string_view csv);
 
 struct ReconItem {
   std::int64_t id = 0, run_id = 0;
-  std::string kind, entry_type, trade_no, out_trade_no;
+  std::string kind, entry_type, currency, trade_no, out_trade_no;
   std::optional<std::int64_t> platform_amount, channel_amount, platform_fee, channel_fee;
   std::string detail;
   std::optional<std::int64_t> resolution_transfer_id, resolved_by;

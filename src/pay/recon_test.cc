@@ -143,10 +143,26 @@ TEST_F(ReconTest, EveryKindOfDiscrepancyIsFoundExactly) {
     auto again = tx([&](store::Tx& t) { return resolve_item(t, env_, item.id, UserId{1}, "x"); });
     ASSERT_FALSE(again);
   }
-  // Clearing now says what the channel says: 10,000 - 1,000 + 29,000 + 40,000 + 5,000 + 7,000
-  // plus the shifted 50,000 (on tomorrow's statement).
-  EXPECT_EQ(balance_of(*db_, AccountCode::clearing, 1, cny_).value().posted, 140'000);
-  EXPECT_EQ(balance_of(*db_, AccountCode::channel_fees, 0, cny_).value().posted, 10);
+  // Clearing now says what the channel still owes once corrected: the movements the statement
+  // did not settle (29,000 + 40,000 + 7,000); matched and cutoff ones went to custody net of fees.
+  EXPECT_EQ(balance_of(*db_, AccountCode::clearing, 1, cny_).value().posted, 76'000);
+  EXPECT_EQ(balance_of(*db_, AccountCode::custody, 0, cny_).value().posted,
+            9'940 - 1'000 + 4'970 + 49'700);
+  EXPECT_EQ(balance_of(*db_, AccountCode::channel_fees, 0, cny_).value().posted,
+            60 + 30 + 300 + 10);
+  // A second run of the day books no settlement twice and cannot correct a difference again.
+  auto rerun = tx([&](store::Tx& t) {
+    return reconcile(t, env_, Channel::card, "2026-11-28",
+                     {{"2026-11-28", day}, {"2026-11-29", next}});
+  });
+  ASSERT_TRUE(rerun);
+  EXPECT_EQ(balance_of(*db_, AccountCode::clearing, 1, cny_).value().posted, 76'000);
+  auto diffs2 = list_recon_items(*db_, rerun->id, "differences", 0, 100).value();
+  ASSERT_EQ(diffs2.items.size(), 4u);
+  auto twice = tx(
+      [&](store::Tx& t) { return resolve_item(t, env_, diffs2.items[0].id, UserId{1}, "again"); });
+  ASSERT_FALSE(twice);
+  EXPECT_EQ(twice.error().code, Code::invalid_state);
   auto v = verify_ledger(*db_);
   ASSERT_TRUE(v);
   EXPECT_FALSE(*v);

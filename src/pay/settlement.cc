@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/crypto.h"
 #include "core/limits.h"
 #include "core/local_time.h"
 #include "pay/chart.h"
@@ -229,32 +230,36 @@ Result<std::string> settlement_file(store::Conn& conn, std::string_view date) {
   return out;
 }
 
-Status record_settlement_file(store::Tx& tx, Env& env, std::string_view date,
-                              std::string_view file_name, std::string_view sha256,
-                              std::int64_t batches, std::int64_t total_net) {
+Result<SettlementFile> record_settlement_file(store::Tx& tx, Env& env, std::string_view date) {
   JISHI_ASSIGN_OR_RETURN(auto existing, get_settlement_file(tx, date));
-  if (existing) {
-    if (existing->sha256 == sha256) return {};
-    JISHI_TRY(
-        tx.exec("UPDATE pay_settlement_files SET sha256 = $2, batches = $3, total_net = $4, "
-                "created_at_us = $5 WHERE business_date = $1",
-                {date, sha256, batches, total_net, env.clock.now_us()}));
-    return {};
-  }
+  if (existing) return *existing;
+  SettlementFile f;
+  f.business_date = std::string(date);
+  f.file_name = "settlement-" + f.business_date + ".csv";
+  JISHI_ASSIGN_OR_RETURN(f.content, settlement_file(tx, date));
+  f.sha256 = crypto::hex(crypto::sha256(f.content));
+  JISHI_TRY(tx.query(
+      "SELECT COUNT(*), COALESCE(SUM(net), 0) FROM pay_settlements WHERE business_date = $1",
+      {date}, [&](const store::Row& r) {
+        f.batches = r.i64(0);
+        f.total_net = r.i64(1);
+        return false;
+      }));
+  f.created_at_us = env.clock.now_us();
   JISHI_TRY(tx.exec(
-      "INSERT INTO pay_settlement_files (business_date, file_name, sha256, batches, total_net, "
-      "created_at_us) VALUES ($1, $2, $3, $4, $5, $6)",
-      {date, file_name, sha256, batches, total_net, env.clock.now_us()}));
-  return {};
+      "INSERT INTO pay_settlement_files (business_date, file_name, content, sha256, batches, "
+      "total_net, created_at_us) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+      {date, f.file_name, f.content, f.sha256, f.batches, f.total_net, f.created_at_us}));
+  return f;
 }
 
 Result<std::optional<SettlementFile>> get_settlement_file(store::Conn& conn,
                                                           std::string_view date) {
   return conn.query_one(
-      "SELECT business_date, file_name, sha256, batches, total_net, created_at_us FROM "
+      "SELECT business_date, file_name, content, sha256, batches, total_net, created_at_us FROM "
       "pay_settlement_files WHERE business_date = $1",
       {date}, [](const store::Row& r) {
-        return SettlementFile{r.str(0), r.str(1), r.str(2), r.i64(3), r.i64(4), r.i64(5)};
+        return SettlementFile{r.str(0), r.str(1), r.str(2), r.str(3), r.i64(4), r.i64(5), r.i64(6)};
       });
 }
 
@@ -292,7 +297,9 @@ Result<Payout> request_withdrawal(store::Tx& tx, Env& env, OrgId org, const Mone
       auto avail, balance_of(tx, AccountCode::merchant_available, org.value, amount.currency));
   if (amount.minor > avail.posted - avail.pending_out)
     return fail(Code::insufficient_funds,
-                "only " + std::to_string(std::max<std::int64_t>(0, avail.posted)) + " is available",
+                "only " +
+                    std::to_string(std::max<std::int64_t>(0, avail.posted - avail.pending_out)) +
+                    " is available",
                 "/amount/amount");
   Payout p;
   p.id = PayoutId{env.ids.next()};

@@ -59,14 +59,13 @@ Result<Page<SettlementBatch>> list_settlements(store::Conn& conn, std::optional<
 
 // The settlement file of a date: header + one line per batch, ordered by batch id.
 Result<std::string> settlement_file(store::Conn& conn, std::string_view date);
-// Records the file's name and digest (same content again is fine; different is a conflict).
-Status record_settlement_file(store::Tx& tx, Env& env, std::string_view date,
-                              std::string_view file_name, std::string_view sha256,
-                              std::int64_t batches, std::int64_t total_net);
+// Stores the date's file (content and digest) the first time; afterwards the stored file is
+// returned unchanged (it is immutable: a later rename of a merchant does not alter it).
 struct SettlementFile {
-  std::string business_date, file_name, sha256;
+  std::string business_date, file_name, content, sha256;
   std::int64_t batches = 0, total_net = 0, created_at_us = 0;
 };
+Result<SettlementFile> record_settlement_file(store::Tx& tx, Env& env, std::string_view date);
 Result<std::optional<SettlementFile>> get_settlement_file(store::Conn& conn, std::string_view date);
 
 struct Payout {

@@ -146,9 +146,11 @@ CREATE TABLE pay_settlements (
 );
 CREATE INDEX pay_settlements_date ON pay_settlements (business_date);
 
+-- The settlement file as first written: immutable, served and re-written byte for byte.
 CREATE TABLE pay_settlement_files (
   business_date TEXT PRIMARY KEY,
   file_name TEXT NOT NULL,
+  content TEXT NOT NULL,
   sha256 TEXT NOT NULL,
   batches BIGINT NOT NULL,
   total_net BIGINT NOT NULL,
@@ -189,6 +191,7 @@ CREATE TABLE pay_recon_items (
   run_id BIGINT NOT NULL,
   kind TEXT NOT NULL,                -- matched | cutoff | channel_only | platform_only | amount_mismatch | fee_mismatch
   entry_type TEXT NOT NULL,          -- payment | refund
+  currency TEXT NOT NULL,
   trade_no TEXT NOT NULL,
   out_trade_no TEXT NOT NULL,
   platform_amount BIGINT,
@@ -202,3 +205,16 @@ CREATE TABLE pay_recon_items (
   resolved_at_us BIGINT
 );
 CREATE INDEX pay_recon_items_run ON pay_recon_items (run_id, id);
+
+-- Channel movements the channel has settled with the custodian bank (booked once each, when a
+-- reconciliation finds them on its statement): clearing -> custody, net of the channel's fee.
+CREATE TABLE pay_channel_settlements (
+  channel TEXT NOT NULL,
+  entry_type TEXT NOT NULL,          -- payment | refund
+  trade_no TEXT NOT NULL,
+  run_id BIGINT NOT NULL,
+  amount BIGINT NOT NULL,
+  fee BIGINT NOT NULL,
+  created_at_us BIGINT NOT NULL,
+  PRIMARY KEY (channel, entry_type, trade_no)
+);
