@@ -256,7 +256,8 @@ Status remove_list_entry(store::Tx& tx, ListEntryId id) {
 
 Result<Page<ListEntry>> list_entries(store::Conn& conn, std::optional<ListKind> list,
                                      std::int64_t cursor, std::size_t limit) {
-  std::string_view l = list ? name_of(*list) : std::string_view();
+  std::string_view l =
+      list ? name_of(*list) : std::string_view("");  // not a null view: that binds NULL
   return page_of<ListEntry>(
       conn,
       "SELECT " JISHI_RISK_ENTRY_COLUMNS
@@ -267,7 +268,8 @@ Result<Page<ListEntry>> list_entries(store::Conn& conn, std::optional<ListKind> 
 }
 
 Result<Page<DecisionRecord>> list_decisions(store::Conn& conn, const DecisionFilter& f) {
-  std::string_view outcome = f.outcome ? name_of(*f.outcome) : std::string_view();
+  std::string_view outcome =
+      f.outcome ? name_of(*f.outcome) : std::string_view("");  // not a null view: that binds NULL
   return page_of<DecisionRecord>(
       conn,
       "SELECT " JISHI_RISK_DECISION_COLUMNS
@@ -288,7 +290,8 @@ Result<Page<Review>> list_reviews(store::Conn& conn, std::optional<ReviewStatus>
                            " FROM risk_reviews WHERE status = 'pending' AND id > $1 ORDER BY id "
                            "LIMIT $2",
                            {cursor, n}, limit, read_review, key);
-  std::string_view s = status ? name_of(*status) : std::string_view();
+  std::string_view s =
+      status ? name_of(*status) : std::string_view("");  // not a null view: that binds NULL
   return page_of<Review>(conn,
                          "SELECT " JISHI_RISK_REVIEW_COLUMNS
                          " FROM risk_reviews WHERE ($1 = '' OR status = $1) AND id < $2 ORDER BY "

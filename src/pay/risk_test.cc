@@ -401,6 +401,30 @@ TEST_F(RiskTest, MalformedContextIsRefusedAndWritesNothing) {
   EXPECT_EQ(count("SELECT COUNT(*) FROM risk_decisions"), 0);
 }
 
+TEST_F(RiskTest, UnfilteredListsShowEverythingNewestFirstInPages) {
+  eval(payment(1, 1));
+  eval(withdrawal(2, 200'000'000));
+  eval(payment(3, 9'000'000));
+  auto first = list_decisions(*db_, {std::nullopt, std::nullopt, 0, 2});
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->items.size(), 2u);
+  EXPECT_EQ(first->items[0].party_id, 3);
+  ASSERT_TRUE(first->next_cursor);
+  auto rest = list_decisions(*db_, {std::nullopt, std::nullopt, *first->next_cursor, 2});
+  ASSERT_EQ(rest->items.size(), 1u);
+  EXPECT_EQ(rest->items[0].party_id, 1);
+  EXPECT_FALSE(rest->next_cursor);
+  EXPECT_EQ(list_reviews(*db_, std::nullopt, 0, 10)->items.size(), 1u);
+  listed(ListKind::block, EntryKind::user, "9");
+  listed(ListKind::allow, EntryKind::user, "10");
+  EXPECT_EQ(list_entries(*db_, std::nullopt, 0, 10)->items.size(), 2u);
+  EXPECT_EQ(list_entries(*db_, ListKind::allow, 0, 10)->items.size(), 1u);
+  auto rules = list_rules(*db_, 0, 3);
+  ASSERT_EQ(rules->items.size(), 3u);
+  EXPECT_EQ(rules->items[0].id.value, 1);
+  EXPECT_EQ(list_rules(*db_, *rules->next_cursor, 3)->items.size(), 1u);
+}
+
 TEST_F(RiskTest, PruneDropsEventsOlderThanTheLongestWindow) {
   eval(payment(1, 1));
   clock_.advance_us(86'400 * kSecond);
