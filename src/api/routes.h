@@ -15,11 +15,14 @@ void add_system_routes(http::Router& router, Services& s, std::string openapi_js
 void add_auth_routes(http::Router& router, Services& s);
 // /api/v1/orgs*
 void add_org_routes(http::Router& router, Services& s);
+// /api/v1/risk/* (pay/risk: rules, lists, decisions, reviews)
+void add_risk_routes(http::Router& router, Services& s);
 
 inline void add_all_routes(http::Router& router, Services& s, std::string openapi_json) {
   add_system_routes(router, s, std::move(openapi_json));
   add_auth_routes(router, s);
   add_org_routes(router, s);
+  add_risk_routes(router, s);
 }
 
 }  // namespace jishi::api

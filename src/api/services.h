@@ -9,6 +9,7 @@
 #include "core/config.h"
 #include "core/env.h"
 #include "core/metrics.h"
+#include "core/timezone.h"
 #include "identity/password.h"
 #include "store/store.h"
 
@@ -23,6 +24,8 @@ struct Services {
   std::int64_t session_ttl_us = 0;
   const std::atomic<bool>* ready = nullptr;  // false while shutting down
   AuthCache* auth_cache = nullptr;           // optional
+  // Business days (per-day risk limits) start at midnight here; from config pay_timezone.
+  TimeZone pay_timezone = TimeZone::asia_shanghai();
 };
 
 }  // namespace jishi::api

@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "core/limits.h"
+#include "core/timezone.h"
 
 namespace jishi {
 
@@ -139,6 +140,13 @@ const std::vector<Key>& keys() {
       {"auth_cache_ttl_ms",
        [](Config& c, std::string_view v) -> Status {
          JISHI_ASSIGN_OR_RETURN(c.auth_cache_ttl_ms, to_int("auth_cache_ttl_ms", v, 0, 60'000));
+         return {};
+       }},
+      {"pay_timezone",
+       [](Config& c, std::string_view v) -> Status {
+         auto zone = TimeZone::load(v);
+         if (!zone) return fail(Code::validation_failed, "pay_timezone: " + zone.error().detail);
+         c.pay_timezone = v;
          return {};
        }},
       {"public_url",

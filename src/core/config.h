@@ -33,6 +33,9 @@ struct Config {
   // app servers within this time (0 disables the cache).
   std::int64_t auth_cache_ttl_ms =
       2000;  // base URL the server is reached at; default http://<listen>
+  // The zone whose midnight starts a business day (per-day risk limits, settlement days):
+  // an IANA name, UTC, or a fixed offset such as +08:00.
+  std::string pay_timezone = "Asia/Shanghai";
 
   std::string database_path() const;
   std::string key_file_path() const;
