@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include "core/clock.h"
 
 namespace jishi {
@@ -45,6 +47,21 @@ TEST(TimeZone, FixedOffsetsAndUtc) {
 TEST(TimeZone, RefusesUnknownOrUnsafeNames) {
   for (auto name : {"", "Mars/Olympus", "../../etc/passwd", "/etc/localtime", "+25:00", "8"})
     EXPECT_EQ(TimeZone::load(name).error().code, Code::validation_failed) << name;
+}
+
+TEST(TimeZone, ShanghaiWorksWithoutASystemZoneDatabase) {
+  const char* old = std::getenv("TZDIR");
+  std::string saved = old ? old : "";
+  ::setenv("TZDIR", ::testing::TempDir().c_str(), 1);  // no zone files there
+  auto shanghai = TimeZone::load("Asia/Shanghai");
+  auto berlin = TimeZone::load("Europe/Berlin");
+  if (old)
+    ::setenv("TZDIR", saved.c_str(), 1);
+  else
+    ::unsetenv("TZDIR");
+  ASSERT_TRUE(shanghai);
+  EXPECT_EQ(shanghai->offset_s_at(at("2026-11-28T00:00:00Z")), 8 * 3600);
+  EXPECT_FALSE(berlin);
 }
 
 }  // namespace

@@ -36,7 +36,7 @@ using ReviewId = Id<struct RiskReviewTag>;
 
 enum class Action { payment, withdrawal };
 enum class AccountClass { personal, merchant };  // buyer wallets/cards vs merchant accounts
-enum class Outcome { allow, review, block };
+enum class Outcome { allow, review, block };     // in rising severity: the worst one wins
 enum class RuleKind { per_transaction, per_day, velocity };
 // What a velocity rule counts by; user is the context's party (a user, or the withdrawing org).
 enum class VelocityKey { user, card, device, ip };
