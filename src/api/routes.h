@@ -15,6 +15,8 @@ void add_system_routes(http::Router& router, Services& s, std::string openapi_js
 void add_auth_routes(http::Router& router, Services& s);
 // /api/v1/orgs*
 void add_org_routes(http::Router& router, Services& s);
+// /api/v1/risk/* (pay/risk: rules, lists, decisions, reviews)
+void add_risk_routes(http::Router& router, Services& s);
 
 // /api/v1/payments/*, /api/v1/settlements*, /api/v1/reconciliations*, merchant money under
 // /api/v1/orgs/{id}/..., /api/v1/me/wallet*
@@ -25,6 +27,7 @@ inline void add_all_routes(http::Router& router, Services& s, std::string openap
   add_auth_routes(router, s);
   add_org_routes(router, s);
   add_pay_routes(router, s);
+  add_risk_routes(router, s);
 }
 
 }  // namespace jishi::api

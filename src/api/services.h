@@ -9,6 +9,7 @@
 #include "core/config.h"
 #include "core/env.h"
 #include "core/metrics.h"
+#include "core/timezone.h"
 #include "identity/password.h"
 #include "pay/gateway.h"
 #include "store/store.h"
@@ -28,6 +29,8 @@ struct Services {
   pay::Gateway* gateway = nullptr;
   // Where this server is reached (for channel notification URLs), known once it has bound.
   std::string base_url{};
+  // Business days (per-day risk limits) start at midnight here; from config pay_timezone.
+  TimeZone pay_timezone = TimeZone::asia_shanghai();
 };
 
 }  // namespace jishi::api

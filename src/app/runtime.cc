@@ -14,6 +14,7 @@
 #include "identity/sessions.h"
 #include "pay/ledger.h"
 #include "pay/worker.h"
+#include "pay/risk.h"
 #include "store/migrate.h"
 #include "store/sqlite.h"
 
@@ -52,6 +53,12 @@ int serve(Runtime& rt) {
   services.session_ttl_us = c.session_ttl_s * 1'000'000;
   api::AuthCache auth_cache(c.auth_cache_ttl_ms * 1000, limits::auth_cache_entries_max);
   services.auth_cache = &auth_cache;
+  auto pay_zone = TimeZone::load(c.pay_timezone);
+  if (!pay_zone) {
+    spdlog::error("pay_timezone: {}", pay_zone.error().detail);
+    return 1;
+  }
+  services.pay_timezone = *pay_zone;
   api::add_all_routes(router, services, api::openapi_json());
 
   http::ServerOptions so;
@@ -64,6 +71,9 @@ int serve(Runtime& rt) {
   Env env{rt.clock, *rt.ids, *rt.cipher};
   so.housekeeping.push_back(
       [env](store::Tx& tx) { return identity::purge_sessions(tx, env).has_value(); });
+  so.housekeeping.push_back([env](store::Tx& tx) {
+    return pay::risk::prune_events(tx, env, limits::risk_prune_batch_max).has_value();
+  });
   http::Server server(so, router, *rt.store, *rt.cipher, rt.clock, rt.metrics);
   services.ready = &server.ready();
   auto port = server.bind();

@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "core/limits.h"
+#include "core/timezone.h"
 
 namespace jishi {
 
@@ -141,19 +142,19 @@ const std::vector<Key>& keys() {
          JISHI_ASSIGN_OR_RETURN(c.auth_cache_ttl_ms, to_int("auth_cache_ttl_ms", v, 0, 60'000));
          return {};
        }},
+      {"pay_timezone",
+       [](Config& c, std::string_view v) -> Status {
+         auto zone = TimeZone::load(v);
+         if (!zone) return fail(Code::validation_failed, "pay_timezone: " + zone.error().detail);
+         c.pay_timezone = v;
+         return {};
+       }},
       {"public_url",
        [](Config& c, std::string_view v) -> Status {
          if (!v.starts_with("http://") && !v.starts_with("https://"))
            return fail(Code::validation_failed, "public_url must start with http:// or https://");
          c.public_url = v;
          while (c.public_url.ends_with('/')) c.public_url.pop_back();
-         return {};
-       }},
-      {"pay_timezone",
-       [](Config& c, std::string_view v) -> Status {
-         if (v.empty() || v.size() > 64)
-           return fail(Code::validation_failed, "pay_timezone must be an IANA zone name");
-         c.pay_timezone = v;
          return {};
        }},
       {"pay_commission_ppm",

@@ -42,6 +42,18 @@ TEST(Config, RejectsBadValuesWithTheKeyName) {
   EXPECT_FALSE(config_apply_env(c, env));
 }
 
+TEST(Config, PayTimezoneMustBeAZoneTheServerKnows) {
+  Config c;
+  EXPECT_EQ(c.pay_timezone, "Asia/Shanghai");
+  ASSERT_TRUE(config_set(c, "pay_timezone", "Europe/Berlin"));
+  EXPECT_EQ(c.pay_timezone, "Europe/Berlin");
+  ASSERT_TRUE(config_set(c, "pay_timezone", "+08:00"));
+  auto r = config_set(c, "pay_timezone", "Asia/Atlantis");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().detail.find("pay_timezone"), std::string::npos);
+  EXPECT_EQ(c.pay_timezone, "+08:00");
+}
+
 TEST(Config, ReportsTomlSyntaxErrors) {
   std::string path = ::testing::TempDir() + "/jishi_config_bad.toml";
   {

@@ -114,4 +114,31 @@ inline constexpr std::size_t rate_limit_clients_max = 100'000;
 // Queued password hashes; each takes tens of ms, so a deep queue only adds latency.
 inline constexpr std::size_t cpu_queue_jobs_max = 256;
 
+// --- Risk control (pay/risk.h) ------------------------------------------------------------
+// Rules are all loaded and checked on every payment, so their number stays small; a real
+// rule book has tens.
+inline constexpr std::size_t risk_rules_max = 200;
+// Block/allow list entries: looked up by index, so the bound is about the table, not speed.
+inline constexpr std::size_t risk_list_entries_max = 1'000'000;
+// The longest velocity window: a day. Events older than this are pruned.
+inline constexpr std::int64_t risk_window_s_max = 86'400;
+// The largest velocity count a rule may allow in its window; counting stops at count + 1.
+inline constexpr std::int64_t risk_count_max = 10'000;
+// PAN length per ISO/IEC 7812 (UnionPay cards have 16..19 digits).
+inline constexpr std::size_t risk_card_digits_min = 12;
+inline constexpr std::size_t risk_card_digits_max = 19;
+// Bank account numbers: IBAN's 34 characters cover Chinese accounts (up to ~25 digits).
+inline constexpr std::size_t risk_account_bytes_min = 6;
+inline constexpr std::size_t risk_account_bytes_max = 34;
+// Device fingerprints from SDKs are hashes or UUIDs; 128 bytes leaves room.
+inline constexpr std::size_t risk_device_id_bytes_max = 128;
+// The longest textual IPv6 address (INET6_ADDRSTRLEN - 1).
+inline constexpr std::size_t risk_ip_bytes_max = 45;
+inline constexpr std::size_t risk_description_bytes_max = 200;
+// Velocity events deleted per housekeeping run: about an hour of events at 10 payments/s with
+// three keys each, and still one short DELETE for the writer.
+inline constexpr std::size_t risk_prune_batch_max = 100'000;
+static_assert(risk_card_digits_min <= risk_card_digits_max);
+static_assert(risk_account_bytes_min <= risk_account_bytes_max);
+
 }  // namespace jishi::limits

@@ -1,17 +1,19 @@
 #include "core/local_time.h"
 
-#include <sys/stat.h>
-
 #include <cstdio>
-#include <cstdlib>
-#include <ctime>
 #include <mutex>
+
+#include "core/timezone.h"
 
 namespace jishi {
 
 namespace {
+
 std::mutex zone_mutex;
-std::string zone_name = "UTC";
+TimeZone& zone() {
+  static TimeZone z = TimeZone::fixed("UTC", 0);
+  return z;
+}
 
 bool parse_date(std::string_view d, int& y, int& m, int& day) {
   if (d.size() != 10 || d[4] != '-' || d[7] != '-') return false;
@@ -25,60 +27,77 @@ bool parse_date(std::string_view d, int& y, int& m, int& day) {
   bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
   return day <= kDays[m - 1] + (m == 2 && leap ? 1 : 0);
 }
+
+// Days since 1970-01-01 of a civil date, and back (Howard Hinnant's algorithms).
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+std::string civil_from_days(std::int64_t z) {
+  z += 719468;
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const std::int64_t y = static_cast<std::int64_t>(yoe) + era * 400;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02u", static_cast<long long>(y + (m <= 2)), m, d);
+  return buf;
+}
+
+std::int64_t floor_div(std::int64_t a, std::int64_t b) {
+  return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
+}
+
 }  // namespace
 
 Status set_business_timezone(std::string_view name) {
-  std::string n(name);
-  bool ok = !n.empty() && n.find("..") == std::string::npos && n[0] != '/';
-  struct stat st {};
-  if (ok && n != "UTC") ok = ::stat(("/usr/share/zoneinfo/" + n).c_str(), &st) == 0;
-  if (!ok) return fail(Code::validation_failed, "unknown time zone " + n + " (install tzdata)");
+  JISHI_ASSIGN_OR_RETURN(auto z, TimeZone::load(name));
   std::lock_guard lock(zone_mutex);
-  ::setenv("TZ", n.c_str(), 1);
-  ::tzset();
-  zone_name = n;
+  zone() = std::move(z);
   return {};
 }
 
 std::string business_timezone() {
   std::lock_guard lock(zone_mutex);
-  return zone_name;
+  return zone().name();
 }
 
 std::string business_date(std::int64_t unix_us) {
-  std::time_t t = static_cast<std::time_t>(unix_us / 1'000'000 - (unix_us % 1'000'000 < 0));
-  std::tm tm{};
-  ::localtime_r(&t, &tm);
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
-  return buf;
+  std::int64_t offset;
+  {
+    std::lock_guard lock(zone_mutex);
+    offset = zone().offset_s_at(unix_us);
+  }
+  std::int64_t local_s = floor_div(unix_us, 1'000'000) + offset;
+  return civil_from_days(floor_div(local_s, 86'400));
 }
 
 std::optional<std::int64_t> business_day_start_us(std::string_view date) {
   int y, m, d;
   if (!parse_date(date, y, m, d)) return std::nullopt;
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = m - 1;
-  tm.tm_mday = d;
-  tm.tm_isdst = -1;
-  std::time_t t = ::mktime(&tm);
-  if (t == static_cast<std::time_t>(-1)) return std::nullopt;
-  return static_cast<std::int64_t>(t) * 1'000'000;
+  std::int64_t local_midnight_s =
+      days_from_civil(y, static_cast<unsigned>(m), static_cast<unsigned>(d)) * 86'400;
+  std::lock_guard lock(zone_mutex);
+  // The offset in force at that midnight: guess with the offset at the UTC instant, refine once.
+  std::int64_t guess = local_midnight_s - zone().offset_s_at(local_midnight_s * 1'000'000);
+  std::int64_t utc_s = local_midnight_s - zone().offset_s_at(guess * 1'000'000);
+  return utc_s * 1'000'000;
 }
 
 std::string next_date(std::string_view date) {
   int y, m, d;
   if (!parse_date(date, y, m, d)) return std::string(date);
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = m - 1;
-  tm.tm_mday = d + 1;
-  tm.tm_hour = 12;  // away from DST edges
-  ::timegm(&tm);    // normalises the fields
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
-  return buf;
+  return civil_from_days(days_from_civil(y, static_cast<unsigned>(m), static_cast<unsigned>(d)) +
+                         1);
 }
 
 }  // namespace jishi

@@ -1,6 +1,6 @@
-// Business dates in the installation's time zone (settlement cut-offs, daily limits, statement
-// days). The zone is process-wide: set once at start-up from configuration (default
-// Asia/Shanghai) from the system's tz database (/usr/share/zoneinfo, Debian's tzdata).
+// Business dates in the installation's time zone (settlement cut-offs, statement days). The
+// zone is process-wide, set at start-up from configuration pay_timezone (default
+// Asia/Shanghai; core/timezone.h reads the tz database, UTC or a fixed offset like +08:00).
 #pragma once
 
 #include <cstdint>
@@ -12,8 +12,7 @@
 
 namespace jishi {
 
-// Sets the process's business time zone (IANA name, e.g. "Asia/Shanghai", "UTC"). Call before
-// threads start. validation_failed for an unknown zone.
+// Sets the process's business time zone (see TimeZone::load). validation_failed when unknown.
 Status set_business_timezone(std::string_view name);
 std::string business_timezone();
 

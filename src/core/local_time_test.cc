@@ -19,6 +19,10 @@ TEST(LocalTime, ShanghaiDaysStartAtSixteenHundredUtc) {
   EXPECT_FALSE(business_day_start_us("2026-1-01"));
   EXPECT_FALSE(set_business_timezone("Mars/Olympus"));
   EXPECT_FALSE(set_business_timezone("../../etc/passwd"));
+  ASSERT_TRUE(set_business_timezone("America/New_York"));  // a 23-hour day: DST starts
+  EXPECT_EQ(*business_day_start_us("2026-03-09") - *business_day_start_us("2026-03-08"),
+            23LL * 3600 * 1'000'000);
+  EXPECT_EQ(business_date(*business_day_start_us("2026-03-09") - 1), "2026-03-08");
   ASSERT_TRUE(set_business_timezone("UTC"));
   EXPECT_EQ(*business_day_start_us("2026-11-28"), 1'795'824'000'000'000);
 }
