@@ -8,6 +8,8 @@
 // Usage: jishi_ledger_bench [--seconds S] [--transfers-per-command N] [--in-flight-commands N]
 // Prints: ledger kind=single transfers_per_s=N commands_per_s=N p50_ms=N p99_ms=N
 //         transfers_per_command=N in_flight_commands=N batches_per_s=N
+//         writer_cpu_us_per_transfer=N writer_busy=N (CPU seconds of the writer thread per second)
+//         commit_ms=N (mean COMMIT time per batch, fsync included)
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,14 +17,18 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <random>
+#include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "core/currency.h"
 #include "core/limits.h"
+#include "core/metrics.h"
 #include "pay/ledger.h"
 #include "store/migrate.h"
 #include "store/sqlite.h"
@@ -44,7 +50,35 @@ struct Options {
 
 struct Run {
   double transfers_per_s = 0, commands_per_s = 0, batches_per_s = 0, p50_ms = 0, p99_ms = 0;
+  double writer_cpu_us_per_transfer = 0, writer_busy = 0, commit_ms = 0;
 };
+
+// A sample's value from the metrics text ("name value" lines), 0 when absent.
+double metric(const std::string& text, const std::string& name) {
+  auto at = text.find("\n" + name + " ");
+  return at == std::string::npos ? 0 : std::stod(text.substr(at + name.size() + 2));
+}
+
+// This process's thread ids (Linux: /proc/self/task).
+std::set<std::string> thread_ids() {
+  std::set<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/task"))
+    out.insert(e.path().filename().string());
+  return out;
+}
+
+// CPU seconds (user + system) a thread of this process has used.
+double thread_cpu_s(const std::string& tid) {
+  std::ifstream in("/proc/self/task/" + tid + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Fields after the parenthesised name: state is field 3, utime 14, stime 15.
+  std::istringstream rest(stat.substr(stat.rfind(')') + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i)
+    if (i >= 14) ticks += std::stod(field);
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
 
 Run run(const std::string& dir, bool two_phase, const Options& options) {
   std::string path = dir + (two_phase ? "/two_phase.db" : "/single.db");
@@ -60,7 +94,14 @@ Run run(const std::string& dir, bool two_phase, const Options& options) {
   store::WriterOptions opts;
   opts.batch_commands_max = limits::writer_batch_commands_max;
   opts.queue_commands_max = limits::writer_queue_commands_max;
-  store::Writer writer(std::move(conn), opts, nullptr);
+  auto before_writer = thread_ids();
+  metrics::Registry registry;  // for the writer's COMMIT time (the fsync)
+  store::Writer writer(std::move(conn), opts, &registry);
+  // The writer's thread: CPU time there per transfer is what the ledger costs, whatever
+  // else shares the machine (wall-clock rates are skewed by other load).
+  std::string writer_tid;
+  for (const auto& t : thread_ids())
+    if (!before_writer.contains(t)) writer_tid = t;
 
   std::atomic<std::int64_t> in_flight{0}, failed{0};
   std::mutex latencies_mutex;
@@ -92,6 +133,8 @@ Run run(const std::string& dir, bool two_phase, const Options& options) {
   std::mt19937_64 rng(42);
   std::vector<std::int64_t> open_pendings;
   auto batches_before = writer.batches();
+  double writer_cpu_before = writer_tid.empty() ? 0 : thread_cpu_s(writer_tid);
+  std::string metrics_before = registry.render();
   auto start = SteadyClock::now();
   auto deadline = start + std::chrono::duration<double>(options.seconds);
   while (SteadyClock::now() < deadline) {
@@ -131,6 +174,12 @@ Run run(const std::string& dir, bool two_phase, const Options& options) {
   for (auto v = in_flight.load(); v > 0; v = in_flight.load()) in_flight.wait(v);
   double elapsed = std::chrono::duration<double>(SteadyClock::now() - start).count();
   auto batches = writer.batches() - batches_before;
+  double writer_cpu = writer_tid.empty() ? 0 : thread_cpu_s(writer_tid) - writer_cpu_before;
+  std::string metrics_after = registry.render();
+  double commits = metric(metrics_after, "jishi_writer_commit_seconds_count") -
+                   metric(metrics_before, "jishi_writer_commit_seconds_count");
+  double commit_s = metric(metrics_after, "jishi_writer_commit_seconds_sum") -
+                    metric(metrics_before, "jishi_writer_commit_seconds_sum");
   writer.stop();
   if (failed.load() != 0) {
     std::fprintf(stderr, "jishi_ledger_bench: %lld transfers failed\n",
@@ -144,6 +193,9 @@ Run run(const std::string& dir, bool two_phase, const Options& options) {
   r.batches_per_s = static_cast<double>(batches) / elapsed;
   r.p50_ms = latencies[latencies.size() / 2];
   r.p99_ms = latencies[latencies.size() * 99 / 100];
+  r.writer_cpu_us_per_transfer = writer_cpu * 1e6 / static_cast<double>(transfers);
+  r.writer_busy = writer_cpu / elapsed;
+  r.commit_ms = commits > 0 ? commit_s * 1e3 / commits : 0;
   return r;
 }
 
@@ -172,10 +224,12 @@ int main(int argc, char** argv) {
     Run r = run(dir, two_phase, options);
     std::printf(
         "ledger kind=%s transfers_per_s=%.0f commands_per_s=%.0f p50_ms=%.2f p99_ms=%.2f "
-        "transfers_per_command=%lld in_flight_commands=%lld batches_per_s=%.0f\n",
+        "transfers_per_command=%lld in_flight_commands=%lld batches_per_s=%.0f "
+        "writer_cpu_us_per_transfer=%.2f writer_busy=%.2f commit_ms=%.2f\n",
         two_phase ? "two_phase" : "single", r.transfers_per_s, r.commands_per_s, r.p50_ms, r.p99_ms,
         static_cast<long long>(options.transfers_per_command),
-        static_cast<long long>(options.in_flight_commands), r.batches_per_s);
+        static_cast<long long>(options.in_flight_commands), r.batches_per_s,
+        r.writer_cpu_us_per_transfer, r.writer_busy, r.commit_ms);
     std::fflush(stdout);
   }
   std::filesystem::remove_all(dir);
