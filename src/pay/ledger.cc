@@ -136,9 +136,9 @@ bool succeeded(TransferResult r) {
 }
 
 // Statement shapes are fixed so the connection's prepared-statement cache holds a handful of
-// them: IN lists of 1, 8 or 64 ids (padded by repeating the last id; IN ignores repeats) and
+// them: IN lists of 1, 2, 8 or 64 ids (padded by repeating the last id; IN ignores repeats) and
 // multi-row VALUES of 64, 8 or 1 rows.
-constexpr std::array<std::size_t, 3> kInListSizes = {1, 8, 64};
+constexpr std::array<std::size_t, 4> kInListSizes = {1, 2, 8, 64};
 constexpr std::array<std::size_t, 3> kValuesRows = {64, 8, 1};
 
 std::string placeholders(std::size_t first, std::size_t count) {
