@@ -9,7 +9,7 @@
 
 #include <algorithm>
 #include <array>
-#include <deque>
+#include <list>
 #include <unordered_map>
 
 namespace jishi::pay {
@@ -136,9 +136,9 @@ bool succeeded(TransferResult r) {
 }
 
 // Statement shapes are fixed so the connection's prepared-statement cache holds a handful of
-// them: IN lists of 1, 2, 8 or 64 ids (padded by repeating the last id; IN ignores repeats) and
-// multi-row VALUES of 64, 8 or 1 rows.
-constexpr std::array<std::size_t, 4> kInListSizes = {1, 2, 8, 64};
+// them: IN lists of 64, 8 or 1 ids and multi-row VALUES of 64, 8 or 1 rows. (A short IN list
+// costs SQLite a temporary table: below eight ids, point lookups are cheaper.)
+constexpr std::array<std::size_t, 3> kInListSizes = {64, 8, 1};
 constexpr std::array<std::size_t, 3> kValuesRows = {64, 8, 1};
 
 std::string placeholders(std::size_t first, std::size_t count) {
@@ -163,16 +163,14 @@ struct InListQuery {
 Status query_in(store::Conn& conn, const InListQuery& q, std::span<const std::int64_t> ids,
                 FunctionRef<bool(const store::Row&)> on_row) {
   std::vector<store::Param> params;
-  params.reserve(kInListSizes.back());
+  params.reserve(kInListSizes.front());
   for (std::size_t i = 0; i < ids.size();) {
-    std::size_t left = ids.size() - i, k = 0;
-    while (kInListSizes[k] < left && k + 1 < kInListSizes.size()) ++k;
-    std::size_t take = std::min(left, kInListSizes[k]);
+    std::size_t k = 0;
+    while (kInListSizes[k] > ids.size() - i) ++k;  // the last size is 1
     params.clear();
-    for (std::size_t j = 0; j < kInListSizes[k]; ++j)
-      params.emplace_back(ids[i + std::min(j, take - 1)]);
+    for (std::size_t j = 0; j < kInListSizes[k]; ++j) params.emplace_back(ids[i + j]);
     JISHI_TRY(conn.query(q.sql[k], store::Params(params), on_row));
-    i += take;
+    i += kInListSizes[k];
   }
   return {};
 }
@@ -273,7 +271,7 @@ class Batch {
   store::Tx& tx_;
   std::int64_t now_us_;
   std::vector<Transfer> stored_;   // sorted by id
-  std::deque<std::string> owned_;  // the references of stored_ (deque: elements never move)
+  std::list<std::string> owned_;   // the references of stored_ (a list: elements never move)
   std::vector<Slot> accounts_;     // sorted by id
   std::vector<Transfer> created_;  // in order of application
   std::unordered_map<std::int64_t, std::uint32_t> created_index_;
