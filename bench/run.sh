@@ -277,16 +277,20 @@ HEADLINE="headline writer_1000_per_s=$WRITER_1000 ledger_single_per_s=$LEDGER_SI
   echo
   echo "${WRITER_SECONDS}s per cap on a fresh database; target ≥ 200000/s at cap 1000."
   echo
-  echo "## Ledger: transfers through the writer (in-process, one transfer per command)"
+  echo "## Ledger: transfers through the writer (in-process, $(ledger_field single transfers_per_command) transfers per command)"
   echo
-  echo "| kind | transfers/s | p50 ms | p99 ms |"
-  echo "|---|---:|---:|---:|"
+  echo "| kind | transfers/s | commands/s | p50 ms per command | p99 ms per command | writer CPU µs per transfer | writer busy | COMMIT ms |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|"
   for kind in single two_phase; do
-    echo "| $kind | $(ledger_field "$kind" transfers_per_s) | $(ledger_field "$kind" p50_ms) |" \
-      "$(ledger_field "$kind" p99_ms) |"
+    echo "| $kind | $(ledger_field "$kind" transfers_per_s) | $(ledger_field "$kind" commands_per_s) |" \
+      "$(ledger_field "$kind" p50_ms) | $(ledger_field "$kind" p99_ms) |" \
+      "$(ledger_field "$kind" writer_cpu_us_per_transfer) | $(ledger_field "$kind" writer_busy) |" \
+      "$(ledger_field "$kind" commit_ms) |"
   done
   echo
-  echo "Latency includes queueing: the bench keeps ~4000 commands in flight. Target (issue 3): ≥ 100000/s."
+  echo "Latency includes queueing: the bench keeps $(ledger_field single in_flight_commands) commands in flight." \
+    "Writer busy is the writer thread's CPU seconds per second (the rest is COMMIT's fsync and" \
+    "waiting for a core). Target (issue 3): ≥ 100000/s."
   echo
   echo "## HTTP (wrk on the same machine, ${HTTP_SECONDS}s per run)"
   echo
