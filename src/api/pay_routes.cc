@@ -11,6 +11,7 @@
 #include "core/local_time.h"
 #include "pay/payments.h"
 #include "pay/recon.h"
+#include "pay/risk.h"
 #include "pay/settlement.h"
 
 namespace jishi::api {
@@ -214,6 +215,53 @@ Result<Currency> currency_param(const Request& req) {
   return *c;
 }
 
+// --- risk ----------------------------------------------------------------------------------
+
+// What a payer sends with a confirmation, for the risk rules.
+struct PayerSignals {
+  std::optional<std::string> card_no, device_id;
+  std::string ip;
+};
+
+// Runs the risk rules inside the payment's transaction. nullopt: allowed (decision id in
+// *decision_id). Otherwise the response to send, with the decision kept (a block fails the
+// intent, a review holds it until an operator decides; the payer then confirms again).
+std::optional<Response> check_payment_risk(Services& s, store::Tx& tx, const pay::Intent& i,
+                                           const PayerSignals& sig,
+                                           std::optional<std::int64_t>& decision_id) {
+  pay::risk::Context ctx;
+  ctx.action = pay::risk::Action::payment;
+  ctx.account_class = pay::risk::AccountClass::personal;
+  ctx.party_id = i.payer.value;
+  ctx.subject_kind = "payment_intent";
+  ctx.subject_id = i.id.value;
+  ctx.amount = i.amount;
+  ctx.card_no = sig.card_no;
+  ctx.device_id = sig.device_id;
+  ctx.ip = sig.ip;
+  auto d = pay::risk::evaluate(tx, s.env, ctx, s.pay_timezone);
+  if (!d) return http::problem(d.error());
+  decision_id = d->decision_id;
+  if (d->outcome == pay::risk::Outcome::allow) return std::nullopt;
+  if (d->outcome == pay::risk::Outcome::block) {
+    auto failed = pay::fail_intent(tx, s.env, i.id, "risk_blocked", d->reason);
+    if (!failed) return http::problem(failed.error());
+    Response r =
+        http::problem(Error(Code::payment_declined, "declined by risk control: " + d->reason));
+    r.keep_writes = true;
+    return r;
+  }
+  json::object o = intent_json(i);
+  json::object risk;
+  risk["outcome"] = "review";
+  risk["decision_id"] = std::to_string(d->decision_id);
+  risk["review_id"] = opt_id(d->review_id);
+  risk["reason"] = d->reason;
+  o["risk"] = std::move(risk);
+  // 202: accepted for review; confirm again once an operator has approved it.
+  return ok_json(o, 202);
+}
+
 // --- intents -------------------------------------------------------------------------------
 
 Reply create_intent(Services& s, Request& req) {
@@ -305,16 +353,27 @@ Reply confirm_intent(Services& s, Request& req) {
   API_ASSIGN(auto body, read_json(req));
   FieldReader f(body);
   std::string channel_name = f.string("channel", 20);
+  PayerSignals sig;
+  sig.card_no = f.optional_string("card_no", 19);
+  sig.device_id = f.optional_string("device_id", 128);
+  sig.ip = req.remote_address;
   API_CHECK(f.finish());
   auto channel = pay::parse_channel(channel_name);
   if (!channel)
     return http::problem(
         Error(Code::validation_failed, "channel must be card, netbank, qr or wallet", "/channel"));
+  if (sig.card_no && (sig.card_no->size() < 12 ||
+                      sig.card_no->find_first_not_of("0123456789") != std::string::npos))
+    return http::problem(
+        Error(Code::validation_failed, "card_no must be 12..19 digits", "/card_no"));
   pay::IntentId intent_id{id};
   UserId payer = p.user;
   if (*channel == pay::Channel::wallet) {
-    return Reply::write([&s, intent_id, payer](store::Tx& tx) -> Response {
-      API_ASSIGN(auto i, pay::pay_with_wallet(tx, s.env, intent_id, payer, std::nullopt));
+    return Reply::write([&s, intent_id, payer, sig](store::Tx& tx) -> Response {
+      API_ASSIGN(auto open, pay::payable_intent(tx, s.env.clock, intent_id, payer));
+      std::optional<std::int64_t> decision;
+      if (auto held = check_payment_risk(s, tx, open, sig, decision)) return std::move(*held);
+      API_ASSIGN(auto i, pay::pay_with_wallet(tx, s.env, intent_id, payer, decision));
       return ok_json(intent_json(i));
     });
   }
@@ -329,7 +388,7 @@ Reply confirm_intent(Services& s, Request& req) {
     return ok_json(intent_json(intent));  // already under way: the same instructions
   // The gateway call happens on the CPU pool, outside any transaction; it is idempotent by
   // out_trade_no, so a retry gets the same trade.
-  return Reply::on_cpu([&s, intent, channel = *channel, payer]() -> Reply {
+  return Reply::on_cpu([&s, intent, channel = *channel, payer, sig]() -> Reply {
     std::string notify_url =
         s.base_url + "/api/v1/payments/notify/" + std::string(pay::name_of(channel));
     auto trade = s.gateway->create_trade(
@@ -653,6 +712,34 @@ Reply create_withdrawal(Services& s, Request& req) {
   API_ASSIGN(auto m, money_from_json(*amount, "/amount"));
   return Reply::write([&s, org, m, by = p.user](store::Tx& tx) -> Response {
     API_ASSIGN(auto w, pay::request_withdrawal(tx, s.env, org, m, by, false, std::nullopt));
+    pay::risk::Context ctx;
+    ctx.action = pay::risk::Action::withdrawal;
+    ctx.account_class = pay::risk::AccountClass::merchant;
+    ctx.party_id = org.value;
+    ctx.subject_kind = "withdrawal";
+    ctx.subject_id = w.id.value;
+    ctx.amount = m;
+    API_ASSIGN(auto d, pay::risk::evaluate(tx, s.env, ctx, s.pay_timezone));
+    if (d.outcome != pay::risk::Outcome::allow) {
+      // Held for review (the worker follows the review) or refused (the money returns).
+      API_CHECK(
+          tx.exec("UPDATE pay_payouts SET status = 'in_review', risk_decision_id = $2 WHERE "
+                  "id = $1",
+                  {w.id.value, d.decision_id}));
+      if (d.outcome == pay::risk::Outcome::block) {
+        API_CHECK(pay::decide_withdrawal(tx, s.env, w.id, false,
+                                         "declined by risk control: " + d.reason));
+        Response r = http::problem(
+            Error(Code::payment_declined, "withdrawal declined by risk control: " + d.reason));
+        r.keep_writes = true;
+        return r;
+      }
+      API_ASSIGN(auto held, pay::get_payout(tx, w.id));
+      return ok_json(payout_json(*held), 202);
+    }
+    API_CHECK(tx.exec("UPDATE pay_payouts SET risk_decision_id = $2 WHERE id = $1",
+                      {w.id.value, d.decision_id}));
+    w.risk_decision_id = d.decision_id;
     return ok_json(payout_json(w), 201);
   });
 }

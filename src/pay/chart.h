@@ -97,6 +97,14 @@ struct Balance {
 Result<Balance> balance_of(store::Conn& conn, AccountCode code, std::int64_t owner,
                            const Currency& currency);
 
+// A transfer id no larger than any id of a transfer created at or after unix_us (ids are
+// time-ordered, core/ids.h; a minute of slack covers ids minted before their transfer's
+// created_at): lets a time range scan ledger_transfers by primary key, its only index (0006).
+inline std::int64_t first_id_at_us(std::int64_t unix_us) {
+  std::int64_t ms = unix_us / 1000 - 60'000 - IdGenerator::kEpochMs;
+  return ms <= 0 ? 0 : ms << 22;
+}
+
 // Applies transfers that must all succeed (a linked chain). Any failure is an error naming the
 // failing transfer's result; nothing is applied then.
 Status apply_all(store::Tx& tx, const Clock& clock, std::span<TransferSpec> transfers);

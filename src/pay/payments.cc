@@ -868,10 +868,10 @@ Result<Page<StatementEntry>> statement(store::Conn& conn, std::int64_t owner, bo
       "JOIN ledger_transfers t ON t.debit_account_id = a.account_id OR t.credit_account_id = "
       "a.account_id WHERE a.owner_id = $1 AND a.code IN (" +
           codes +
-          ") AND t.created_at_us >= $2 AND t.created_at_us < $3 AND t.id < $4 ORDER BY t.id "
-          "DESC LIMIT $5",
-      {owner, from_us, to_us, before > 0 ? before : INT64_MAX,
-       static_cast<std::int64_t>(limit + 1)},
+          ") AND t.id >= $6 AND t.created_at_us >= $2 AND t.created_at_us < $3 AND t.id < $4 "
+          "ORDER BY t.id DESC LIMIT $5",
+      {owner, from_us, to_us, before > 0 ? before : INT64_MAX, static_cast<std::int64_t>(limit + 1),
+       first_id_at_us(from_us)},
       [&](const store::Row& r) {
         StatementEntry e;
         e.transfer_id = r.i64(0);

@@ -72,9 +72,9 @@ Result<std::int64_t> balance_at(store::Conn& conn, AccountId id, std::int64_t at
   std::int64_t after = 0;
   JISHI_TRY(conn.query(
       "SELECT COALESCE(SUM(CASE WHEN credit_account_id = $1 THEN amount ELSE -amount END), 0) "
-      "FROM ledger_transfers WHERE (credit_account_id = $1 OR debit_account_id = $1) AND "
-      "created_at_us >= $2 AND kind IN ('single', 'post_pending')",
-      {id.value, at_us}, [&](const store::Row& r) {
+      "FROM ledger_transfers WHERE id >= $3 AND (credit_account_id = $1 OR debit_account_id = $1) "
+      "AND created_at_us >= $2 AND kind IN ('single', 'post_pending')",
+      {id.value, at_us, first_id_at_us(at_us)}, [&](const store::Row& r) {
         after = r.i64(0);
         return false;
       }));

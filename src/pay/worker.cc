@@ -108,6 +108,26 @@ std::int64_t Worker::run_once() {
       ++done;
     }
   }
+  // Withdrawals held for a risk review: follow the operator's decision.
+  std::vector<std::pair<PayoutId, std::string>> decided;
+  {
+    auto lease = store_.reads().lease();
+    (void)lease->query(
+        "SELECT p.id, r.status FROM pay_payouts p JOIN risk_reviews r ON r.subject_kind = "
+        "'withdrawal' AND r.subject_id = p.id WHERE p.status = 'in_review' AND r.status <> "
+        "'pending' LIMIT $1",
+        {static_cast<std::int64_t>(limits::pay_worker_batch_max)}, [&](const store::Row& r) {
+          decided.emplace_back(PayoutId{r.i64(0)}, r.str(1));
+          return true;
+        });
+  }
+  for (const auto& [id, status] : decided) {
+    if (write([&](store::Tx& tx) {
+          return decide_withdrawal(tx, env_, id, status == "approved", "rejected in risk review")
+              .has_value();
+        }))
+      ++done;
+  }
   // Payouts waiting for the bank.
   std::vector<Payout> payouts;
   {
