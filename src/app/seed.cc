@@ -5,6 +5,7 @@
 #include "identity/orgs.h"
 #include "identity/password.h"
 #include "identity/users.h"
+#include "pay/settlement.h"
 
 namespace jishi::app {
 
@@ -91,6 +92,9 @@ Status seed_demo(Runtime& rt) {
     JISHI_ASSIGN_OR_RETURN(auto org, identity::create_org(tx, env, seller, shop));
     JISHI_TRY(identity::review_org(tx, env, org.id, op->id, true,
                                    std::string("demo: documents checked")));
+    Env pay_env{env.clock, env.ids, env.cipher};
+    JISHI_TRY(pay::set_payout_account(tx, pay_env, org.id, "中国工商银行 杭州分行",
+                                      "杭州好物科技有限公司", "6222021202001234567"));
     identity::NewOrg newshop{identity::OrgKind::merchant, "深圳新店贸易有限公司",
                              std::string("914403001922038216"), true, std::string("440300")};
     JISHI_TRY(identity::create_org(tx, env, pending, newshop));
@@ -103,7 +107,8 @@ void print_demo_accounts() {
       << "\nDemo accounts (password for all: " << kDemoPassword << ")\n"
       << "  operator   operator@jishi.demo   approves merchants\n"
       << "  regulator  regulator@jishi.demo  reads, never writes\n"
-      << "  seller     seller@jishi.demo     admin of 杭州好物科技有限公司 (approved)\n"
+      << "  seller     seller@jishi.demo     admin of 杭州好物科技有限公司 (approved, payout "
+         "account set)\n"
       << "  seller     newshop@jishi.demo    admin of 深圳新店贸易有限公司 (awaiting review)\n"
       << "  buyer      buyer@jishi.demo\n"
       << std::endl;
