@@ -4,8 +4,10 @@
 
 #include <random>
 
+#include "core/local_time.h"
 #include "pay/chart.h"
 #include "pay/ledger.h"
+#include "pay/settlement.h"
 #include "store/migrate.h"
 #include "store/sqlite.h"
 #include "store/test_util.h"
@@ -16,9 +18,8 @@ namespace {
 class PaymentsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    db_ = std::move(
-        store::open_sqlite(store::testing::fresh_db_path("payments"), store::OpenMode::read_write)
-            .value());
+    db_path_ = store::testing::fresh_db_path("payments");
+    db_ = std::move(store::open_sqlite(db_path_, store::OpenMode::read_write).value());
     ASSERT_TRUE(store::migrate(*db_));
     cny_ = currency_from_code("CNY").value();
     exec(
@@ -111,6 +112,7 @@ class PaymentsTest : public ::testing::Test {
     EXPECT_FALSE(v->has_value()) << **v;
   }
 
+  std::string db_path_;
   std::unique_ptr<store::Conn> db_;
   Currency cny_;
   ManualClock clock_{1'800'000'000'000'000};
@@ -321,15 +323,27 @@ TEST_F(PaymentsTest, ExpiryClosesOpenIntents) {
 // Random payments, duplicated and reordered notifications, releases and refunds: after every
 // step the ledger is sound and money is conserved — what the channels owe us equals what is in
 // escrow, merchant accounts, commission and wallets.
+// Random payments, duplicated and reordered notifications, releases, refunds, refund answers,
+// withdrawals, daily settlements with bank answers, expiries and restarts (the database closed
+// and reopened): after every step the ledger is sound and money is conserved — what the
+// channels owe us plus what custody holds equals what is owed to merchants, buyers and the
+// platform.
 TEST_F(PaymentsTest, RandomisedSequencesConserveMoney) {
+  ASSERT_TRUE(set_business_timezone("Asia/Shanghai"));
   std::uint64_t seed = std::random_device{}();
   SCOPED_TRACE("seed " + std::to_string(seed));
   std::mt19937_64 rng(seed);
   std::vector<Intent> intents;
   std::vector<std::string> refs;
   int n_ref = 0;
-  for (int step = 0; step < 300; ++step) {
-    int op = static_cast<int>(rng() % 6);
+  ASSERT_TRUE(tx([&](store::Tx& t) {
+    return set_payout_account(t, env_, OrgId{10}, "ICBC", "A", "6222020200001234");
+  }));
+  ASSERT_TRUE(tx([&](store::Tx& t) {
+    return set_payout_account(t, env_, OrgId{11}, "ABC", "B", "6228480000000004");  // bounces
+  }));
+  for (int step = 0; step < 400; ++step) {
+    int op = static_cast<int>(rng() % 10);
     if (op == 0 || intents.empty()) {
       std::vector<Split> splits;
       int k = 1 + static_cast<int>(rng() % 3);
@@ -341,28 +355,79 @@ TEST_F(PaymentsTest, RandomisedSequencesConserveMoney) {
       intents.push_back(intent(splits));
       start(intents.back(), rng() % 2 ? Channel::card : Channel::qr);
       for (auto& s : splits) refs.push_back(s.reference);
-    } else if (op == 1 || op == 2) {
+    } else if (op <= 2) {
       auto& i = intents[rng() % intents.size()];
       const char* st[] = {"TRADE_SUCCESS", "TRADE_SUCCESS", "TRADE_CLOSED", "WAIT_BUYER_PAY"};
       auto fresh = get_intent(*db_, i.id).value().value();
       notify(fresh, st[rng() % 4], fresh.channel.value_or(Channel::card));
-    } else if (op == 3 && !refs.empty()) {
+    } else if (op == 3) {
       auto& r = refs[rng() % refs.size()];
       (void)tx([&](store::Tx& t) { return release(t, env_, r, 30'000); });
-    } else if (!refs.empty()) {
+    } else if (op == 4) {
       auto& r = refs[rng() % refs.size()];
       std::int64_t amount = 1 + static_cast<std::int64_t>(rng() % 60'000);
       (void)tx([&](store::Tx& t) { return refund(t, env_, r, amount, "random", {}); });
+    } else if (op == 5) {
+      // The channel answers a pending refund: accepted, or refused for good.
+      auto pending = refunds_to_submit(*db_, 10).value();
+      if (!pending.empty()) {
+        const auto& f = pending[rng() % pending.size()];
+        Result<GatewayRefund> answer =
+            rng() % 4 ? Result<GatewayRefund>(GatewayRefund{"R" + std::to_string(f.id.value),
+                                                            std::to_string(f.id.value),
+                                                            "REFUND_SUCCESS", f.amount.minor})
+                      : Result<GatewayRefund>(fail(Code::upstream_failure, "refused"));
+        ASSERT_TRUE(
+            tx([&](store::Tx& t) { return record_refund_answer(t, env_, f.id, answer, 1); }));
+      }
+    } else if (op == 6) {
+      std::int64_t org = 10 + static_cast<std::int64_t>(rng() % 2);
+      std::int64_t amount = 1 + static_cast<std::int64_t>(rng() % 50'000);
+      (void)tx([&](store::Tx& t) {
+        return request_withdrawal(t, env_, OrgId{org}, Money{amount, cny_}, UserId{2},
+                                  rng() % 2 == 0, {});
+      });
+    } else if (op == 7) {
+      // A day passes: settle yesterday, the bank answers every payout, reviews are decided.
+      clock_.advance_us(24LL * 3'600'000'000);
+      std::string day = business_date(clock_.now_us() - 24LL * 3'600'000'000);
+      ASSERT_TRUE(tx([&](store::Tx& t) {
+        return settle_day(t, env_, day, cny_, SettlementPolicy{20'000, 100});
+      }));
+      auto payouts = payouts_to_send(*db_, 100).value();
+      for (const auto& p : payouts) {
+        auto no = payout_account_number(*db_, env_, p.org).value();
+        ASSERT_TRUE(tx([&](store::Tx& t) {
+          return record_payout_answer(t, env_, p.id, simulated_bank_answer(p, no));
+        }));
+      }
+      std::vector<PayoutId> held;
+      (void)db_->query("SELECT id FROM pay_payouts WHERE status = 'in_review'", {},
+                       [&](const store::Row& r) {
+                         held.push_back(PayoutId{r.i64(0)});
+                         return true;
+                       });
+      for (auto id : held)
+        ASSERT_TRUE(
+            tx([&](store::Tx& t) { return decide_withdrawal(t, env_, id, rng() % 2, "r"); }));
+      (void)tx([&](store::Tx& t) { return expire_intents(t, env_, 100); });
+    } else if (op == 8) {
+      // A restart: the connection is closed and the file opened again.
+      auto file = db_path_;
+      db_.reset();
+      db_ = std::move(store::open_sqlite(file, store::OpenMode::read_write).value());
     }
     ASSERT_NO_FATAL_FAILURE(expect_sound());
-    std::int64_t owed = bal(AccountCode::clearing, 1) + bal(AccountCode::clearing, 3);
-    std::int64_t held = bal(AccountCode::escrow, 0) + bal(AccountCode::commission, 0) +
-                        bal(AccountCode::suspense, 0);
+    std::int64_t assets = bal(AccountCode::clearing, 1) + bal(AccountCode::clearing, 3) +
+                          bal(AccountCode::custody, 0);
+    std::int64_t owed = bal(AccountCode::escrow, 0) + bal(AccountCode::commission, 0) +
+                        bal(AccountCode::suspense, 0) + bal(AccountCode::payout_fees, 0);
     for (std::int64_t m : {10, 11}) {
-      held += bal(AccountCode::merchant_pending, m) + bal(AccountCode::merchant_available, m) -
+      owed += bal(AccountCode::merchant_pending, m) + bal(AccountCode::merchant_available, m) +
+              bal(AccountCode::merchant_reserve, m) + bal(AccountCode::merchant_in_transit, m) -
               bal(AccountCode::receivable, m);
     }
-    ASSERT_EQ(owed, held) << "step " << step;
+    ASSERT_EQ(assets, owed) << "step " << step;
   }
 }
 
