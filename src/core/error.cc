@@ -53,6 +53,8 @@ CodeInfo info(Code code) {
       return {"overloaded", 503, "Server overloaded, retry later"};
     case Code::storage_failure:
       return {"storage_failure", 503, "Storage failure"};
+    case Code::gateway_failure:
+      return {"gateway_failure", 502, "Payment gateway failure"};
   }
   return {"internal", 500, "Internal error"};
 }

@@ -38,6 +38,9 @@ enum class Code {
   unavailable,
   overloaded,
   storage_failure,
+  // 502: a payment gateway (or other upstream) answered wrongly: a bad signature, a malformed
+  // or unexpected answer.
+  gateway_failure,
 };
 
 std::string_view code_name(Code code);
