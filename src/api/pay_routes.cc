@@ -10,6 +10,7 @@
 #include "core/limits.h"
 #include "core/local_time.h"
 #include "pay/payments.h"
+#include "pay/qr.h"
 #include "pay/recon.h"
 #include "pay/risk.h"
 #include "pay/settlement.h"
@@ -333,6 +334,27 @@ Reply get_intent(Services& s, Request& req) {
   API_ASSIGN(auto p, authenticate(s, req));
   API_ASSIGN(auto i, readable_intent(s, p, req));
   return ok_json(intent_json(i));
+}
+
+// The intent's QR code (qr channel, once confirmed) as an image the payer scans.
+Reply intent_qr(Services& s, Request& req, bool png) {
+  API_ASSIGN(auto p, authenticate(s, req));
+  API_ASSIGN(auto i, readable_intent(s, p, req));
+  if (!i.qr_code)
+    return http::problem(
+        Error(Code::invalid_state, "the intent has no QR code (confirm it with channel qr)"));
+  API_ASSIGN(auto image, png ? pay::qr_png(*i.qr_code, 6) : pay::qr_svg(*i.qr_code, 6));
+  Response r;
+  r.content_type = png ? "image/png" : "image/svg+xml";
+  r.body = std::move(image);
+  r.headers.emplace_back("Cache-Control", "private, max-age=300");
+  return r;
+}
+Reply intent_qr_svg(Services& s, Request& req) {
+  return intent_qr(s, req, false);
+}
+Reply intent_qr_png(Services& s, Request& req) {
+  return intent_qr(s, req, true);
 }
 
 Reply list_intents(Services& s, Request& req) {
@@ -940,6 +962,8 @@ void add_pay_routes(http::Router& router, Services& s) {
   add(Method::get, "/api/v1/payments/intents/{id}", get_intent);
   add(Method::post, "/api/v1/payments/intents/{id}/confirm", confirm_intent);
   add(Method::post, "/api/v1/payments/intents/{id}/cancel", cancel_intent);
+  add(Method::get, "/api/v1/payments/intents/{id}/qr.svg", intent_qr_svg);
+  add(Method::get, "/api/v1/payments/intents/{id}/qr.png", intent_qr_png);
   http::RouteOptions callback;
   callback.unlimited = true;  // signed by the gateway; bursts of retries must not be refused
   callback.body_bytes_max = 16 * 1024;

@@ -10,6 +10,7 @@
 #include "core/field_cipher.h"
 #include "core/ids.h"
 #include "core/metrics.h"
+#include "pay/gateway.h"
 #include "store/store.h"
 
 namespace jishi::app {
@@ -22,6 +23,10 @@ struct Runtime {
   std::unique_ptr<FieldCipher> cipher;
   metrics::Registry metrics;
   std::unique_ptr<store::Store> store;
+  // The built-in simulator's gateway, for pay::make_http_gateway. Set by serve() when config
+  // `simulator` is on (keys under DATA_DIR/gateway/); base_url holds the bound port once the
+  // server has bound, before it serves the first request.
+  std::optional<pay::GatewayConfig> gateway;
 };
 
 Result<std::unique_ptr<Runtime>> open_runtime(const Config& config, bool migrate);

@@ -29,9 +29,16 @@ void add_common(CLI::App* cmd, CommonFlags& f, bool server) {
 }
 
 // Defaults < config file < JISHI_* environment < flags.
-Result<Config> build_config(const CommonFlags& f, const std::string& default_data_dir) {
+Result<Config> build_config(const CommonFlags& f, const std::string& default_data_dir,
+                            bool demo = false) {
   Config c;
   if (!default_data_dir.empty()) c.data_dir = default_data_dir;
+  if (demo) {
+    // The demo shows reconciliation and a platform coping with a realistic gateway.
+    c.simulator_faults = true;
+    c.simulator_duplicate_pct = 20;
+    c.simulator_reorder_pct = 20;
+  }
   if (!f.config_file.empty()) JISHI_TRY(config_apply_toml_file(c, f.config_file));
   JISHI_TRY(config_apply_env(c, environ));
   if (!f.data_dir.empty()) JISHI_TRY(config_set(c, "data_dir", f.data_dir));
@@ -142,7 +149,8 @@ int main(int argc, char** argv) {
 
   if (serve->parsed() || demo->parsed()) {
     bool is_demo = demo->parsed();
-    auto config = build_config(is_demo ? demo_flags : serve_flags, is_demo ? "./demo-data" : "");
+    auto config =
+        build_config(is_demo ? demo_flags : serve_flags, is_demo ? "./demo-data" : "", is_demo);
     if (!config) return report(config.error());
     init_logging(config->log_level);
     auto rt = app::open_runtime(*config, true);

@@ -1,6 +1,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 
@@ -12,9 +13,12 @@
 #include "http/server.h"
 #include "identity/password.h"
 #include "identity/sessions.h"
+#include "pay/gateway_sign.h"
 #include "pay/ledger.h"
-#include "pay/worker.h"
 #include "pay/risk.h"
+#include "pay/worker.h"
+#include "paysim/routes.h"
+#include "paysim/simulator.h"
 #include "store/migrate.h"
 #include "store/sqlite.h"
 
@@ -61,6 +65,41 @@ int serve(Runtime& rt) {
   services.pay_timezone = *pay_zone;
   api::add_all_routes(router, services, api::openapi_json());
 
+  // The built-in gateway simulator: a separate party with its own database and keys under
+  // DATA_DIR/simulator/, reached over HTTP at this server's own URL.
+  std::unique_ptr<paysim::Simulator> simulator;
+  if (c.simulator) {
+    auto sign_type = pay::parse_sign_type(c.pay_sign_type).value_or(pay::SignType::sm2);
+    auto platform = pay::load_or_create_key_pair(sign_type, c.data_dir + "/gateway", "platform");
+    if (!platform) {
+      spdlog::error("gateway keys: {}", platform.error().detail);
+      return 1;
+    }
+    paysim::SimulatorOptions so;
+    so.dir = c.data_dir + "/simulator";
+    so.sign_type = sign_type;
+    so.platform_public_pem = platform->public_pem;
+    so.public_url = c.public_url;
+    so.faults_enabled = c.simulator_faults;
+    so.notify_retry_ms = c.simulator_notify_retry_ms;
+    so.duplicate_pct = c.simulator_duplicate_pct;
+    so.reorder_pct = c.simulator_reorder_pct;
+    so.seed = static_cast<std::uint64_t>(c.simulator_seed);
+    auto opened = paysim::Simulator::open(so);
+    if (!opened) {
+      spdlog::error("simulator: {}", opened.error().detail);
+      return 1;
+    }
+    simulator = std::move(*opened);
+    paysim::add_routes(router, *simulator);
+    pay::GatewayConfig g;
+    g.base_url = c.public_url;
+    g.sign_type = sign_type;
+    g.platform_private_pem = platform->private_pem;
+    g.gateway_public_pem = simulator->public_key_pem();
+    rt.gateway = std::move(g);
+  }
+
   http::ServerOptions so;
   so.listen = c.listen;
   so.io_threads = c.io_threads;
@@ -82,8 +121,22 @@ int serve(Runtime& rt) {
     return 1;
   }
   std::string host = c.listen.substr(0, c.listen.rfind(':'));
+  if (simulator) {
+    std::string own_url =
+        c.public_url.empty() ? "http://" + host + ":" + std::to_string(*port) : c.public_url;
+    simulator->set_public_url(own_url);
+    rt.gateway->base_url = own_url;
+    simulator->start();
+  }
   services.base_url =
       c.public_url.empty() ? "http://" + host + ":" + std::to_string(*port) : c.public_url;
+  // The platform's gateway client: the built-in simulator, reached over HTTP like any gateway.
+  std::unique_ptr<pay::Gateway> gateway;
+  if (rt.gateway) {
+    rt.gateway->clock = &rt.clock;
+    gateway = pay::make_http_gateway(*rt.gateway);
+    services.gateway = gateway.get();
+  }
   pay::WorkerOptions wo;
   wo.interval_ms = c.pay_worker_interval_ms;
   wo.query_after_us = c.pay_query_after_s * 1'000'000;
@@ -94,6 +147,7 @@ int serve(Runtime& rt) {
   spdlog::info("serving data_dir={} listen={}:{} io_threads={}", c.data_dir, host, *port,
                c.io_threads);
   server.run();
+  if (simulator) simulator->stop();
   pay_worker.stop();
   spdlog::info("shutdown: draining the writer");
   rt.store->stop_writer();
@@ -153,6 +207,19 @@ int print_routes() {
   http::Router router(registry);
   api::Services services{config, Env{clock, ids, cipher}, **st, registry};
   api::add_all_routes(router, services, "{}");
+  // The simulator's routes too (serve adds them when config `simulator` is on).
+  char dir_template[] = "/tmp/jishi-routes-XXXXXX";
+  std::unique_ptr<paysim::Simulator> simulator;
+  if (const char* dir = ::mkdtemp(dir_template)) {
+    paysim::SimulatorOptions sim_options;
+    sim_options.dir = std::string(dir) + "/simulator";
+    auto platform = pay::generate_key_pair(pay::SignType::sm2);
+    if (platform) sim_options.platform_public_pem = platform->public_pem;
+    if (auto opened = paysim::Simulator::open(sim_options)) simulator = std::move(*opened);
+    if (simulator) paysim::add_routes(router, *simulator);
+    std::string cleanup = "rm -rf '" + std::string(dir) + "'";
+    if (std::system(cleanup.c_str()) != 0) std::cerr << "jishi: cannot remove " << dir << "\n";
+  }
   for (const auto& r : router.routes())
     std::cout << http::method_name(r.method) << " " << r.pattern << "\n";
   return 0;

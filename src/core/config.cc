@@ -149,6 +149,46 @@ const std::vector<Key>& keys() {
          c.pay_timezone = v;
          return {};
        }},
+      {"simulator",
+       [](Config& c, std::string_view v) -> Status {
+         JISHI_ASSIGN_OR_RETURN(c.simulator, to_bool("simulator", v));
+         return {};
+       }},
+      {"simulator_faults",
+       [](Config& c, std::string_view v) -> Status {
+         JISHI_ASSIGN_OR_RETURN(c.simulator_faults, to_bool("simulator_faults", v));
+         return {};
+       }},
+      {"simulator_notify_retry_ms",
+       [](Config& c, std::string_view v) -> Status {
+         JISHI_ASSIGN_OR_RETURN(c.simulator_notify_retry_ms,
+                                to_int("simulator_notify_retry_ms", v, 1, 3'600'000));
+         return {};
+       }},
+      {"simulator_duplicate_pct",
+       [](Config& c, std::string_view v) -> Status {
+         JISHI_ASSIGN_OR_RETURN(auto n, to_int("simulator_duplicate_pct", v, 0, 100));
+         c.simulator_duplicate_pct = static_cast<int>(n);
+         return {};
+       }},
+      {"simulator_reorder_pct",
+       [](Config& c, std::string_view v) -> Status {
+         JISHI_ASSIGN_OR_RETURN(auto n, to_int("simulator_reorder_pct", v, 0, 100));
+         c.simulator_reorder_pct = static_cast<int>(n);
+         return {};
+       }},
+      {"simulator_seed",
+       [](Config& c, std::string_view v) -> Status {
+         JISHI_ASSIGN_OR_RETURN(c.simulator_seed, to_int("simulator_seed", v, 0, INT64_MAX));
+         return {};
+       }},
+      {"pay_sign_type",
+       [](Config& c, std::string_view v) -> Status {
+         if (v != "SM2" && v != "RSA2")
+           return fail(Code::validation_failed, "pay_sign_type must be SM2 or RSA2");
+         c.pay_sign_type = v;
+         return {};
+       }},
       {"public_url",
        [](Config& c, std::string_view v) -> Status {
          if (!v.starts_with("http://") && !v.starts_with("https://"))

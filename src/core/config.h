@@ -44,6 +44,15 @@ struct Config {
   // Shifts the server's clock by this many seconds (rehearsals and tests of daily cut-offs).
   std::int64_t clock_offset_s = 0;
 
+  // The built-in payment gateway simulator (paysim/), served under /sim on this server.
+  bool simulator = true;
+  bool simulator_faults = false;  // POST /sim/admin/statement-faults (tests and demos)
+  std::int64_t simulator_notify_retry_ms = 1000;  // first retry delay; doubles per attempt
+  int simulator_duplicate_pct = 0;                // notifications delivered twice
+  int simulator_reorder_pct = 0;  // a stale WAIT_BUYER_PAY delivered after the final state
+  std::int64_t simulator_seed = 1;
+  std::string pay_sign_type = "SM2";  // SM2 | RSA2: the gateway protocol's signatures
+
   std::string database_path() const;
   std::string key_file_path() const;
 };

@@ -140,5 +140,23 @@ inline constexpr std::size_t risk_description_bytes_max = 200;
 inline constexpr std::size_t risk_prune_batch_max = 100'000;
 static_assert(risk_card_digits_min <= risk_card_digits_max);
 static_assert(risk_account_bytes_min <= risk_account_bytes_max);
+// --- Outgoing HTTP (http/client.h) and payment gateways -----------------------------------
+// A gateway call or a notification delivery that takes longer than 10 s has failed for the
+// caller (Alipay's own SDK defaults to 15 s for reads, 3 s for connecting).
+inline constexpr std::uint32_t http_client_timeout_ms = 10'000;
+// A response body: a day's statement of ~100k lines at ~120 bytes each is the largest answer.
+inline constexpr std::size_t http_client_body_bytes_max = 16 << 20;
+// Gateway protocol fields: ids (out_trade_no, out_refund_no) as gateways bound them (64 chars at
+// Alipay), subjects (256 bytes), the biz_content JSON document of one request.
+inline constexpr std::size_t gateway_id_bytes_max = 64;
+inline constexpr std::size_t gateway_subject_bytes_max = 256;
+inline constexpr std::size_t gateway_biz_content_bytes_max = 16 << 10;
+// Notification deliveries per notification before the simulator gives up (Alipay sends 8 over
+// ~25 h); each retry waits twice as long as the one before.
+inline constexpr int gateway_notify_attempts_max = 8;
+// An unpaid simulator trade closes after this long (Alipay's timeout_express default is 15 d;
+// cashier sessions are shorter in practice).
+inline constexpr std::int64_t gateway_trade_timeout_us = 30LL * 60 * 1'000'000;
+static_assert(gateway_biz_content_bytes_max < request_body_bytes_max);
 
 }  // namespace jishi::limits

@@ -102,6 +102,31 @@ std::string format_decimal(const Money& m) {
   return digits;
 }
 
+Result<Money> parse_decimal(std::string_view text, const Currency& currency) {
+  auto bad = [&] {
+    return fail(Code::validation_failed, "not a decimal amount in " +
+                                             std::string(currency.code_view()) + ": '" +
+                                             std::string(text.substr(0, 40)) + "'");
+  };
+  auto dot = text.find('.');
+  auto whole = text.substr(0, dot);
+  auto fraction = dot == std::string_view::npos ? std::string_view{} : text.substr(dot + 1);
+  if (whole.empty() || (dot != std::string_view::npos && fraction.empty()) ||
+      fraction.size() > currency.exponent)
+    return bad();
+  std::int64_t minor = 0;
+  auto push = [&](char c) {
+    if (c < '0' || c > '9') return false;
+    return !__builtin_mul_overflow(minor, 10, &minor) &&
+           !__builtin_add_overflow(minor, c - '0', &minor);
+  };
+  for (char c : whole)
+    if (!push(c)) return bad();
+  for (std::size_t i = 0; i < currency.exponent; ++i)
+    if (!push(i < fraction.size() ? fraction[i] : '0')) return bad();
+  return Money{minor, currency};
+}
+
 boost::json::value to_json(const Money& m) {
   return boost::json::object{{"amount", m.minor}, {"currency", m.currency.code_view()}};
 }

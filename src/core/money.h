@@ -42,6 +42,11 @@ Result<std::strong_ordering> compare(const Money& a, const Money& b);
 // This is the form bank and payment gateways expect (total_fee, amount fields).
 std::string format_decimal(const Money& m);
 
+// The inverse of format_decimal for non-negative amounts, exact (no floating point): "19.99"
+// CNY -> 1999, "20" or "20.0" CNY -> 2000. At most `exponent` fraction digits, digits only (no
+// sign, exponent or spaces); validation_failed otherwise or on overflow.
+Result<Money> parse_decimal(std::string_view text, const Currency& currency);
+
 // The API's JSON shape: {"amount":1999,"currency":"CNY"}, amount in minor units as an integer.
 boost::json::value to_json(const Money& m);
 

@@ -182,3 +182,25 @@ TEST(Money, JsonErrorsCarryTheCallersPointer) {
 
 }  // namespace
 }  // namespace jishi
+
+namespace jishi {
+namespace {
+
+TEST(Money, ParsesGatewayDecimalsExactly) {
+  auto cny = *currency_from_code("CNY");
+  auto jpy = *currency_from_code("JPY");
+  EXPECT_EQ(parse_decimal("19.99", cny)->minor, 1999);
+  EXPECT_EQ(parse_decimal("20", cny)->minor, 2000);
+  EXPECT_EQ(parse_decimal("0.1", cny)->minor, 10);
+  EXPECT_EQ(parse_decimal("1999", jpy)->minor, 1999);
+  EXPECT_EQ(parse_decimal("92233720368547758.07", cny)->minor, INT64_MAX);
+  for (auto bad :
+       {"", ".5", "5.", "1.999", "-1.00", "+1", "1e3", " 1", "1,00", "92233720368547758.08"})
+    EXPECT_FALSE(parse_decimal(bad, cny)) << bad;
+  EXPECT_FALSE(parse_decimal("1.5", jpy));
+  for (std::int64_t v : {0LL, 1LL, 5LL, 1999LL, 123456789LL})
+    EXPECT_EQ(parse_decimal(format_decimal({v, cny}), cny)->minor, v);
+}
+
+}  // namespace
+}  // namespace jishi

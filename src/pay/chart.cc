@@ -173,27 +173,3 @@ Status apply_all(store::Tx& tx, const Clock& clock, std::span<TransferSpec> tran
 }
 
 }  // namespace jishi::pay
-
-namespace jishi::pay {
-
-std::string_view name_of(Channel c) {
-  switch (c) {
-    case Channel::card:
-      return "card";
-    case Channel::netbank:
-      return "netbank";
-    case Channel::qr:
-      return "qr";
-    case Channel::wallet:
-      return "wallet";
-  }
-  return "card";
-}
-
-std::optional<Channel> parse_channel(std::string_view name) {
-  for (auto c : {Channel::card, Channel::netbank, Channel::qr, Channel::wallet})
-    if (name == name_of(c)) return c;
-  return std::nullopt;
-}
-
-}  // namespace jishi::pay

@@ -12,7 +12,10 @@
 #include <string>
 #include <string_view>
 
+#include "core/clock.h"
+#include "core/limits.h"
 #include "core/result.h"
+#include "pay/gateway_sign.h"
 
 namespace jishi::pay {
 
@@ -70,12 +73,27 @@ class Gateway {
   // Refunds part or all of a paid trade; idempotent by out_refund_no.
   virtual Result<GatewayRefund> refund(std::string_view out_trade_no,
                                        std::string_view out_refund_no, std::int64_t amount) = 0;
-  // The statement (CSV, see docs/payments.md) of one day (YYYY-MM-DD, the gateway's time zone).
+  // The statement (CSV, see docs/payments-gateway.md) of one day (YYYY-MM-DD, the gateway's time
+  // zone).
   virtual Result<std::string> download_statement(std::string_view date) = 0;
   // Checks the signature of a notification's form parameters and parses it. A bad or missing
   // signature is Code::unauthenticated (the caller logs it and changes nothing).
   virtual Result<Notification> verify_notification(
       const std::map<std::string, std::string>& form) const = 0;
 };
+
+// The platform's client for a gateway speaking the signed protocol of docs/payments-gateway.md
+// over HTTP (the built-in simulator, or a real gateway with the same protocol).
+struct GatewayConfig {
+  std::string base_url;  // requests go to POST {base_url}/sim/gateway/api
+  std::string app_id = "jishi";
+  SignType sign_type = SignType::sm2;
+  std::string platform_private_pem;  // signs our requests (PKCS#8 PEM)
+  std::string gateway_public_pem;    // verifies the gateway's answers and notifications (SPKI)
+  std::uint32_t timeout_ms = limits::http_client_timeout_ms;
+  const Clock* clock = nullptr;  // request timestamps; the system clock when null
+};
+// Never null. Keys that do not load make every call fail with Code::internal (and are logged).
+std::unique_ptr<Gateway> make_http_gateway(const GatewayConfig& config);
 
 }  // namespace jishi::pay

@@ -49,6 +49,7 @@ std::optional<std::int64_t> to_i64(std::string_view s) {
 
 // A platform record of one channel movement.
 struct Record {
+  Channel channel;
   std::string type;  // payment | refund
   std::string currency;
   std::string id;  // our id: intent id (payments) or refund id (refunds)
@@ -58,27 +59,31 @@ struct Record {
   bool used = false;
 };
 
-Result<std::vector<Record>> platform_records(store::Conn& conn, Channel channel,
-                                             std::int64_t from_us, std::int64_t to_us) {
+Result<std::vector<Record>> platform_records(store::Conn& conn, std::int64_t from_us,
+                                             std::int64_t to_us) {
   std::vector<Record> out;
   JISHI_TRY(conn.query(
-      "SELECT id, trade_no, amount, fee, COALESCE(succeeded_at_us, updated_at_us), currency FROM "
-      "pay_intents WHERE channel = $1 AND trade_no IS NOT NULL AND (status = 'succeeded' OR "
+      "SELECT id, trade_no, amount, fee, COALESCE(succeeded_at_us, updated_at_us), currency, "
+      "channel FROM pay_intents WHERE channel IN ('card', 'netbank', 'qr') AND trade_no IS NOT "
+      "NULL AND (status = 'succeeded' OR "
       "EXISTS (SELECT 1 FROM pay_refunds f WHERE f.reference = 'intent:' || pay_intents.id)) AND "
-      "COALESCE(succeeded_at_us, updated_at_us) >= $2 AND COALESCE(succeeded_at_us, "
-      "updated_at_us) < $3 ORDER BY id",
-      {name_of(channel), from_us, to_us}, [&](const store::Row& r) {
+      "COALESCE(succeeded_at_us, updated_at_us) >= $1 AND COALESCE(succeeded_at_us, "
+      "updated_at_us) < $2 ORDER BY id",
+      {from_us, to_us}, [&](const store::Row& r) {
         std::string id = std::to_string(r.i64(0));
-        out.push_back(Record{"payment", r.str(5), id, id, r.str(1), r.i64(2), r.i64(3), r.i64(4)});
+        out.push_back(Record{parse_channel(r.text(6)).value_or(Channel::card), "payment", r.str(5),
+                             id, id, r.str(1), r.i64(2), r.i64(3), r.i64(4)});
         return true;
       }));
   JISHI_TRY(conn.query(
-      "SELECT id, intent_id, COALESCE(gateway_refund_no, ''), amount, finished_at_us, currency "
-      "FROM pay_refunds WHERE channel = $1 AND status = 'succeeded' AND finished_at_us >= $2 AND "
-      "finished_at_us < $3 ORDER BY id",
-      {name_of(channel), from_us, to_us}, [&](const store::Row& r) {
-        out.push_back(Record{"refund", r.str(5), std::to_string(r.i64(0)), std::to_string(r.i64(1)),
-                             r.str(2), r.i64(3), 0, r.i64(4)});
+      "SELECT id, intent_id, COALESCE(gateway_refund_no, ''), amount, finished_at_us, currency, "
+      "channel FROM pay_refunds WHERE channel IN ('card', 'netbank', 'qr') AND status = "
+      "'succeeded' AND finished_at_us >= $1 AND "
+      "finished_at_us < $2 ORDER BY id",
+      {from_us, to_us}, [&](const store::Row& r) {
+        out.push_back(Record{parse_channel(r.text(6)).value_or(Channel::card), "refund", r.str(5),
+                             std::to_string(r.i64(0)), std::to_string(r.i64(1)), r.str(2), r.i64(3),
+                             0, r.i64(4)});
         return true;
       }));
   return out;
@@ -118,13 +123,14 @@ ReconItem read_item(const store::Row& r) {
   i.resolution_reason = r.opt_str(13);
   i.resolved_at_us = r.opt_i64(14);
   i.currency = r.str(15);
+  i.channel = r.str(16);
   return i;
 }
 
 constexpr std::string_view kItemColumns =
     "id, run_id, kind, entry_type, trade_no, out_trade_no, platform_amount, channel_amount, "
     "platform_fee, channel_fee, detail, resolution_transfer_id, resolved_by, resolution_reason, "
-    "resolved_at_us, currency";
+    "resolved_at_us, currency, channel";
 
 ReconRun read_run(const store::Row& r) {
   ReconRun run;
@@ -140,10 +146,11 @@ ReconRun read_run(const store::Row& r) {
 
 // What the statement proves the channel has settled: clearing -> custody (net of its fee,
 // the fee to channel_fees) for payments, custody -> clearing for refunds; once per movement.
-Status book_channel_settlements(store::Tx& tx, Env& env, Channel channel, std::int64_t run_id,
+Status book_channel_settlements(store::Tx& tx, Env& env, std::int64_t run_id,
                                 const std::vector<ReconItem>& items) {
   for (const auto& i : items) {
     if (i.kind != "matched" && i.kind != "cutoff") continue;
+    Channel channel = parse_channel(i.channel).value_or(Channel::card);
     std::int64_t amount = i.channel_amount.value_or(0), fee = i.channel_fee.value_or(0);
     JISHI_ASSIGN_OR_RETURN(
         auto inserted,
@@ -256,7 +263,7 @@ Result<ReconRun> reconcile(store::Tx& tx, Env& env, Channel channel, std::string
   std::int64_t from = *business_day_start_us(prev);
   std::int64_t day_end = *business_day_start_us(next);
   std::int64_t to = *business_day_start_us(next_date(next));
-  JISHI_ASSIGN_OR_RETURN(auto recs, platform_records(tx, channel, from, to));
+  JISHI_ASSIGN_OR_RETURN(auto recs, platform_records(tx, from, to));
 
   ReconRun run;
   run.id = env.ids.next();
@@ -265,15 +272,16 @@ Result<ReconRun> reconcile(store::Tx& tx, Env& env, Channel channel, std::string
   run.statement_sha256 = crypto::hex(crypto::sha256(it->second));
   run.created_at_us = env.clock.now_us();
   std::vector<ReconItem> items;
-  auto add = [&](std::string kind, std::string type, std::string currency, std::string trade_no,
-                 std::string out_no, std::optional<std::int64_t> pa, std::optional<std::int64_t> ca,
-                 std::optional<std::int64_t> pf, std::optional<std::int64_t> cf,
-                 std::string detail) {
+  auto add = [&](std::string kind, Channel item_channel, std::string type, std::string currency,
+                 std::string trade_no, std::string out_no, std::optional<std::int64_t> pa,
+                 std::optional<std::int64_t> ca, std::optional<std::int64_t> pf,
+                 std::optional<std::int64_t> cf, std::string detail) {
     ReconItem i;
     i.id = env.ids.next();
     i.run_id = run.id;
     i.kind = std::move(kind);
     i.entry_type = std::move(type);
+    i.channel = std::string(name_of(item_channel));
     i.currency = std::move(currency);
     i.trade_no = std::move(trade_no);
     i.out_trade_no = std::move(out_no);
@@ -293,29 +301,30 @@ Result<ReconRun> reconcile(store::Tx& tx, Env& env, Channel channel, std::string
   for (const auto& l : lines) {
     Record* r = find_record(recs, l);
     if (!r) {
-      add("channel_only", l.type, l.currency, l.trade_no, l.out_trade_no, std::nullopt, l.amount,
-          std::nullopt, l.fee, "on the channel's statement, not in the platform's records");
+      add("channel_only", channel, l.type, l.currency, l.trade_no, l.out_trade_no, std::nullopt,
+          l.amount, std::nullopt, l.fee,
+          "on the channel's statement, not in the platform's records");
       continue;
     }
     r->used = true;
     std::optional<std::int64_t> pf;
     if (r->type == "payment") pf = r->fee;
     if (r->amount != l.amount) {
-      add("amount_mismatch", l.type, l.currency, l.trade_no, l.out_trade_no, r->amount, l.amount,
-          pf, l.fee,
+      add("amount_mismatch", r->channel, l.type, l.currency, l.trade_no, l.out_trade_no, r->amount,
+          l.amount, pf, l.fee,
           "the channel has " + std::to_string(l.amount) + ", the platform " +
               std::to_string(r->amount));
     } else if (r->type == "payment" && r->fee != l.fee) {
-      add("fee_mismatch", l.type, l.currency, l.trade_no, l.out_trade_no, r->amount, l.amount, pf,
-          l.fee,
+      add("fee_mismatch", r->channel, l.type, l.currency, l.trade_no, l.out_trade_no, r->amount,
+          l.amount, pf, l.fee,
           "the channel charged " + std::to_string(l.fee) + ", it reported " +
               std::to_string(r->fee));
     } else if (!in_day(r->at_us)) {
-      add("cutoff", l.type, l.currency, l.trade_no, l.out_trade_no, r->amount, l.amount, pf, l.fee,
-          "the platform booked it on " + business_date(r->at_us));
+      add("cutoff", r->channel, l.type, l.currency, l.trade_no, l.out_trade_no, r->amount, l.amount,
+          pf, l.fee, "the platform booked it on " + business_date(r->at_us));
     } else {
-      add("matched", l.type, l.currency, l.trade_no, l.out_trade_no, r->amount, l.amount, pf, l.fee,
-          "");
+      add("matched", r->channel, l.type, l.currency, l.trade_no, l.out_trade_no, r->amount,
+          l.amount, pf, l.fee, "");
     }
   }
   // Our records of the day the statement does not have: on a neighbouring day's statement
@@ -336,11 +345,11 @@ Result<ReconRun> reconcile(store::Tx& tx, Env& env, Channel channel, std::string
       if (same_movement(r, l, true)) elsewhere = &l;
     std::string trade_no = r.gateway_no;
     if (elsewhere) {
-      add("cutoff", r.type, r.currency, trade_no, r.id, r.amount, elsewhere->amount, pf,
+      add("cutoff", r.channel, r.type, r.currency, trade_no, r.id, r.amount, elsewhere->amount, pf,
           elsewhere->fee, "the channel booked it on " + business_date(elsewhere->finished_at_us));
     } else {
-      add("platform_only", r.type, r.currency, trade_no, r.id, r.amount, std::nullopt, pf,
-          std::nullopt, "in the platform's records, not on the channel's statement");
+      add("platform_only", r.channel, r.type, r.currency, trade_no, r.id, r.amount, std::nullopt,
+          pf, std::nullopt, "in the platform's records, not on the channel's statement");
     }
   }
   JISHI_TRY(
@@ -350,12 +359,12 @@ Result<ReconRun> reconcile(store::Tx& tx, Env& env, Channel channel, std::string
                run.created_at_us}));
   for (const auto& i : items)
     JISHI_TRY(tx.exec(
-        "INSERT INTO pay_recon_items (id, run_id, kind, entry_type, currency, trade_no, "
+        "INSERT INTO pay_recon_items (id, run_id, kind, entry_type, channel, currency, trade_no, "
         "out_trade_no, platform_amount, channel_amount, platform_fee, channel_fee, detail) VALUES "
-        "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        {i.id, i.run_id, i.kind, i.entry_type, i.currency, i.trade_no, i.out_trade_no,
+        "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        {i.id, i.run_id, i.kind, i.entry_type, i.channel, i.currency, i.trade_no, i.out_trade_no,
          i.platform_amount, i.channel_amount, i.platform_fee, i.channel_fee, i.detail}));
-  JISHI_TRY(book_channel_settlements(tx, env, channel, run.id, items));
+  JISHI_TRY(book_channel_settlements(tx, env, run.id, items));
   return run;
 }
 
@@ -436,11 +445,11 @@ Result<ReconItem> resolve_item(store::Tx& tx, Env& env, std::int64_t item_id, Us
   JISHI_ASSIGN_OR_RETURN(
       auto earlier,
       tx.query_one("SELECT i.id FROM pay_recon_items i JOIN pay_recon_runs r ON r.id = i.run_id "
-                   "WHERE r.channel = $1 AND r.business_date = $2 AND i.kind = $3 AND "
+                   "WHERE i.channel = $1 AND r.business_date = $2 AND i.kind = $3 AND "
                    "i.entry_type = $4 AND i.trade_no = $5 AND i.out_trade_no = $6 AND "
                    "i.resolution_transfer_id IS NOT NULL",
-                   {name_of(run->channel), run->business_date, item.kind, item.entry_type,
-                    item.trade_no, item.out_trade_no},
+                   {item.channel, run->business_date, item.kind, item.entry_type, item.trade_no,
+                    item.out_trade_no},
                    [](const store::Row& r) { return r.i64(0); }));
   if (earlier)
     return fail(Code::invalid_state,
@@ -450,7 +459,8 @@ Result<ReconItem> resolve_item(store::Tx& tx, Env& env, std::int64_t item_id, Us
   // How far our books are from the channel's: positive when the channel has more.
   std::int64_t delta = 0;
   AccountCode against = AccountCode::clearing;
-  std::int64_t against_owner = static_cast<std::int64_t>(run->channel) + 1;
+  std::int64_t against_owner =
+      static_cast<std::int64_t>(parse_channel(item.channel).value_or(run->channel)) + 1;
   if (item.kind == "fee_mismatch") {
     delta = item.channel_fee.value_or(0) - item.platform_fee.value_or(0);
     against = AccountCode::channel_fees;

@@ -41,7 +41,7 @@ Result<std::vector<StatementLine>> parse_statement(std::string_view csv);
 
 struct ReconItem {
   std::int64_t id = 0, run_id = 0;
-  std::string kind, entry_type, currency, trade_no, out_trade_no;
+  std::string kind, entry_type, channel, currency, trade_no, out_trade_no;
   std::optional<std::int64_t> platform_amount, channel_amount, platform_fee, channel_fee;
   std::string detail;
   std::optional<std::int64_t> resolution_transfer_id, resolved_by;
@@ -57,9 +57,11 @@ struct ReconRun {
   std::map<std::string, std::int64_t> counts;  // per kind
 };
 
-// Reconciles `date` for `channel`. statements holds the channel's statement CSV per date: the
-// date itself is required; the previous and next days, when given, let a record booked across
-// midnight be recognised as `cutoff` instead of a difference.
+// Reconciles `date` against a gateway's statement. One gateway serves card, netbank and qr with
+// one statement, so a run covers the platform's records of all three; `channel` names the
+// clearing account of movements the platform does not know (channel_only). statements holds the
+// channel's statement CSV per date: the date itself is required; the previous and next days, when
+// given, let a record booked across midnight be recognised as `cutoff` instead of a difference.
 Result<ReconRun> reconcile(store::Tx& tx, Env& env, Channel channel, std::string_view date,
                            const std::map<std::string, std::string>& statements);
 Result<std::optional<ReconRun>> get_recon_run(store::Conn& conn, std::int64_t id);

@@ -191,6 +191,7 @@ CREATE TABLE pay_recon_items (
   run_id BIGINT NOT NULL,
   kind TEXT NOT NULL,                -- matched | cutoff | channel_only | platform_only | amount_mismatch | fee_mismatch
   entry_type TEXT NOT NULL,          -- payment | refund
+  channel TEXT NOT NULL,             -- whose clearing account the movement belongs to
   currency TEXT NOT NULL,
   trade_no TEXT NOT NULL,
   out_trade_no TEXT NOT NULL,
