@@ -40,6 +40,12 @@ int print_routes();
 // and returns 1. Reads the database only.
 int verify_ledger(const Config& config);
 
+// `jishi gateway-call`: one call of pay::Gateway against the built-in simulator at `url`, with
+// the keys serve created under DATA_DIR (for scripts and the integration tests, whose Python
+// has no SM2). Prints {"ok":true,...} or {"ok":false,"code":...,"detail":...}; returns 0 or 1.
+int gateway_call(const Config& config, const std::string& url, const std::string& method,
+                 const std::string& args_json);
+
 // Demo data: operator, regulator, merchants (approved and pending) and a buyer.
 Status seed_demo(Runtime& rt);
 void print_demo_accounts();
