@@ -234,6 +234,11 @@ TEST_F(Sim, NotificationsAreRetriedUntilSuccessThenGivenUp) {
   auto t = gateway->create_trade(pay::Channel::netbank, "N1", 300, "CNY", "x", notify_url);
   ASSERT_TRUE(t);
   ASSERT_TRUE(eventually([&] { return statuses_for("N1").size() == 1; }));
+  // The receiver has it; the simulator records the outcome right after the answer.
+  ASSERT_TRUE(eventually([&] {
+    auto r = sim->notifications("N1");
+    return r.size() == 1 && r[0].state != "pending";
+  }));
   auto rows = sim->notifications("N1");
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].state, "delivered");
