@@ -283,6 +283,7 @@ TEST_F(Sim, UnpaidTradesCloseAfterTheTimeout) {
   start(SignType::sm2, &clock);
   auto t = gateway->create_trade(pay::Channel::qr, "T1", 100, "CNY", "x", notify_url);
   ASSERT_TRUE(t);
+  sim->stop();  // the background thread would close it too; this test calls close_expired
   EXPECT_EQ(*sim->close_expired(), 0);
   clock.advance_us(limits::gateway_trade_timeout_us);
   EXPECT_EQ(*sim->close_expired(), 1);
