@@ -327,6 +327,7 @@ class Statement : public Sim {
 TEST_F(Statement, ListsTheLocalDaysPaymentsAndRefundsAndAppliesEachFault) {
   ManualClock clock(*pay::wire::parse_time("2026-11-28 00:10:00"));
   start(SignType::sm2, &clock);
+  sim->stop();  // the clock jumps hours ahead: the timeout must not close trades mid-test
   auto a = pay_at(clock, "A", 10000, "2026-11-28 00:20:00");  // 2026-11-27T16:20Z: still the 28th
   auto b = pay_at(clock, "B", 20000, "2026-11-28 09:00:00");
   auto c = pay_at(clock, "C", 30000, "2026-11-28 10:00:00");
