@@ -49,6 +49,11 @@ int run_settle(Runtime& rt, const std::string& date, const std::string& currency
 int run_reconcile(Runtime& rt, const std::string& channel, const std::string& date,
                   const std::string& statement, const std::string& previous,
                   const std::string& next);
+// `jishi gateway-call`: one call of pay::Gateway against the built-in simulator at `url`, with
+// the keys serve created under DATA_DIR (for scripts and the integration tests, whose Python
+// has no SM2). Prints {"ok":true,...} or {"ok":false,"code":...,"detail":...}; returns 0 or 1.
+int gateway_call(const Config& config, const std::string& url, const std::string& method,
+                 const std::string& args_json);
 
 // Demo data: operator, regulator, merchants (approved and pending) and a buyer.
 Status seed_demo(Runtime& rt);

@@ -117,6 +117,22 @@ int main(int argc, char** argv) {
   reconcile->add_option("--previous", recon_prev, "The previous day's statement (optional)");
   reconcile->add_option("--next", recon_next, "The next day's statement (optional)");
 
+  auto* gateway_call = app.add_subcommand(
+      "gateway-call",
+      "Call the built-in simulator's gateway as the platform (signed with DATA_DIR/gateway keys) "
+      "and print the answer as JSON: create, query, refund, statement, verify-notification");
+  CommonFlags gateway_flags;
+  add_common(gateway_call, gateway_flags, false);
+  std::string gateway_url, gateway_method, gateway_args;
+  gateway_call->add_option("--url", gateway_url, "The server's base URL (http://HOST:PORT)")
+      ->required();
+  gateway_call
+      ->add_option("method", gateway_method,
+                   "create|query|refund|statement|"
+                   "verify-notification")
+      ->required();
+  gateway_call->add_option("args", gateway_args, "The arguments as one JSON object")->required();
+
   auto* version = app.add_subcommand("version", "Print the version and schema version");
   auto* routes = app.add_subcommand("routes", "List every HTTP route (METHOD /pattern)");
 
@@ -178,6 +194,13 @@ int main(int argc, char** argv) {
     if (!migrated) return report(migrated.error());
     std::cout << "migrated to schema version " << store::latest_schema_version() << "\n";
     return 0;
+  }
+
+  if (gateway_call->parsed()) {
+    auto config = build_config(gateway_flags, "");
+    if (!config) return report(config.error());
+    init_logging(config->log_level.empty() ? "warn" : config->log_level);
+    return app::gateway_call(*config, gateway_url, gateway_method, gateway_args);
   }
 
   if (create->parsed()) {

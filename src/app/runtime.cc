@@ -1,12 +1,15 @@
 #include <sys/stat.h>
 
+#include <boost/json.hpp>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <iostream>
 
 #include "api/routes.h"
 #include "app/app.h"
+#include "core/json.h"
 #include "core/limits.h"
 #include "core/local_time.h"
 #include "core/log.h"
@@ -187,6 +190,93 @@ int verify_ledger(const Config& config) {
       });
   std::cout << "ledger ok: " << accounts << " accounts, " << transfers << " transfers" << std::endl;
   return 0;
+}
+
+int gateway_call(const Config& config, const std::string& url, const std::string& method,
+                 const std::string& args_json) {
+  namespace json = boost::json;
+  auto out = [](const json::object& o, int rc) {
+    std::cout << json::serialize(o) << std::endl;
+    return rc;
+  };
+  auto failed = [&](const Error& e) {
+    return out({{"ok", false}, {"code", code_name(e.code)}, {"detail", e.detail}}, 1);
+  };
+  auto sign_type = pay::parse_sign_type(config.pay_sign_type).value_or(pay::SignType::sm2);
+  auto platform = pay::load_or_create_key_pair(sign_type, config.data_dir + "/gateway", "platform");
+  if (!platform) return failed(platform.error());
+  std::string suffix = sign_type == pay::SignType::sm2 ? "sm2" : "rsa2";
+  std::ifstream in(config.data_dir + "/simulator/keys/gateway_" + suffix + ".pub.pem");
+  std::string gateway_pem((std::istreambuf_iterator<char>(in)), {});
+  pay::GatewayConfig g;
+  g.base_url = url;
+  g.sign_type = sign_type;
+  g.platform_private_pem = platform->private_pem;
+  g.gateway_public_pem = gateway_pem;
+  auto gateway = pay::make_http_gateway(g);
+  auto args = parse_json(args_json);
+  if (!args || !args->is_object())
+    return failed(Error(Code::validation_failed, "args must be a JSON object"));
+  const auto& a = args->as_object();
+  auto str = [&](const char* k) {
+    auto it = a.find(k);
+    return it != a.end() && it->value().is_string() ? std::string(it->value().as_string())
+                                                    : std::string();
+  };
+  auto num = [&](const char* k) -> std::int64_t {
+    auto it = a.find(k);
+    return it != a.end() && it->value().is_int64() ? it->value().as_int64() : 0;
+  };
+  auto trade = [&](const pay::GatewayTrade& t) {
+    return out({{"ok", true},
+                {"trade_no", t.trade_no},
+                {"out_trade_no", t.out_trade_no},
+                {"status", t.status},
+                {"amount", t.amount},
+                {"currency", t.currency},
+                {"fee", t.fee},
+                {"qr_code", t.qr_code},
+                {"cashier_url", t.cashier_url},
+                {"paid_at_us", t.paid_at_us}},
+               0);
+  };
+  if (method == "create") {
+    auto channel = pay::parse_channel(str("channel"));
+    if (!channel) return failed(Error(Code::validation_failed, "channel: card, netbank or qr"));
+    auto t = gateway->create_trade(*channel, str("out_trade_no"), num("amount"), str("currency"),
+                                   str("subject"), str("notify_url"));
+    return t ? trade(*t) : failed(t.error());
+  }
+  if (method == "query") {
+    auto t = gateway->query_trade(str("out_trade_no"));
+    return t ? trade(*t) : failed(t.error());
+  }
+  if (method == "refund") {
+    auto r = gateway->refund(str("out_trade_no"), str("out_refund_no"), num("amount"));
+    if (!r) return failed(r.error());
+    return out(
+        {{"ok", true}, {"refund_no", r->refund_no}, {"status", r->status}, {"amount", r->amount}},
+        0);
+  }
+  if (method == "statement") {
+    auto csv = gateway->download_statement(str("date"));
+    return csv ? out({{"ok", true}, {"statement", *csv}}, 0) : failed(csv.error());
+  }
+  if (method == "verify-notification") {
+    std::map<std::string, std::string> form;
+    for (const auto& [k, v] : a)
+      if (v.is_string()) form[std::string(k)] = std::string(v.as_string());
+    auto n = gateway->verify_notification(form);
+    if (!n) return failed(n.error());
+    return out({{"ok", true},
+                {"notify_id", n->notify_id},
+                {"out_trade_no", n->out_trade_no},
+                {"trade_status", n->trade_status},
+                {"amount", n->amount},
+                {"fee", n->fee}},
+               0);
+  }
+  return failed(Error(Code::validation_failed, "unknown method " + method));
 }
 
 int print_routes() {

@@ -28,6 +28,30 @@ TEST(Config, LaterSourcesOverrideEarlierOnes) {
   std::remove(path.c_str());
 }
 
+TEST(Config, GatewaySimulatorKeysHaveDefaultsAndBounds) {
+  Config c;
+  EXPECT_TRUE(c.simulator);
+  EXPECT_FALSE(c.simulator_faults);
+  EXPECT_EQ(c.pay_sign_type, "SM2");
+  ASSERT_TRUE(config_set(c, "simulator", "false"));
+  ASSERT_TRUE(config_set(c, "simulator_faults", "true"));
+  ASSERT_TRUE(config_set(c, "simulator_notify_retry_ms", "20"));
+  ASSERT_TRUE(config_set(c, "simulator_duplicate_pct", "100"));
+  ASSERT_TRUE(config_set(c, "simulator_reorder_pct", "0"));
+  ASSERT_TRUE(config_set(c, "simulator_seed", "42"));
+  ASSERT_TRUE(config_set(c, "pay_sign_type", "RSA2"));
+  EXPECT_FALSE(c.simulator);
+  EXPECT_TRUE(c.simulator_faults);
+  EXPECT_EQ(c.simulator_notify_retry_ms, 20);
+  EXPECT_EQ(c.simulator_duplicate_pct, 100);
+  EXPECT_EQ(c.simulator_seed, 42);
+  EXPECT_EQ(c.pay_sign_type, "RSA2");
+  EXPECT_FALSE(config_set(c, "simulator_duplicate_pct", "101"));
+  EXPECT_FALSE(config_set(c, "simulator_notify_retry_ms", "0"));
+  EXPECT_FALSE(config_set(c, "pay_sign_type", "RSA"));
+  EXPECT_FALSE(config_set(c, "pay_sign_type", "sm2"));
+}
+
 TEST(Config, RejectsBadValuesWithTheKeyName) {
   Config c;
   auto r = config_set(c, "io_threads", "zero");

@@ -234,6 +234,11 @@ TEST_F(Sim, NotificationsAreRetriedUntilSuccessThenGivenUp) {
   auto t = gateway->create_trade(pay::Channel::netbank, "N1", 300, "CNY", "x", notify_url);
   ASSERT_TRUE(t);
   ASSERT_TRUE(eventually([&] { return statuses_for("N1").size() == 1; }));
+  // The receiver has it; the simulator records the outcome right after the answer.
+  ASSERT_TRUE(eventually([&] {
+    auto r = sim->notifications("N1");
+    return r.size() == 1 && r[0].state != "pending";
+  }));
   auto rows = sim->notifications("N1");
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].state, "delivered");
@@ -278,6 +283,7 @@ TEST_F(Sim, UnpaidTradesCloseAfterTheTimeout) {
   start(SignType::sm2, &clock);
   auto t = gateway->create_trade(pay::Channel::qr, "T1", 100, "CNY", "x", notify_url);
   ASSERT_TRUE(t);
+  sim->stop();  // the background thread would close it too; this test calls close_expired
   EXPECT_EQ(*sim->close_expired(), 0);
   clock.advance_us(limits::gateway_trade_timeout_us);
   EXPECT_EQ(*sim->close_expired(), 1);
@@ -321,6 +327,7 @@ class Statement : public Sim {
 TEST_F(Statement, ListsTheLocalDaysPaymentsAndRefundsAndAppliesEachFault) {
   ManualClock clock(*pay::wire::parse_time("2026-11-28 00:10:00"));
   start(SignType::sm2, &clock);
+  sim->stop();  // the clock jumps hours ahead: the timeout must not close trades mid-test
   auto a = pay_at(clock, "A", 10000, "2026-11-28 00:20:00");  // 2026-11-27T16:20Z: still the 28th
   auto b = pay_at(clock, "B", 20000, "2026-11-28 09:00:00");
   auto c = pay_at(clock, "C", 30000, "2026-11-28 10:00:00");

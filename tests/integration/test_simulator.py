@@ -4,15 +4,56 @@ CLI), the cashier page, and the fault-injection switch. The signed happy path (c
 notify, refund, statements with faults) runs in C++ in src/paysim/simulator_test.cc, because
 Python's standard library has no SM2 or RSA signing."""
 import base64
+import datetime
+import http.server
 import json
 import os
 import stat
 import subprocess
 import tempfile
+import threading
 import unittest
 import urllib.parse
 
-from harness import Server
+from harness import JISHI, Server, wait_until
+
+
+class Receiver(http.server.ThreadingHTTPServer):
+    """The platform's notify_url: records every delivery, refuses the first `refuse` ones."""
+
+    def __init__(self, refuse=0):
+        self.refuse = refuse
+        self.accepted = []
+        self.requests = 0
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+                form = dict(urllib.parse.parse_qsl(body, keep_blank_values=True))
+                with receiver.lock:
+                    receiver.requests += 1
+                    refuse = receiver.refuse > 0
+                    if refuse:
+                        receiver.refuse -= 1
+                    else:
+                        receiver.accepted.append(form)
+                answer = b"fail" if refuse else b"success"
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args):
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d/notify" % self.server_address[1]
 
 
 def bogus_request(method="trade.query", sign_type="SM2"):
@@ -101,6 +142,67 @@ class SimulatorTest(unittest.TestCase):
         self.assertEqual(r.json["field"], "/kind")
         r = c.post("/sim/admin/statement-faults", {"date": "2026-11-28", "kind": "drop", "oops": 1})
         self.assertEqual(r.status, 400)
+
+    def call(self, server, method, **args):
+        out = subprocess.run([JISHI, "gateway-call", "--data-dir", server.data_dir, "--url",
+                              "http://127.0.0.1:%d" % server.port, method, json.dumps(args)],
+                             capture_output=True, text=True, timeout=60)
+        return json.loads(out.stdout)
+
+    def test_signed_round_trip_with_retried_duplicated_and_reordered_notifications(self):
+        server = self.start(simulator_faults="true", simulator_notify_retry_ms="20",
+                            simulator_duplicate_pct="100", simulator_reorder_pct="100")
+        receiver = Receiver(refuse=2)
+        self.addCleanup(receiver.shutdown)
+        t = self.call(server, "create", channel="card", out_trade_no="P1", amount=1999,
+                      currency="CNY", subject="茶叶", notify_url=receiver.url)
+        self.assertTrue(t["ok"], t)
+        self.assertEqual(t["status"], "WAIT_BUYER_PAY")
+        again = self.call(server, "create", channel="card", out_trade_no="P1", amount=2000,
+                          currency="CNY", subject="茶叶", notify_url=receiver.url)
+        self.assertEqual(again["code"], "conflict")
+        cashier = t["cashier_url"].replace("http://127.0.0.1:%d" % server.port, "")
+        page = server.client().get(cashier)
+        self.assertIn("19.99", page.body)
+        paid = server.client().request("POST", cashier, raw=b"result=success&card_number=6222020000000001",
+                                       content_type="application/x-www-form-urlencoded",
+                                       headers={"Accept": "application/json"})
+        self.assertEqual(paid.json["status"], "TRADE_SUCCESS")
+        q = self.call(server, "query", out_trade_no="P1")
+        self.assertEqual((q["status"], q["fee"]), ("TRADE_SUCCESS", 12))
+
+        # Two deliveries refused, each retried; every notification duplicated; a stale
+        # WAIT_BUYER_PAY after the final one.
+        wait_until(lambda: len(receiver.accepted) >= 5, what="5 notifications")
+        statuses = [n["trade_status"] for n in receiver.accepted]
+        self.assertEqual(sorted(statuses), ["TRADE_SUCCESS"] * 2 + ["WAIT_BUYER_PAY"] * 3)
+        self.assertEqual(statuses[-1], "WAIT_BUYER_PAY")
+        self.assertEqual(receiver.requests, 7)
+        for n in receiver.accepted:
+            v = self.call(server, "verify-notification", **n)
+            self.assertTrue(v["ok"], v)
+        forged = dict(receiver.accepted[0], total_amount="0.01")
+        self.assertEqual(self.call(server, "verify-notification", **forged)["code"], "unauthenticated")
+
+        r = self.call(server, "refund", out_trade_no="P1", out_refund_no="P1-R1", amount=500)
+        self.assertEqual(r["status"], "REFUND_SUCCESS")
+        self.assertEqual(self.call(server, "refund", out_trade_no="P1", out_refund_no="P1-R2",
+                                   amount=1500)["code"], "invalid_state")
+
+        today = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=8)).strftime("%Y-%m-%d")
+        csv = self.call(server, "statement", date=today)["statement"].splitlines()
+        self.assertEqual(csv[0], "trade_no,out_trade_no,type,amount,fee,currency,status,finished_at")
+        self.assertIn(t["trade_no"] + ",P1,payment,1999,12,CNY,TRADE_SUCCESS,", "\n".join(csv))
+        self.assertTrue(any(",P1-R1,refund,500,0,CNY,REFUND_SUCCESS," in line for line in csv))
+        c = server.client()
+        self.assertEqual(c.post("/sim/admin/statement-faults",
+                                {"date": today, "kind": "amount", "out_trade_no": "P1", "delta": 5}).status, 201)
+        self.assertEqual(c.post("/sim/admin/statement-faults",
+                                {"date": today, "kind": "drop", "out_trade_no": "P1-R1"}).status, 201)
+        faulty = self.call(server, "statement", date=today)["statement"]
+        self.assertIn(",P1,payment,2004,12,", faulty)
+        self.assertNotIn("P1-R1", faulty)
+        self.assertTrue(os.path.exists(os.path.join(server.data_dir, "simulator", "statements", today + ".csv")))
 
     def test_simulator_can_be_switched_off(self):
         server = self.start(simulator="false")
