@@ -243,12 +243,25 @@ MEAN_HTTP_BATCH=$(awk -v c0="${COMMANDS_BEFORE:-0}" -v c1="${COMMANDS_AFTER:-0}"
 echo "  writer during post-write: mean batch $MEAN_HTTP_BATCH commands"
 
 stop_server || die "the server did not exit cleanly on SIGTERM"
+
+echo "== payments over HTTP (bench/pay_bench.py: its own server; a Python client on the same cores)"
+python3 "$BENCH/pay_bench.py" "$JISHI" "${BENCH_PAY_SECONDS:-10}" "${BENCH_PAY_THREADS:-8}" \
+  >"$WORK/pay.txt" || { cat "$WORK/pay.txt" >&2; die "pay_bench failed"; }
+sed 's/^/  /' "$WORK/pay.txt"
+grep -q "verify_ledger=ok" "$WORK/pay.txt" || die "the ledger did not verify after the payments bench"
+pay_field() { # pay_field KIND FIELD
+  awk -v kind="kind=$1" -v f="$2" '$2 == kind {
+    for (i = 3; i <= NF; i++) { split($i, kv, "="); if (kv[1] == f) print kv[2] } }' "$WORK/pay.txt"
+}
+PAY_WALLET=$(pay_field wallet payments_per_s)
+PAY_CARD=$(pay_field card payments_per_s)
+LEDGER_TWO_PHASE=$(ledger_field two_phase transfers_per_s)
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 DATE=$(date +%F)
 mkdir -p "$BENCH/results"
 RESULT="$BENCH/results/$DATE-foundation.md"
-HEADLINE="headline writer_1000_per_s=$WRITER_1000 ledger_single_per_s=$LEDGER_SINGLE http_get_per_s=$BEST_GET_RPS http_get_p99_ms=$BEST_GET_P99 http_post_write_per_s=$WRITE_RPS http_post_replay_per_s=$REPLAY_RPS"
+HEADLINE="headline writer_1000_per_s=$WRITER_1000 ledger_single_per_s=$LEDGER_SINGLE http_get_per_s=$BEST_GET_RPS http_get_p99_ms=$BEST_GET_P99 http_post_write_per_s=$WRITE_RPS http_post_replay_per_s=$REPLAY_RPS ledger_two_phase_per_s=$LEDGER_TWO_PHASE pay_wallet_http_per_s=$PAY_WALLET pay_card_e2e_per_s=$PAY_CARD"
 {
   echo "# Foundation benchmarks, $DATE"
   echo
@@ -276,6 +289,19 @@ HEADLINE="headline writer_1000_per_s=$WRITER_1000 ledger_single_per_s=$LEDGER_SI
   done
   echo
   echo "${WRITER_SECONDS}s per cap on a fresh database; target ≥ 200000/s at cap 1000."
+  echo
+  echo "## Payments over HTTP (bench/pay_bench.py, ${BENCH_PAY_THREADS:-8} Python clients on the same cores)"
+  echo
+  echo "| kind | payments/s | p50 ms | p99 ms | errors |"
+  echo "|---|---:|---:|---:|---:|"
+  for kind in wallet card; do
+    echo "| $kind | $(pay_field "$kind" payments_per_s) | $(pay_field "$kind" p50_ms) |" \
+      "$(pay_field "$kind" p99_ms) | $(pay_field "$kind" errors) |"
+  done
+  echo
+  echo "wallet: create an intent + confirm from the wallet (two durable writes). card: create +"
+  echo "confirm (a signed gateway call) + the simulator's cashier + its signed notification, until"
+  echo "the money is captured into escrow (end to end). The ledger verifies afterwards."
   echo
   echo "## Ledger: transfers through the writer (in-process, $(ledger_field single transfers_per_command) transfers per command)"
   echo

@@ -1,6 +1,7 @@
 // /sim routes. Work runs on the CPU pool (signatures, the simulator's own SQLite file), never on
 // an I/O thread.
 #include "paysim/routes.h"
+#include <functional>
 
 #include <boost/json.hpp>
 
@@ -78,6 +79,9 @@ bool wants_json(const Request& req) {
 
 }  // namespace
 
+// The handlers run on the I/O thread, not the CPU pool: the platform calls the gateway from its
+// CPU pool (pay_routes.cc confirm) and waits for the answer, so a simulator needing that pool
+// would deadlock it under concurrent confirmations.
 void add_routes(http::Router& router, Simulator& sim) {
   http::RouteOptions gateway;
   gateway.unlimited = true;  // the platform's own server-to-server calls
@@ -85,7 +89,7 @@ void add_routes(http::Router& router, Simulator& sim) {
   router.add(
       Method::post, "/sim/gateway/api",
       [&sim](Request& req) -> Reply {
-        return Reply::on_cpu([&sim, body = req.body]() -> Reply {
+        return std::invoke([&sim, body = req.body]() -> Reply {
           Response r;
           r.content_type = "application/json; charset=utf-8";
           r.body = sim.handle_api(body);
@@ -95,7 +99,7 @@ void add_routes(http::Router& router, Simulator& sim) {
       gateway);
 
   router.add(Method::get, "/sim/cashier/{trade_no}", [&sim](Request& req) -> Reply {
-    return Reply::on_cpu([&sim, trade_no = std::string(req.param("trade_no"))]() -> Reply {
+    return std::invoke([&sim, trade_no = std::string(req.param("trade_no"))]() -> Reply {
       auto t = sim.trade(trade_no);
       if (!t) return http::problem(t.error());
       std::string inner = trade_summary(*t);
@@ -115,8 +119,8 @@ void add_routes(http::Router& router, Simulator& sim) {
   });
 
   router.add(Method::post, "/sim/cashier/{trade_no}", [&sim](Request& req) -> Reply {
-    return Reply::on_cpu([&sim, trade_no = std::string(req.param("trade_no")), body = req.body,
-                          json_answer = wants_json(req)]() -> Reply {
+    return std::invoke([&sim, trade_no = std::string(req.param("trade_no")), body = req.body,
+                        json_answer = wants_json(req)]() -> Reply {
       auto form = http::parse_form(body);
       if (!form) return http::problem(Error(Code::bad_request, "malformed form body"));
       std::string result, card;
@@ -153,7 +157,7 @@ void add_routes(http::Router& router, Simulator& sim) {
     auto delta = f.optional_integer("delta", -1'000'000'000'000LL, 1'000'000'000'000LL);
     auto direction = f.optional_string("direction", 10);
     if (auto st = f.finish(); !st) return http::problem(st.error());
-    return Reply::on_cpu([&sim, date, kind, target, delta, direction]() -> Reply {
+    return std::invoke([&sim, date, kind, target, delta, direction]() -> Reply {
       auto st =
           sim.add_fault(date, kind, target.value_or(""), delta.value_or(0), direction.value_or(""));
       if (!st) return http::problem(st.error());
