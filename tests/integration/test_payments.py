@@ -5,6 +5,7 @@ import datetime
 import os
 import sqlite3
 import subprocess
+import time
 import unittest
 import urllib.parse
 import zoneinfo
@@ -223,6 +224,24 @@ class PaymentsTest(unittest.TestCase):
         broke = buyer.post("/api/v1/payments/intents/%s/confirm" % j["id"], {"channel": "wallet"})
         self.assertEqual(broke.code, "insufficient_funds")
         self.assertEqual(buyer.get("/api/v1/me/wallet").json["balance"]["amount"], 1000)
+
+    def test_concurrent_confirmations_do_not_wait_on_each_other(self):
+        # Confirming calls the gateway from the CPU pool; the built-in gateway must answer
+        # without that pool, or concurrent confirmations deadlock until the client timeout.
+        import concurrent.futures
+        _, shop = self.new_merchant()
+        buyers = [self.new_user("buyer") for _ in range(6)]
+        intents = [self.intent(b, [("ord-c-%d" % self.next_n(), shop, 100)]) for b in buyers]
+
+        def confirm(k):
+            started = time.monotonic()
+            r = buyers[k].post("/api/v1/payments/intents/%s/confirm" % intents[k]["id"],
+                               {"channel": "card"})
+            return r.status, time.monotonic() - started
+        with concurrent.futures.ThreadPoolExecutor(6) as pool:
+            results = list(pool.map(confirm, range(6)))
+        self.assertEqual([s for s, _ in results], [200] * 6, results)
+        self.assertLess(max(t for _, t in results), 5.0, results)
 
     def test_intent_validation_and_access(self):
         _, shop = self.new_merchant()
