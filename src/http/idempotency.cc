@@ -41,13 +41,13 @@ Status validate_idempotency_key(std::string_view key) {
   return {};
 }
 
-std::string request_fingerprint(const Request& request) {
+std::string request_fingerprint(const FieldCipher& cipher, const Request& request) {
   std::string text(method_name(request.method));
   text += '\n';
   text += request.target;
   text += '\n';
   text += request.body;
-  return crypto::hex(crypto::sha256(text));
+  return cipher.lookup_hash("idempotency_request", text);
 }
 
 Result<std::optional<Response>> idempotency_lookup(store::Conn& conn, const FieldCipher& cipher,

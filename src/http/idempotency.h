@@ -18,13 +18,15 @@ namespace jishi::http {
 struct IdempotencyContext {
   std::string scope;
   std::string key;
-  std::string fingerprint;  // hex SHA-256 of method, path and body
+  std::string fingerprint;  // keyed hash (HMAC under the server key) of method, path and body
   bool encrypt = false;
 };
 
 // Validates the header value: 1..255 visible ASCII characters.
 Status validate_idempotency_key(std::string_view key);
-std::string request_fingerprint(const Request& request);
+// Keyed with the server's key: a stored fingerprint of a body holding a card number must not
+// let anyone who reads the database guess the number back.
+std::string request_fingerprint(const FieldCipher& cipher, const Request& request);
 
 // The stored response for ctx, if any; idempotency_key_reused if it was for another request.
 Result<std::optional<Response>> idempotency_lookup(store::Conn& conn, const FieldCipher& cipher,

@@ -45,17 +45,21 @@ TEST(Idempotency, KeysMustBeShortVisibleAscii) {
 }
 
 TEST(Idempotency, FingerprintCoversMethodTargetAndBody) {
+  auto cipher = FieldCipher::from_keys("k", std::string(32, 'k'), std::string(32, 'l'));
+  auto other = FieldCipher::from_keys("k", std::string(32, 'm'), std::string(32, 'n'));
   Request a;
   a.method = Method::post;
   a.target = "/api/v1/orgs";
   a.body = "{}";
   Request b = a;
-  EXPECT_EQ(request_fingerprint(a), request_fingerprint(b));
+  EXPECT_EQ(request_fingerprint(cipher, a), request_fingerprint(cipher, b));
   b.body = "{ }";
-  EXPECT_NE(request_fingerprint(a), request_fingerprint(b));
+  EXPECT_NE(request_fingerprint(cipher, a), request_fingerprint(cipher, b));
   b = a;
   b.target = "/api/v1/orgs/1/approve";
-  EXPECT_NE(request_fingerprint(a), request_fingerprint(b));
+  EXPECT_NE(request_fingerprint(cipher, a), request_fingerprint(cipher, b));
+  // Keyed: without the server's key the fingerprint of a guessed body cannot be computed.
+  EXPECT_NE(request_fingerprint(cipher, a), request_fingerprint(other, a));
 }
 
 TEST(StaticFiles, RefusesTraversalAndTypesFiles) {

@@ -250,7 +250,7 @@ awaitable<Response> Server::Impl::handle(Request& req, Router::Match& match) {
   if (req.method == Method::post) {
     if (auto key = req.header("idempotency-key")) {
       if (auto ok = validate_idempotency_key(*key); !ok) co_return problem(ok.error(), req.path);
-      idem = IdempotencyContext{"", std::string(*key), request_fingerprint(req),
+      idem = IdempotencyContext{"", std::string(*key), request_fingerprint(cipher, req),
                                 route->options.secret_response};
     }
   }
