@@ -318,8 +318,11 @@ Result<Review> decide_review(store::Tx& tx, const Env& env, ReviewId id, UserId 
                       {id.value, approve ? "approved" : "rejected", reviewer.value,
                        env.clock.now_us(), note}));
   if (n != 1) return fail(Code::invalid_state, "the review was decided meanwhile");
-  JISHI_ASSIGN_OR_RETURN(review, get_review(tx, id));
-  return *review;
+  // The stored row as decided (a fresh variable: reassigning the optional trips GCC 12's
+  // -Wmaybe-uninitialized at -O2).
+  JISHI_ASSIGN_OR_RETURN(auto decided, get_review(tx, id));
+  if (!decided) return fail(Code::internal, "the review vanished");
+  return std::move(*decided);
 }
 
 }  // namespace jishi::pay::risk
