@@ -95,4 +95,14 @@ std::string time_json(std::int64_t unix_us) {
   return format_rfc3339(unix_us);
 }
 
+http::Response forbidden(std::string_view why) {
+  return http::problem(Error(Code::forbidden, std::string(why)));
+}
+bool is_operator(const identity::Principal& p) {
+  return p.has_platform_role(identity::Role::operator_);
+}
+bool is_regulator(const identity::Principal& p) {
+  return p.has_platform_role(identity::Role::regulator);
+}
+
 }  // namespace jishi::api

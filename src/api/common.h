@@ -17,6 +17,11 @@ namespace jishi::api {
 // Sets the request's idempotency scope to the caller.
 Result<identity::Principal> authenticate(Services& s, http::Request& req);
 
+// 403 forbidden with a reason.
+http::Response forbidden(std::string_view why);
+bool is_operator(const identity::Principal& p);
+bool is_regulator(const identity::Principal& p);
+
 // The body as JSON: requires Content-Type application/json, applies the JSON limits.
 Result<boost::json::value> read_json(const http::Request& req);
 

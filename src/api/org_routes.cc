@@ -24,17 +24,6 @@ using identity::Role;
 
 namespace {
 
-Response forbidden(std::string_view why) {
-  return http::problem(Error(Code::forbidden, std::string(why)));
-}
-
-bool is_operator(const Principal& p) {
-  return p.has_platform_role(Role::operator_);
-}
-bool is_regulator(const Principal& p) {
-  return p.has_platform_role(Role::regulator);
-}
-
 // Reads name + credit code (+ legacy confirmation) shared by create and resubmit.
 Result<identity::NewOrg> read_org_fields(FieldReader& f, identity::OrgKind kind,
                                          std::vector<std::string>& warnings) {

@@ -27,15 +27,6 @@ using identity::Role;
 
 namespace {
 
-Response forbidden(std::string_view why) {
-  return http::problem(Error(Code::forbidden, std::string(why)));
-}
-bool is_operator(const Principal& p) {
-  return p.has_platform_role(Role::operator_);
-}
-bool is_regulator(const Principal& p) {
-  return p.has_platform_role(Role::regulator);
-}
 bool reads_all(const Principal& p) {
   return is_operator(p) || is_regulator(p);
 }
@@ -684,6 +675,16 @@ Reply my_wallet_entries(Services& s, Request& req) {
 
 // --- payout accounts, withdrawals, payouts -------------------------------------------------
 
+// The account number never leaves the server: only its last four digits.
+json::object payout_account_json(const pay::PayoutAccount& a) {
+  json::object o;
+  o["bank_name"] = a.bank_name;
+  o["holder_name"] = a.holder_name;
+  o["account_no_masked"] = "****" + a.account_last4;
+  o["updated_at"] = time_json(a.updated_at_us);
+  return o;
+}
+
 Reply put_payout_account(Services& s, Request& req) {
   API_ASSIGN(auto p, authenticate(s, req));
   API_ASSIGN(auto org, org_in_path(p, req));
@@ -698,12 +699,7 @@ Reply put_payout_account(Services& s, Request& req) {
   return Reply::write([&s, org, bank, holder, number](store::Tx& tx) -> Response {
     API_CHECK(pay::set_payout_account(tx, s.env, org, bank, holder, number));
     API_ASSIGN(auto a, pay::get_payout_account(tx, org));
-    json::object o;
-    o["bank_name"] = a->bank_name;
-    o["holder_name"] = a->holder_name;
-    o["account_no_masked"] = "****" + a->account_last4;
-    o["updated_at"] = time_json(a->updated_at_us);
-    return ok_json(o);
+    return ok_json(payout_account_json(*a));
   });
 }
 
@@ -713,12 +709,7 @@ Reply get_payout_account(Services& s, Request& req) {
   auto lease = s.store.reads().lease();
   API_ASSIGN(auto a, pay::get_payout_account(*lease, org));
   if (!a) return http::problem(Error(Code::not_found, "no payout account is set"));
-  json::object o;
-  o["bank_name"] = a->bank_name;
-  o["holder_name"] = a->holder_name;
-  o["account_no_masked"] = "****" + a->account_last4;
-  o["updated_at"] = time_json(a->updated_at_us);
-  return ok_json(o);
+  return ok_json(payout_account_json(*a));
 }
 
 Reply create_withdrawal(Services& s, Request& req) {

@@ -395,10 +395,7 @@ Result<Page<Intent>> list_intents(store::Conn& conn, UserId payer, std::int64_t 
         page.items.push_back(read_intent(r));
         return true;
       }));
-  if (page.items.size() > limit) {
-    page.items.resize(limit);
-    page.next_cursor = page.items.back().id.value;
-  }
+  trim_page(page, limit, [](const auto& x) { return x.id.value; });
   for (auto& i : page.items) JISHI_TRY(load_splits(conn, i));
   return page;
 }
@@ -750,10 +747,7 @@ Result<Page<Refund>> list_refunds(store::Conn& conn, std::string_view reference,
         page.items.push_back(read_refund(r));
         return true;
       }));
-  if (page.items.size() > limit) {
-    page.items.resize(limit);
-    page.next_cursor = page.items.back().id.value;
-  }
+  trim_page(page, limit, [](const auto& x) { return x.id.value; });
   return page;
 }
 
@@ -888,10 +882,7 @@ Result<Page<StatementEntry>> statement(store::Conn& conn, std::int64_t owner, bo
         page.items.push_back(std::move(e));
         return true;
       }));
-  if (page.items.size() > limit) {
-    page.items.resize(limit);
-    page.next_cursor = page.items.back().transfer_id;
-  }
+  trim_page(page, limit, [](const auto& x) { return x.transfer_id; });
   return page;
 }
 

@@ -393,10 +393,7 @@ Result<Page<ReconRun>> list_recon_runs(store::Conn& conn, std::int64_t before, s
         page.items.push_back(read_run(r));
         return true;
       }));
-  if (page.items.size() > limit) {
-    page.items.resize(limit);
-    page.next_cursor = page.items.back().id;
-  }
+  trim_page(page, limit, [](const auto& x) { return x.id; });
   for (auto& run : page.items)
     JISHI_TRY(
         conn.query("SELECT kind, COUNT(*) FROM pay_recon_items WHERE run_id = $1 GROUP BY "
@@ -421,10 +418,7 @@ Result<Page<ReconItem>> list_recon_items(store::Conn& conn, std::int64_t run_id,
                          page.items.push_back(read_item(r));
                          return true;
                        }));
-  if (page.items.size() > limit) {
-    page.items.resize(limit);
-    page.next_cursor = page.items.back().id;
-  }
+  trim_page(page, limit, [](const auto& x) { return x.id; });
   return page;
 }
 

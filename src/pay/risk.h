@@ -23,6 +23,7 @@
 #include "core/env.h"
 #include "core/ids.h"
 #include "core/money.h"
+#include "core/page.h"
 #include "core/result.h"
 #include "core/timezone.h"
 #include "store/database.h"
@@ -138,10 +139,7 @@ struct RulePatch {
 };
 
 template <class T>
-struct Page {
-  std::vector<T> items;
-  std::optional<std::int64_t> next_cursor;  // newest first: pass as cursor for the next page
-};
+using Page = jishi::Page<T>;  // newest first: pass next_cursor as cursor for the next page
 
 // validation_failed for a bad combination or a value out of limits::risk_*; invalid_state when
 // limits::risk_rules_max rules exist.

@@ -198,10 +198,7 @@ Result<Page<SettlementBatch>> list_settlements(store::Conn& conn, std::optional<
                          page.items.push_back(read_batch(r));
                          return true;
                        }));
-  if (page.items.size() > limit) {
-    page.items.resize(limit);
-    page.next_cursor = page.items.back().id;
-  }
+  trim_page(page, limit, [](const auto& x) { return x.id; });
   return page;
 }
 
@@ -279,10 +276,7 @@ Result<Page<Payout>> list_payouts(store::Conn& conn, OrgId org, std::int64_t bef
         page.items.push_back(read_payout(r));
         return true;
       }));
-  if (page.items.size() > limit) {
-    page.items.resize(limit);
-    page.next_cursor = page.items.back().id.value;
-  }
+  trim_page(page, limit, [](const auto& x) { return x.id.value; });
   return page;
 }
 
