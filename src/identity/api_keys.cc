@@ -74,10 +74,7 @@ Result<Page<ApiKey>> list_api_keys(store::Conn& conn, OrgId org, std::int64_t be
                    page.items.push_back(read_key(r));
                    return true;
                  }));
-  if (page.items.size() > limit) {
-    page.items.pop_back();
-    page.next_cursor = page.items.back().id.value;
-  }
+  trim_page(page, limit, [](const auto& x) { return x.id.value; });
   return page;
 }
 

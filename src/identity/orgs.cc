@@ -137,10 +137,7 @@ Result<Page<OrgReview>> org_reviews(store::Conn& conn, OrgId id, std::int64_t af
             OrgReview{r.i64(0), r.str(1), r.opt_str(2), UserId{r.i64(3)}, r.i64(4)});
         return true;
       }));
-  if (page.items.size() > limit) {
-    page.items.pop_back();
-    page.next_cursor = page.items.back().id;
-  }
+  trim_page(page, limit, [](const auto& x) { return x.id; });
   return page;
 }
 

@@ -147,10 +147,7 @@ Result<Page<T>> page_of(store::Conn& conn, std::string_view sql,
     page.items.push_back(read(r));
     return page.items.size() <= limit;
   }));
-  if (page.items.size() > limit) {
-    page.items.pop_back();
-    page.next_cursor = key(page.items.back());
-  }
+  trim_page(page, limit, key);
   return page;
 }
 
