@@ -68,12 +68,28 @@ Reply create_org(Services& s, Request& req) {
   if (!kind)
     return http::problem(
         Error(Code::validation_failed,
-              "kind must be merchant, enterprise_buyer, government_buyer or carrier", "/kind"));
+              "kind must be merchant, individual, enterprise_buyer, government_buyer or carrier",
+              "/kind"));
   if (*kind == identity::OrgKind::platform)
     return forbidden("the platform organisation is created with `jishi admin create`");
   std::vector<std::string> warnings;
-  API_ASSIGN(auto org, read_org_fields(f, *kind, warnings));
+  identity::NewOrg org;
+  if (*kind == identity::OrgKind::individual) {
+    // A person's shop (C2C): no credit code; the real-name check is the onboarding.
+    org.kind = *kind;
+    org.name = f.string("name", limits::org_name_bytes_max);
+    API_CHECK(f.finish());
+  } else {
+    API_ASSIGN(org, read_org_fields(f, *kind, warnings));
+  }
   return Reply::write([&s, user = p.user, org, warnings](store::Tx& tx) -> Response {
+    if (org.kind == identity::OrgKind::individual) {
+      API_ASSIGN(auto u, identity::get_user(tx, s.env, user));
+      if (!u || !u->real_name_verified)
+        return http::problem(Error(Code::forbidden,
+                                   "an individual seller must first verify their real name "
+                                   "(POST /api/v1/me/real-name)"));
+    }
     API_ASSIGN(auto created, identity::create_org(tx, s.env, user, org));
     return invalidates_access_of(s, user, ok_json(org_json(created, warnings), 201));
   });

@@ -54,7 +54,11 @@ Status credit_code_taken(const Result<std::int64_t>& r) {
 Result<Org> create_org(store::Tx& tx, const Env& env, UserId creator, const NewOrg& org) {
   std::int64_t now = env.clock.now_us();
   OrgId id{env.ids.next()};
-  OrgStatus status = org.kind == OrgKind::platform ? OrgStatus::approved : OrgStatus::submitted;
+  // The platform is trusted by construction; an individual seller's check is its creator's
+  // real-name verification, which the caller has made.
+  OrgStatus status = org.kind == OrgKind::platform || org.kind == OrgKind::individual
+                         ? OrgStatus::approved
+                         : OrgStatus::submitted;
   JISHI_TRY(credit_code_taken(tx.exec(
       "INSERT INTO orgs (id, kind, name, credit_code, credit_code_checksum_ok, region_code, "
       "status, created_by, created_at_us, updated_at_us) "
@@ -63,7 +67,15 @@ Result<Org> create_org(store::Tx& tx, const Env& env, UserId creator, const NewO
        org.region_code, name_of(status), creator.value, now})));
   JISHI_TRY(add_member(tx, env, id, creator, admin_role_of(org.kind)));
   JISHI_TRY(add_review(tx, env, id, "submitted", std::nullopt, creator));
+  if (org.kind == OrgKind::individual)
+    JISHI_TRY(add_review(tx, env, id, "approved",
+                         std::string("real-name verified individual seller"), creator));
   return must_get(tx, id);
+}
+
+bool can_sell(const Org& org) {
+  return org.status == OrgStatus::approved &&
+         (org.kind == OrgKind::merchant || org.kind == OrgKind::individual);
 }
 
 Result<std::optional<Org>> get_org(store::Conn& conn, OrgId id) {

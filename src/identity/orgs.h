@@ -65,6 +65,10 @@ Status add_member(store::Tx& tx, const Env& env, OrgId org, UserId user, Role ro
 // Removes every role of user in org; invalid_state if that would leave it without an admin.
 Status remove_member(store::Tx& tx, OrgId org, UserId user);
 
+// True when the organisation may sell (list products, receive escrow): an approved merchant, or
+// an individual seller (approved when created, since its creator passed the real-name check).
+bool can_sell(const Org& org);
+
 // The platform organisation (kind platform), if `jishi admin create` has made it.
 Result<std::optional<OrgId>> platform_org(store::Conn& conn);
 

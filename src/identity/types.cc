@@ -6,12 +6,13 @@
 namespace jishi::identity {
 
 namespace {
-constexpr std::array<std::pair<OrgKind, std::string_view>, 5> kKinds = {{
+constexpr std::array<std::pair<OrgKind, std::string_view>, 6> kKinds = {{
     {OrgKind::merchant, "merchant"},
     {OrgKind::enterprise_buyer, "enterprise_buyer"},
     {OrgKind::government_buyer, "government_buyer"},
     {OrgKind::carrier, "carrier"},
     {OrgKind::platform, "platform"},
+    {OrgKind::individual, "individual"},
 }};
 constexpr std::array<std::pair<OrgStatus, std::string_view>, 3> kStatuses = {{
     {OrgStatus::submitted, "submitted"},
@@ -72,6 +73,7 @@ bool is_platform_role(Role r) {
 bool role_allowed_in(Role role, OrgKind kind) {
   switch (kind) {
     case OrgKind::merchant:
+    case OrgKind::individual:
       return role == Role::seller_admin || role == Role::seller_staff;
     case OrgKind::enterprise_buyer:
     case OrgKind::government_buyer:
@@ -87,6 +89,7 @@ bool role_allowed_in(Role role, OrgKind kind) {
 Role admin_role_of(OrgKind kind) {
   switch (kind) {
     case OrgKind::merchant:
+    case OrgKind::individual:
       return Role::seller_admin;
     case OrgKind::platform:
       return Role::operator_;

@@ -12,7 +12,9 @@
 
 namespace jishi::identity {
 
-enum class OrgKind { merchant, enterprise_buyer, government_buyer, carrier, platform };
+// individual: a real-name-verified person's shop (C2C, 个人卖家); it sells like a merchant but has
+// no credit code and is approved by the real-name check itself.
+enum class OrgKind { merchant, enterprise_buyer, government_buyer, carrier, platform, individual };
 enum class OrgStatus { submitted, approved, rejected };
 enum class Role {
   buyer,         // buys on behalf of an enterprise or government buyer organisation

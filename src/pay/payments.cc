@@ -322,7 +322,7 @@ Result<Intent> create_intent(store::Tx& tx, Env& env, const NewIntent& n) {
                                                       {s.payee.value}, [](const store::Row& r) {
                                                         return std::pair(r.str(0), r.str(1));
                                                       }));
-      if (!payee || payee->first != "merchant")
+      if (!payee || (payee->first != "merchant" && payee->first != "individual"))
         return fail(Code::validation_failed, "payee is not a merchant", at + "/payee_org_id");
       if (payee->second != "approved")
         return fail(Code::invalid_state, "the merchant is not approved to receive payments",
