@@ -37,6 +37,10 @@ CodeInfo info(Code code) {
       return {"invalid_state", 409, "Not allowed in the current state"};
     case Code::insufficient_funds:
       return {"insufficient_funds", 409, "Insufficient funds"};
+    case Code::insufficient_stock:
+      return {"insufficient_stock", 409, "Insufficient stock"};
+    case Code::price_changed:
+      return {"price_changed", 409, "Price changed"};
     case Code::payment_declined:
       return {"payment_declined", 402, "Payment declined"};
     case Code::length_required:

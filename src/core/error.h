@@ -26,6 +26,8 @@ enum class Code {
   already_exists,
   invalid_state,
   insufficient_funds,  // a balance would go below what its flags allow
+  insufficient_stock,  // fewer units available than asked for (nothing was reserved)
+  price_changed,       // a price differs from the one the buyer saw (nothing was ordered)
   // 402 / 403 (payments)
   payment_declined,  // the channel or the risk rules refused a payment or withdrawal
   // 411 / 413 / 415

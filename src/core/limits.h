@@ -159,4 +159,32 @@ inline constexpr int gateway_notify_attempts_max = 8;
 inline constexpr std::int64_t gateway_trade_timeout_us = 30LL * 60 * 1'000'000;
 static_assert(gateway_biz_content_bytes_max < request_body_bytes_max);
 
+// --- Trading: inventory, carts, checkout, orders, ratings -------------------------------------
+// Units of one SKU on hand: ten million is beyond any single warehouse bin we model, and keeps
+// quantity * price far inside int64.
+inline constexpr std::int64_t stock_units_max = 10'000'000;
+// Units of one SKU in one cart line or order line (a bulk B2B order goes through procurement).
+inline constexpr std::int64_t order_line_quantity_max = 9'999;
+// Lines in a cart, and in one checkout (across merchants).
+inline constexpr std::size_t cart_lines_max = 100;
+inline constexpr std::size_t checkout_lines_max = 100;
+static_assert(checkout_lines_max <= cart_lines_max);
+// Merchants in one checkout: one order, one payment split each.
+inline constexpr std::size_t checkout_orders_max = 20;
+// A checkout token: client-chosen, 16..64 bytes ([A-Za-z0-9_-]); it makes a resubmit harmless.
+inline constexpr std::size_t checkout_token_bytes_min = 16;
+inline constexpr std::size_t checkout_token_bytes_max = 64;
+// Saved addresses per person, and the sizes of their fields.
+inline constexpr std::size_t addresses_per_user_max = 20;
+inline constexpr std::size_t recipient_bytes_max = 100;
+inline constexpr std::size_t address_detail_bytes_max = 300;
+inline constexpr std::size_t buyer_note_bytes_max = 500;
+// Carrier codes ("SF", "YTO", "ZTO") and tracking numbers.
+inline constexpr std::size_t carrier_code_bytes_max = 16;
+inline constexpr std::size_t tracking_number_bytes_max = 40;
+// A rating's text (about 500 Chinese characters).
+inline constexpr std::size_t rating_text_bytes_max = 1500;
+// Problems listed by `jishi verify stock` before it stops collecting (the count is still exact).
+inline constexpr std::size_t verify_problems_max = 100;
+
 }  // namespace jishi::limits

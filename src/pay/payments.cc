@@ -400,6 +400,27 @@ Result<Page<Intent>> list_intents(store::Conn& conn, UserId payer, std::int64_t 
   return page;
 }
 
+namespace {
+IntentSucceededHook g_succeeded_hook = nullptr;
+
+Status after_success(store::Tx& tx, Env& env, IntentId id) {
+  if (!g_succeeded_hook) return {};
+  JISHI_ASSIGN_OR_RETURN(auto i, load_intent(tx, id));
+  if (i.purpose != Purpose::escrow) return {};
+  return g_succeeded_hook(tx, env, i);
+}
+}  // namespace
+
+void set_intent_succeeded_hook(IntentSucceededHook hook) {
+  g_succeeded_hook = hook;
+}
+
+Result<Intent> close_intent(store::Tx& tx, Env& env, IntentId id) {
+  JISHI_ASSIGN_OR_RETURN(auto i, load_intent(tx, id));
+  if (is_open(i.status)) JISHI_TRY(set_status(tx, env, id, IntentStatus::expired));
+  return load_intent(tx, id);
+}
+
 Result<Intent> cancel_intent(store::Tx& tx, Env& env, IntentId id, UserId payer) {
   JISHI_ASSIGN_OR_RETURN(auto i, load_intent(tx, id));
   if (i.payer != payer) return fail(Code::not_found, "no such payment intent");
@@ -455,6 +476,7 @@ Result<Intent> pay_with_wallet(store::Tx& tx, Env& env, IntentId id, UserId paye
       "UPDATE pay_intents SET status = 'succeeded', channel = 'wallet', risk_decision_id = $2, "
       "updated_at_us = $3, succeeded_at_us = $3 WHERE id = $1",
       {id.value, risk_decision_id, now}));
+  JISHI_TRY(after_success(tx, env, id));
   return load_intent(tx, id);
 }
 
@@ -538,6 +560,7 @@ Result<NotifyResult> decide(store::Tx& tx, Env& env, Channel channel, const Noti
       "$3), fee = $4, updated_at_us = $5, succeeded_at_us = $6 WHERE id = $1",
       {i.id.value, name_of(channel), n.trade_no, n.fee, now,
        n.paid_at_us > 0 ? n.paid_at_us : now}));
+  JISHI_TRY(after_success(tx, env, i.id));
   return NotifyResult{NotifyVerdict::applied, "succeeded"};
 }
 

@@ -84,6 +84,17 @@ Result<Page<Intent>> list_intents(store::Conn& conn, UserId payer, std::int64_t 
 // The payer gives up an open intent (requires_payment only; a processing one may still be paid).
 Result<Intent> cancel_intent(store::Tx& tx, Env& env, IntentId id, UserId payer);
 
+// Closes an open intent now (requires_payment or processing -> expired) because what it pays for
+// was closed (an unpaid order timed out). A payment the channel reports afterwards is a late
+// payment: captured into suspense and refunded. Closing a closed intent changes nothing.
+Result<Intent> close_intent(store::Tx& tx, Env& env, IntentId id);
+
+// Called inside the transaction in which an escrow intent succeeds (after the capture), so that
+// what was paid for (orders) changes state in the same transaction. Set once at start-up, before
+// any thread runs; an error fails the whole command (the notification is retried).
+using IntentSucceededHook = Status (*)(store::Tx& tx, Env& env, const Intent& intent);
+void set_intent_succeeded_hook(IntentSucceededHook hook);
+
 // Checks that the payer may start paying the intent (open, theirs, not past its deadline).
 Result<Intent> payable_intent(store::Conn& conn, const Clock& clock, IntentId id, UserId payer);
 // Records that the gateway has a trade for the intent: processing, with what the payer needs

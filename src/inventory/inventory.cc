@@ -1,0 +1,260 @@
+#include "inventory/inventory.h"
+
+#include <algorithm>
+#include <map>
+
+#include "core/limits.h"
+
+namespace jishi::inventory {
+
+namespace {
+
+constexpr std::string_view kStockColumns = "sku_id, seller_id, on_hand, reserved, updated_at_us";
+
+Stock read_stock(const store::Row& r) {
+  return Stock{r.i64(0), OrgId{r.i64(1)}, r.i64(2), r.i64(3), r.i64(4)};
+}
+
+Status journal(store::Tx& tx, Env& env, std::int64_t sku_id, std::string_view kind,
+               std::int64_t delta_on_hand, std::int64_t delta_reserved,
+               const std::optional<std::string>& reference, std::optional<std::int64_t> actor) {
+  JISHI_TRY(tx.exec(
+      "INSERT INTO inv_movements (id, sku_id, kind, delta_on_hand, delta_reserved, reference, "
+      "actor_id, at_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+      {env.ids.next(), sku_id, kind, delta_on_hand, delta_reserved, reference, actor,
+       env.clock.now_us()}));
+  return {};
+}
+
+// Moves one SKU's counters by the deltas (guarded: the CHECKs refuse anything negative or
+// over-reserved) and journals it. Returns the change in availability.
+Result<StockChange> move(store::Tx& tx, Env& env, std::int64_t sku_id, std::string_view kind,
+                         std::int64_t delta_on_hand, std::int64_t delta_reserved,
+                         const std::optional<std::string>& reference,
+                         std::optional<std::int64_t> actor) {
+  auto after = tx.query_one(
+      "UPDATE inv_stock SET on_hand = on_hand + $2, reserved = reserved + $3, updated_at_us = $4 "
+      "WHERE sku_id = $1 RETURNING on_hand, reserved",
+      {sku_id, delta_on_hand, delta_reserved, env.clock.now_us()},
+      [](const store::Row& r) { return r.i64(0) - r.i64(1); });
+  if (!after) {
+    if (after.error().code == Code::conflict)
+      return fail(Code::insufficient_stock,
+                  "not enough stock of SKU " + std::to_string(sku_id) + " for this change");
+    return std::unexpected(after.error());
+  }
+  if (!*after) return fail(Code::not_found, "no stock record for SKU " + std::to_string(sku_id));
+  JISHI_TRY(journal(tx, env, sku_id, kind, delta_on_hand, delta_reserved, reference, actor));
+  std::int64_t now_available = **after;
+  return StockChange{sku_id, now_available + delta_reserved - delta_on_hand, now_available};
+}
+
+struct Reservation {
+  std::int64_t id, sku_id, quantity;
+};
+
+Result<std::vector<Reservation>> reservations(store::Tx& tx, std::int64_t order_id,
+                                              std::string_view status) {
+  std::vector<Reservation> out;
+  JISHI_TRY(tx.query(
+      "SELECT id, sku_id, quantity FROM inv_reservations WHERE order_id = $1 AND status = $2 "
+      "ORDER BY sku_id",
+      {order_id, status}, [&](const store::Row& r) {
+        out.push_back({r.i64(0), r.i64(1), r.i64(2)});
+        return true;
+      }));
+  return out;
+}
+
+// Moves every reservation of an order in status `from` to `to`, with the counter deltas per
+// unit given.
+Result<std::vector<StockChange>> settle(store::Tx& tx, Env& env, std::int64_t order_id,
+                                        std::string_view from, std::string_view to,
+                                        std::string_view kind, int on_hand_sign,
+                                        int reserved_sign) {
+  JISHI_ASSIGN_OR_RETURN(auto rs, reservations(tx, order_id, from));
+  std::vector<StockChange> changes;
+  std::string reference = std::to_string(order_id);
+  std::int64_t now = env.clock.now_us();
+  for (const auto& r : rs) {
+    JISHI_ASSIGN_OR_RETURN(auto n, tx.exec("UPDATE inv_reservations SET status = $3, "
+                                           "updated_at_us = $4 WHERE id = $1 AND status = $2",
+                                           {r.id, from, to, now}));
+    if (n != 1) continue;  // moved already in this transaction
+    JISHI_ASSIGN_OR_RETURN(auto c, move(tx, env, r.sku_id, kind, on_hand_sign * r.quantity,
+                                        reserved_sign * r.quantity, reference, std::nullopt));
+    changes.push_back(c);
+  }
+  return changes;
+}
+
+}  // namespace
+
+Result<std::optional<Stock>> get_stock(store::Conn& conn, std::int64_t sku_id) {
+  return conn.query_one(
+      "SELECT " + std::string(kStockColumns) + " FROM inv_stock WHERE sku_id = $1", {sku_id},
+      read_stock);
+}
+
+Result<std::vector<Stock>> get_stocks(store::Conn& conn, std::span<const std::int64_t> sku_ids) {
+  std::vector<Stock> out;
+  if (sku_ids.empty()) return out;
+  std::string sql = "SELECT " + std::string(kStockColumns) + " FROM inv_stock WHERE sku_id IN (";
+  std::vector<store::Param> params;
+  params.reserve(sku_ids.size());
+  for (std::size_t i = 0; i < sku_ids.size(); ++i) {
+    sql += (i ? ", $" : "$") + std::to_string(i + 1);
+    params.emplace_back(sku_ids[i]);
+  }
+  sql += ")";
+  JISHI_TRY(conn.query(sql, params, [&](const store::Row& r) {
+    out.push_back(read_stock(r));
+    return true;
+  }));
+  return out;
+}
+
+Result<StockChange> set_on_hand(store::Tx& tx, Env& env, std::int64_t sku_id, OrgId seller,
+                                std::int64_t on_hand, UserId actor, std::string_view note) {
+  if (on_hand < 0 || on_hand > limits::stock_units_max)
+    return fail(Code::validation_failed,
+                "on_hand must be 0.." + std::to_string(limits::stock_units_max), "/on_hand");
+  if (note.size() > limits::reason_bytes_max)
+    return fail(Code::validation_failed, "note is too long", "/note");
+  JISHI_ASSIGN_OR_RETURN(auto current, get_stock(tx, sku_id));
+  std::optional<std::string> reference =
+      note.empty() ? std::nullopt : std::optional<std::string>(note);
+  if (!current) {
+    JISHI_TRY(
+        tx.exec("INSERT INTO inv_stock (sku_id, seller_id, on_hand, reserved, "
+                "updated_at_us) VALUES ($1, $2, 0, 0, $3)",
+                {sku_id, seller.value, env.clock.now_us()}));
+    current = Stock{sku_id, seller, 0, 0, 0};
+  }
+  if (current->seller != seller) return fail(Code::forbidden, "the SKU belongs to another seller");
+  if (on_hand < current->reserved)
+    return fail(Code::invalid_state,
+                std::to_string(current->reserved) +
+                    " units are reserved for unpaid orders; on_hand cannot go below that",
+                "/on_hand");
+  std::int64_t delta = on_hand - current->on_hand;
+  if (delta == 0) return StockChange{sku_id, current->available(), current->available()};
+  return move(tx, env, sku_id, "adjust", delta, 0, reference, actor.value);
+}
+
+Result<std::vector<StockChange>> reserve(store::Tx& tx, Env& env, std::int64_t order_id,
+                                         std::span<const Want> wants, std::int64_t expires_at_us) {
+  // Lines sharing a SKU are summed before the check: two lines of 3 against 5 in stock fail.
+  std::map<std::int64_t, std::int64_t> per_sku;
+  for (const auto& w : wants) {
+    if (w.quantity <= 0 || w.quantity > limits::order_line_quantity_max)
+      return fail(Code::validation_failed,
+                  "quantities must be 1.." + std::to_string(limits::order_line_quantity_max));
+    per_sku[w.sku_id] += w.quantity;
+  }
+  std::vector<StockChange> changes;
+  std::vector<std::int64_t> short_skus;
+  std::string reference = std::to_string(order_id);
+  std::int64_t now = env.clock.now_us();
+  for (const auto& [sku, quantity] : per_sku) {
+    // The guard in the WHERE clause is the whole oversell protection: the writer serialises
+    // transactions, and the row is only updated while enough units are available.
+    JISHI_ASSIGN_OR_RETURN(
+        auto after,
+        tx.query_one("UPDATE inv_stock SET reserved = reserved + $2, updated_at_us = $3 "
+                     "WHERE sku_id = $1 AND on_hand - reserved >= $2 RETURNING on_hand - reserved",
+                     {sku, quantity, now}, [](const store::Row& r) { return r.i64(0); }));
+    if (!after) {
+      short_skus.push_back(sku);
+      continue;
+    }
+    if (!short_skus.empty()) continue;  // failing anyway; the caller's rollback undoes this
+    JISHI_TRY(
+        tx.exec("INSERT INTO inv_reservations (id, sku_id, order_id, quantity, status, "
+                "expires_at_us, created_at_us, updated_at_us) "
+                "VALUES ($1, $2, $3, $4, 'active', $5, $6, $6)",
+                {env.ids.next(), sku, order_id, quantity, expires_at_us, now}));
+    JISHI_TRY(journal(tx, env, sku, "reserve", 0, quantity, reference, std::nullopt));
+    changes.push_back({sku, *after + quantity, *after});
+  }
+  if (!short_skus.empty()) {
+    std::string list;
+    for (auto s : short_skus) list += (list.empty() ? "" : ", ") + std::to_string(s);
+    return fail(Code::insufficient_stock, "not enough stock for SKU " + list);
+  }
+  return changes;
+}
+
+Result<std::vector<StockChange>> convert(store::Tx& tx, Env& env, std::int64_t order_id) {
+  return settle(tx, env, order_id, "active", "converted", "convert", -1, -1);
+}
+
+Result<std::vector<StockChange>> release(store::Tx& tx, Env& env, std::int64_t order_id) {
+  return settle(tx, env, order_id, "active", "released", "release", 0, -1);
+}
+
+Result<std::vector<StockChange>> restock(store::Tx& tx, Env& env, std::int64_t order_id) {
+  return settle(tx, env, order_id, "converted", "restocked", "restock", 1, 0);
+}
+
+Result<Page<Movement>> movements(store::Conn& conn, std::int64_t sku_id, std::int64_t before,
+                                 std::size_t limit) {
+  Page<Movement> page;
+  JISHI_TRY(conn.query(
+      "SELECT id, sku_id, kind, delta_on_hand, delta_reserved, reference, actor_id, at_us "
+      "FROM inv_movements WHERE sku_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+      {sku_id, before > 0 ? before : INT64_MAX, static_cast<std::int64_t>(limit + 1)},
+      [&](const store::Row& r) {
+        page.items.push_back({r.i64(0), r.i64(1), r.str(2), r.i64(3), r.i64(4), r.opt_str(5),
+                              r.opt_i64(6), r.i64(7)});
+        return true;
+      }));
+  trim_page(page, limit, [](const Movement& m) { return m.id; });
+  return page;
+}
+
+Result<VerifyReport> verify(store::Conn& conn) {
+  VerifyReport report;
+  // One pass: the stock rows joined with their journal sums and their active reservations.
+  JISHI_TRY(conn.query(
+      "SELECT s.sku_id, s.on_hand, s.reserved, "
+      "COALESCE((SELECT SUM(delta_on_hand) FROM inv_movements m WHERE m.sku_id = s.sku_id), 0), "
+      "COALESCE((SELECT SUM(delta_reserved) FROM inv_movements m WHERE m.sku_id = s.sku_id), 0), "
+      "COALESCE((SELECT SUM(quantity) FROM inv_reservations r WHERE r.sku_id = s.sku_id AND "
+      "r.status = 'active'), 0) FROM inv_stock s ORDER BY s.sku_id",
+      {}, [&](const store::Row& r) {
+        ++report.skus;
+        std::int64_t sku = r.i64(0), on_hand = r.i64(1), reserved = r.i64(2);
+        auto say = [&](const std::string& what) {
+          if (report.problems.size() < limits::verify_problems_max)
+            report.problems.push_back("SKU " + std::to_string(sku) + ": " + what);
+        };
+        if (on_hand < 0 || reserved < 0 || reserved > on_hand)
+          say("on_hand " + std::to_string(on_hand) + ", reserved " + std::to_string(reserved) +
+              " break 0 <= reserved <= on_hand");
+        if (r.i64(3) != on_hand)
+          say("journal sums to " + std::to_string(r.i64(3)) + " units on hand, the stock says " +
+              std::to_string(on_hand));
+        if (r.i64(4) != reserved)
+          say("journal sums to " + std::to_string(r.i64(4)) + " reserved, the stock says " +
+              std::to_string(reserved));
+        if (r.i64(5) != reserved)
+          say("active reservations hold " + std::to_string(r.i64(5)) + ", the stock says " +
+              std::to_string(reserved));
+        return true;
+      }));
+  JISHI_ASSIGN_OR_RETURN(auto n, conn.query_one("SELECT COUNT(*) FROM inv_movements", {},
+                                                [](const store::Row& r) { return r.i64(0); }));
+  report.movements = n.value_or(0);
+  JISHI_TRY(conn.query(
+      "SELECT DISTINCT m.sku_id FROM inv_movements m LEFT JOIN inv_stock s ON s.sku_id = m.sku_id "
+      "WHERE s.sku_id IS NULL LIMIT 10",
+      {}, [&](const store::Row& r) {
+        report.problems.push_back("SKU " + std::to_string(r.i64(0)) +
+                                  ": journal entries without a stock record");
+        return true;
+      }));
+  return report;
+}
+
+}  // namespace jishi::inventory

@@ -1,0 +1,344 @@
+#include "order/orders.h"
+
+#include <initializer_list>
+
+#include "core/check.h"
+#include "core/limits.h"
+
+namespace jishi::order {
+
+namespace {
+
+constexpr std::string_view kColumns =
+    "id, checkout_id, buyer_id, seller_id, status, payment_status, fulfillment_status, currency, "
+    "items_total, freight, total, refunded, intent_id, recipient_enc, phone_enc, region_code, "
+    "detail_enc, buyer_note, carrier, tracking_no, cancel_reason, pay_deadline_us, paid_at_us, "
+    "shipped_at_us, delivered_at_us, auto_confirm_at_us, completed_at_us, cancelled_at_us, "
+    "confirm_extended, created_at_us, updated_at_us";
+
+Currency stored_currency(std::string_view code) {
+  auto c = currency_from_code(code);
+  return c ? *c : Currency{};
+}
+
+Result<Order> read_order(const store::Row& r, const Env& env) {
+  Order o;
+  o.id = OrderId{r.i64(0)};
+  o.checkout = CheckoutId{r.i64(1)};
+  o.buyer = UserId{r.i64(2)};
+  o.seller = OrgId{r.i64(3)};
+  o.status = r.str(4);
+  o.payment_status = r.str(5);
+  o.fulfillment_status = r.str(6);
+  o.currency = stored_currency(r.text(7));
+  o.items_total = r.i64(8);
+  o.freight = r.i64(9);
+  o.total = r.i64(10);
+  o.refunded = r.i64(11);
+  o.intent_id = r.i64(12);
+  JISHI_ASSIGN_OR_RETURN(o.ship_to.recipient, env.cipher.decrypt("order.recipient", r.text(13)));
+  JISHI_ASSIGN_OR_RETURN(o.ship_to.phone, env.cipher.decrypt("order.phone", r.text(14)));
+  o.ship_to.region_code = r.str(15);
+  JISHI_ASSIGN_OR_RETURN(o.ship_to.detail, env.cipher.decrypt("order.detail", r.text(16)));
+  o.buyer_note = r.opt_str(17);
+  o.carrier = r.opt_str(18);
+  o.tracking_no = r.opt_str(19);
+  o.cancel_reason = r.opt_str(20);
+  o.pay_deadline_us = r.i64(21);
+  o.paid_at_us = r.opt_i64(22);
+  o.shipped_at_us = r.opt_i64(23);
+  o.delivered_at_us = r.opt_i64(24);
+  o.auto_confirm_at_us = r.opt_i64(25);
+  o.completed_at_us = r.opt_i64(26);
+  o.cancelled_at_us = r.opt_i64(27);
+  o.confirm_extended = r.i64(28) != 0;
+  o.created_at_us = r.i64(29);
+  o.updated_at_us = r.i64(30);
+  return o;
+}
+
+// total == items_total + freight == sum(lines) + freight; line amount == price * quantity.
+void check_totals(const Order& o) {
+  std::int64_t sum = 0;
+  for (const auto& l : o.lines) {
+    JISHI_INVARIANT(l.amount == l.unit_price * l.quantity, "order line amount");
+    sum += l.amount;
+  }
+  JISHI_INVARIANT(sum == o.items_total, "order items_total == sum of lines");
+  JISHI_INVARIANT(o.total == o.items_total + o.freight, "order total == items + freight");
+  JISHI_INVARIANT(o.refunded >= 0 && o.refunded <= o.total, "0 <= refunded <= total");
+}
+
+Status load_lines(store::Conn& conn, Order& o) {
+  return conn.query(
+      "SELECT line_no, sku_id, product_id, title, spec_text, category, unit_price, quantity, "
+      "amount FROM ord_lines WHERE order_id = $1 ORDER BY line_no",
+      {o.id.value}, [&](const store::Row& r) {
+        o.lines.push_back(Line{static_cast<int>(r.i64(0)), r.i64(1), r.i64(2), r.str(3), r.str(4),
+                               r.str(5), r.i64(6), r.i64(7), r.i64(8)});
+        return true;
+      });
+}
+
+std::string in_list(std::initializer_list<std::string_view> from) {
+  std::string s;
+  for (auto f : from) {
+    s += s.empty() ? "'" : ", '";
+    s += f;
+    s += "'";
+  }
+  return s;
+}
+
+// Applies `set` (SQL assignments using $2.. params) when the order is in one of `from`; logs
+// the event. The guard makes the change happen at most once.
+Result<Order> transition(store::Tx& tx, Env& env, OrderId id,
+                         std::initializer_list<std::string_view> from, std::string_view set,
+                         std::vector<store::Param> params, std::string_view event,
+                         std::optional<UserId> actor, std::string_view detail) {
+  std::string sql = "UPDATE ord_orders SET " + std::string(set) + " WHERE id = $1 AND status IN (" +
+                    in_list(from) + ")";
+  params.insert(params.begin(), store::Param(id.value));
+  JISHI_ASSIGN_OR_RETURN(auto n, tx.exec(sql, params));
+  if (n != 1) {
+    JISHI_ASSIGN_OR_RETURN(auto o, get_order(tx, env, id));
+    return fail(Code::invalid_state, "the order is " + o.status);
+  }
+  JISHI_TRY(append_event(tx, env, id, event, actor, detail));
+  return get_order(tx, env, id);
+}
+
+}  // namespace
+
+Status insert_checkout(store::Tx& tx, Env& env, const Checkout& c) {
+  (void)env;
+  JISHI_TRY(
+      tx.exec("INSERT INTO ord_checkouts (id, buyer_id, token, intent_id, total, currency, "
+              "created_at_us) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+              {c.id.value, c.buyer.value, c.token, c.intent_id, c.total.minor,
+               c.total.currency.code_view(), c.created_at_us}));
+  return {};
+}
+
+namespace {
+Result<std::optional<Checkout>> load_checkout(store::Conn& conn, std::string_view where,
+                                              std::initializer_list<store::Param> params) {
+  JISHI_ASSIGN_OR_RETURN(
+      auto c, conn.query_one("SELECT id, buyer_id, token, intent_id, total, currency, "
+                             "created_at_us FROM ord_checkouts WHERE " +
+                                 std::string(where),
+                             params, [](const store::Row& r) {
+                               return Checkout{CheckoutId{r.i64(0)},
+                                               UserId{r.i64(1)},
+                                               r.str(2),
+                                               r.i64(3),
+                                               Money{r.i64(4), stored_currency(r.text(5))},
+                                               r.i64(6),
+                                               {}};
+                             }));
+  if (!c) return c;
+  JISHI_TRY(conn.query("SELECT id FROM ord_orders WHERE checkout_id = $1 ORDER BY id",
+                       {c->id.value}, [&](const store::Row& r) {
+                         c->orders.push_back(OrderId{r.i64(0)});
+                         return true;
+                       }));
+  return c;
+}
+}  // namespace
+
+Result<std::optional<Checkout>> find_checkout(store::Conn& conn, UserId buyer,
+                                              std::string_view token) {
+  return load_checkout(conn, "buyer_id = $1 AND token = $2", {buyer.value, token});
+}
+
+Result<std::optional<Checkout>> get_checkout(store::Conn& conn, CheckoutId id) {
+  return load_checkout(conn, "id = $1", {id.value});
+}
+
+Result<std::optional<Checkout>> checkout_of_intent(store::Conn& conn, std::int64_t intent_id) {
+  return load_checkout(conn, "intent_id = $1", {intent_id});
+}
+
+Status set_checkout_intent(store::Tx& tx, CheckoutId id, std::int64_t intent_id) {
+  JISHI_TRY(
+      tx.exec("UPDATE ord_checkouts SET intent_id = $2 WHERE id = $1", {id.value, intent_id}));
+  JISHI_TRY(
+      tx.exec("UPDATE ord_orders SET intent_id = $2 WHERE checkout_id = $1 AND status = "
+              "'pending_payment'",
+              {id.value, intent_id}));
+  return {};
+}
+
+Status insert_order(store::Tx& tx, Env& env, const NewOrder& o) {
+  std::int64_t items = 0;
+  for (const auto& l : o.lines) {
+    JISHI_INVARIANT(l.amount == l.unit_price * l.quantity, "new order line amount");
+    items += l.amount;
+  }
+  std::int64_t now = env.clock.now_us();
+  JISHI_TRY(tx.exec(
+      "INSERT INTO ord_orders (id, checkout_id, buyer_id, seller_id, status, payment_status, "
+      "fulfillment_status, currency, items_total, freight, total, intent_id, recipient_enc, "
+      "phone_enc, region_code, detail_enc, buyer_note, pay_deadline_us, created_at_us, "
+      "updated_at_us) VALUES ($1, $2, $3, $4, 'pending_payment', 'unpaid', 'unfulfilled', $5, $6, "
+      "$7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)",
+      {o.id.value, o.checkout.value, o.buyer.value, o.seller.value, o.currency.code_view(), items,
+       o.freight, items + o.freight, o.intent_id,
+       env.cipher.encrypt("order.recipient", o.ship_to.recipient),
+       env.cipher.encrypt("order.phone", o.ship_to.phone), o.ship_to.region_code,
+       env.cipher.encrypt("order.detail", o.ship_to.detail), o.buyer_note, o.pay_deadline_us,
+       now}));
+  for (const auto& l : o.lines)
+    JISHI_TRY(tx.exec(
+        "INSERT INTO ord_lines (order_id, line_no, sku_id, product_id, title, spec_text, "
+        "category, unit_price, quantity, amount) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        {o.id.value, l.line_no, l.sku_id, l.product_id, l.title, l.spec_text, l.category,
+         l.unit_price, l.quantity, l.amount}));
+  return append_event(tx, env, o.id, "created", o.buyer, "");
+}
+
+Result<Order> get_order(store::Conn& conn, const Env& env, OrderId id) {
+  std::optional<Result<Order>> out;
+  JISHI_TRY(conn.query("SELECT " + std::string(kColumns) + " FROM ord_orders WHERE id = $1",
+                       {id.value}, [&](const store::Row& r) {
+                         out = read_order(r, env);
+                         return false;
+                       }));
+  if (!out) return fail(Code::not_found, "no such order");
+  if (!*out) return *out;
+  JISHI_TRY(load_lines(conn, **out));
+  check_totals(**out);
+  return *out;
+}
+
+Result<Page<Order>> list_orders(store::Conn& conn, const Env& env, const OrderFilter& f) {
+  std::string sql = "SELECT " + std::string(kColumns) + " FROM ord_orders WHERE id < $1";
+  std::vector<store::Param> params{store::Param(f.before > 0 ? f.before : INT64_MAX)};
+  if (f.buyer) {
+    params.emplace_back(f.buyer->value);
+    sql += " AND buyer_id = $" + std::to_string(params.size());
+  }
+  if (f.seller) {
+    params.emplace_back(f.seller->value);
+    sql += " AND seller_id = $" + std::to_string(params.size());
+  }
+  if (f.status) {
+    params.emplace_back(*f.status);
+    sql += " AND status = $" + std::to_string(params.size());
+  }
+  params.emplace_back(static_cast<std::int64_t>(f.limit + 1));
+  sql += " ORDER BY id DESC LIMIT $" + std::to_string(params.size());
+  Page<Order> page;
+  std::optional<Error> err;
+  JISHI_TRY(conn.query(sql, params, [&](const store::Row& r) {
+    auto o = read_order(r, env);
+    if (!o) {
+      err = o.error();
+      return false;
+    }
+    page.items.push_back(std::move(*o));
+    return true;
+  }));
+  if (err) return std::unexpected(*err);
+  trim_page(page, f.limit, [](const Order& o) { return o.id.value; });
+  for (auto& o : page.items) {
+    JISHI_TRY(load_lines(conn, o));
+    check_totals(o);
+  }
+  return page;
+}
+
+Result<Order> mark_paid(store::Tx& tx, Env& env, OrderId id) {
+  std::int64_t now = env.clock.now_us();
+  return transition(tx, env, id, {"pending_payment"},
+                    "status = 'paid', payment_status = 'paid', paid_at_us = $2, updated_at_us = $2",
+                    {now}, "paid", std::nullopt, "");
+}
+
+Result<Order> mark_cancelled(store::Tx& tx, Env& env, OrderId id, std::string_view reason,
+                             std::optional<UserId> actor) {
+  std::int64_t now = env.clock.now_us();
+  return transition(tx, env, id, {"pending_payment"},
+                    "status = 'cancelled', cancel_reason = $2, cancelled_at_us = $3, "
+                    "updated_at_us = $3",
+                    {reason, now}, "cancelled", actor, reason);
+}
+
+Result<Order> mark_shipped(store::Tx& tx, Env& env, OrderId id, std::string_view carrier,
+                           std::string_view tracking_no, std::int64_t auto_confirm_at_us,
+                           UserId actor) {
+  std::int64_t now = env.clock.now_us();
+  return transition(tx, env, id, {"paid"},
+                    "status = 'shipped', fulfillment_status = 'shipped', carrier = $2, "
+                    "tracking_no = $3, shipped_at_us = $4, auto_confirm_at_us = $5, "
+                    "updated_at_us = $4",
+                    {carrier, tracking_no, now, auto_confirm_at_us}, "shipped", actor,
+                    std::string(carrier) + " " + std::string(tracking_no));
+}
+
+Result<Order> mark_delivered(store::Tx& tx, Env& env, OrderId id, std::optional<UserId> actor) {
+  std::int64_t now = env.clock.now_us();
+  return transition(tx, env, id, {"shipped"},
+                    "status = 'delivered', fulfillment_status = 'delivered', delivered_at_us = "
+                    "$2, updated_at_us = $2",
+                    {now}, "delivered", actor, "");
+}
+
+Result<Order> mark_completed(store::Tx& tx, Env& env, OrderId id, std::optional<UserId> actor,
+                             std::string_view how) {
+  std::int64_t now = env.clock.now_us();
+  return transition(tx, env, id, {"shipped", "delivered"},
+                    "status = 'completed', completed_at_us = $2, updated_at_us = $2", {now},
+                    "completed", actor, how);
+}
+
+Result<Order> extend_confirm(store::Tx& tx, Env& env, OrderId id, std::int64_t new_at_us,
+                             UserId actor) {
+  JISHI_ASSIGN_OR_RETURN(auto o, get_order(tx, env, id));
+  if (o.confirm_extended)
+    return fail(Code::invalid_state, "the receipt deadline has already been extended once");
+  return transition(tx, env, id, {"shipped", "delivered"},
+                    "auto_confirm_at_us = $2, confirm_extended = 1, updated_at_us = $3",
+                    {new_at_us, env.clock.now_us()}, "confirm_extended", actor, "");
+}
+
+Result<Order> record_refund(store::Tx& tx, Env& env, OrderId id, std::int64_t amount,
+                            std::optional<UserId> actor) {
+  JISHI_ASSIGN_OR_RETURN(auto o, get_order(tx, env, id));
+  if (amount <= 0 || amount > o.total - o.refunded)
+    return fail(Code::validation_failed,
+                "the refund must be 1.." + std::to_string(o.total - o.refunded), "/amount");
+  bool full = o.refunded + amount == o.total;
+  bool shipped = o.status == "shipped" || o.status == "delivered" || o.status == "completed";
+  std::string set = "refunded = refunded + $2, payment_status = $3, updated_at_us = $4";
+  if (full)
+    set += shipped ? ", status = 'closed', fulfillment_status = 'returned'" : ", status = 'closed'";
+  return transition(tx, env, id, {"paid", "shipped", "delivered", "completed"}, set,
+                    {amount, full ? "refunded" : "partially_refunded", env.clock.now_us()},
+                    "refunded", actor, std::to_string(amount));
+}
+
+Status append_event(store::Tx& tx, Env& env, OrderId id, std::string_view type,
+                    std::optional<UserId> actor, std::string_view detail) {
+  std::optional<std::int64_t> actor_id;
+  if (actor) actor_id = actor->value;
+  JISHI_TRY(
+      tx.exec("INSERT INTO ord_events (id, order_id, type, actor_id, detail, at_us) "
+              "VALUES ($1, $2, $3, $4, $5, $6)",
+              {env.ids.next(), id.value, type, actor_id, detail, env.clock.now_us()}));
+  return {};
+}
+
+Result<std::vector<OrderEvent>> order_events(store::Conn& conn, OrderId id) {
+  std::vector<OrderEvent> out;
+  JISHI_TRY(
+      conn.query("SELECT id, type, actor_id, detail, at_us FROM ord_events WHERE order_id "
+                 "= $1 ORDER BY id",
+                 {id.value}, [&](const store::Row& r) {
+                   out.push_back({r.i64(0), r.str(1), r.opt_i64(2), r.str(3), r.i64(4)});
+                   return true;
+                 }));
+  return out;
+}
+
+}  // namespace jishi::order

@@ -1,0 +1,135 @@
+// Orders: one per seller per checkout, numbered by Snowflake id. The main status is kept apart
+// from the payment and fulfilment statuses:
+//
+//   pending_payment --paid--> paid --ship--> shipped --(deliver)--> delivered --confirm-->
+//   completed
+//        \--cancel / unpaid timeout--> cancelled          (shipped also confirms directly)
+//   paid --refund before shipment--> closed;  shipped|delivered --return received, all refunded-->
+//   closed
+//
+// Every change is one guarded UPDATE (the row must be in an expected status, so a double run or
+// a race changes nothing) plus a row in the append-only ord_events log. Invariant, asserted when
+// an order is written and when it is read: total == items_total + freight, items_total == the sum
+// of its lines, and each line's amount == unit_price * quantity. Cross-module work (stock,
+// escrow, events, timers) is in flows/.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/env.h"
+#include "core/ids.h"
+#include "core/money.h"
+#include "core/page.h"
+#include "core/result.h"
+#include "order/address.h"
+#include "store/database.h"
+
+namespace jishi::order {
+
+using OrderId = Id<struct OrderTag>;
+using CheckoutId = Id<struct CheckoutTag>;
+
+struct Line {
+  int line_no = 0;
+  std::int64_t sku_id = 0, product_id = 0;
+  std::string title, spec_text, category;
+  std::int64_t unit_price = 0, quantity = 0, amount = 0;
+};
+
+struct Order {
+  OrderId id;
+  CheckoutId checkout;
+  UserId buyer;
+  OrgId seller;
+  std::string status, payment_status, fulfillment_status;
+  Currency currency;
+  std::int64_t items_total = 0, freight = 0, total = 0, refunded = 0;
+  std::int64_t intent_id = 0;
+  AddressFields ship_to;
+  std::optional<std::string> buyer_note, carrier, tracking_no, cancel_reason;
+  std::int64_t pay_deadline_us = 0;
+  std::optional<std::int64_t> paid_at_us, shipped_at_us, delivered_at_us, auto_confirm_at_us,
+      completed_at_us, cancelled_at_us;
+  bool confirm_extended = false;
+  std::int64_t created_at_us = 0, updated_at_us = 0;
+  std::vector<Line> lines;
+};
+
+struct NewOrder {
+  OrderId id;
+  CheckoutId checkout;
+  UserId buyer;
+  OrgId seller;
+  Currency currency;
+  std::vector<Line> lines;  // amounts computed and checked by the caller
+  std::int64_t freight = 0;
+  AddressFields ship_to;  // validated
+  std::optional<std::string> buyer_note;
+  std::int64_t intent_id = 0;
+  std::int64_t pay_deadline_us = 0;
+};
+
+struct Checkout {
+  CheckoutId id;
+  UserId buyer;
+  std::string token;
+  std::int64_t intent_id = 0;
+  Money total;
+  std::int64_t created_at_us = 0;
+  std::vector<OrderId> orders;
+};
+
+Status insert_checkout(store::Tx& tx, Env& env, const Checkout& c);
+Result<std::optional<Checkout>> find_checkout(store::Conn& conn, UserId buyer,
+                                              std::string_view token);
+Result<std::optional<Checkout>> get_checkout(store::Conn& conn, CheckoutId id);
+// A new payment intent for the checkout's orders (the previous one failed or expired).
+Status set_checkout_intent(store::Tx& tx, CheckoutId id, std::int64_t intent_id);
+Result<std::optional<Checkout>> checkout_of_intent(store::Conn& conn, std::int64_t intent_id);
+
+Status insert_order(store::Tx& tx, Env& env, const NewOrder& o);
+// not_found when absent.
+Result<Order> get_order(store::Conn& conn, const Env& env, OrderId id);
+
+struct OrderFilter {
+  std::optional<UserId> buyer;
+  std::optional<OrgId> seller;
+  std::optional<std::string> status;
+  std::int64_t before = 0;  // cursor: order id (newest first)
+  std::size_t limit = 20;
+};
+Result<Page<Order>> list_orders(store::Conn& conn, const Env& env, const OrderFilter& f);
+
+// State changes; each fails with invalid_state (saying the current status) when the order is
+// not in a status the change starts from, and logs an event otherwise.
+Result<Order> mark_paid(store::Tx& tx, Env& env, OrderId id);
+Result<Order> mark_cancelled(store::Tx& tx, Env& env, OrderId id, std::string_view reason,
+                             std::optional<UserId> actor);
+Result<Order> mark_shipped(store::Tx& tx, Env& env, OrderId id, std::string_view carrier,
+                           std::string_view tracking_no, std::int64_t auto_confirm_at_us,
+                           UserId actor);
+Result<Order> mark_delivered(store::Tx& tx, Env& env, OrderId id, std::optional<UserId> actor);
+Result<Order> mark_completed(store::Tx& tx, Env& env, OrderId id, std::optional<UserId> actor,
+                             std::string_view how);  // "buyer" | "auto"
+// Moves the auto-confirm deadline once (the buyer's extension).
+Result<Order> extend_confirm(store::Tx& tx, Env& env, OrderId id, std::int64_t new_at_us,
+                             UserId actor);
+// Money given back; a fully refunded order is closed (and marked returned if it had shipped).
+Result<Order> record_refund(store::Tx& tx, Env& env, OrderId id, std::int64_t amount,
+                            std::optional<UserId> actor);
+
+Status append_event(store::Tx& tx, Env& env, OrderId id, std::string_view type,
+                    std::optional<UserId> actor, std::string_view detail);
+struct OrderEvent {
+  std::int64_t id = 0;
+  std::string type;
+  std::optional<std::int64_t> actor_id;
+  std::string detail;
+  std::int64_t at_us = 0;
+};
+Result<std::vector<OrderEvent>> order_events(store::Conn& conn, OrderId id);
+
+}  // namespace jishi::order
