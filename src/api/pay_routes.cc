@@ -4,11 +4,13 @@
 #include <set>
 
 #include "api/common.h"
+#include "api/pay_json.h"
 #include "api/routes.h"
 #include "core/crypto.h"
 #include "core/json.h"
 #include "core/limits.h"
 #include "core/local_time.h"
+#include "order/orders.h"
 #include "pay/payments.h"
 #include "pay/qr.h"
 #include "pay/recon.h"
@@ -50,6 +52,8 @@ json::object money(std::int64_t amount, const Currency& c) {
   return to_json(Money{amount, c}).as_object();
 }
 
+}  // namespace
+
 json::object intent_json(const pay::Intent& i) {
   json::object o;
   o["id"] = std::to_string(i.id.value);
@@ -83,6 +87,8 @@ json::object intent_json(const pay::Intent& i) {
   o["splits"] = std::move(splits);
   return o;
 }
+
+namespace {
 
 json::object escrow_json(const pay::Escrow& e) {
   json::object o;
@@ -519,9 +525,22 @@ Reply get_escrow(Services& s, Request& req) {
   return ok_json(escrow_json(e));
 }
 
+// An escrow that pays for an order moves only with the order (confirm receipt, refunds and
+// returns under /api/v1/orders): moving it here would leave the order's state behind.
+Status not_an_order(Services& s, const pay::Escrow& e) {
+  auto id = parse_id(e.reference);
+  if (!id) return {};
+  auto lease = s.store.reads().lease();
+  if (order::get_order(*lease, s.env, order::OrderId{*id}))
+    return fail(Code::invalid_state, "this escrow pays for order " + e.reference +
+                                         "; use the order's endpoints (confirm, refund, returns)");
+  return {};
+}
+
 Reply release_escrow(Services& s, Request& req) {
   API_ASSIGN(auto p, authenticate(s, req));
   API_ASSIGN(auto e, readable_escrow(s, p, req));
+  API_CHECK(not_an_order(s, e));
   // The payer confirming receipt, or an operator (the trade flow releases on its own timer).
   if (!is_operator(p) && !(p.is_user() && e.payer == p.user))
     return forbidden("escrow is released by the payer or an operator");
@@ -539,6 +558,7 @@ Reply create_refund(Services& s, Request& req) {
                       : p.has_role_in(e.payee, {Role::seller_admin, Role::seller_staff});
   if (!is_operator(p) && !merchant)
     return forbidden("refunds are made by the merchant or an operator");
+  API_CHECK(not_an_order(s, e));
   API_ASSIGN(auto body, read_json(req));
   FieldReader f(body);
   const json::value* amount = f.value("amount", true);

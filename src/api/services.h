@@ -10,6 +10,7 @@
 #include "core/env.h"
 #include "core/metrics.h"
 #include "core/timezone.h"
+#include "flows/trade.h"
 #include "identity/password.h"
 #include "pay/gateway.h"
 #include "store/store.h"
@@ -31,6 +32,8 @@ struct Services {
   std::string base_url{};
   // Business days (per-day risk limits) start at midnight here; from config pay_timezone.
   TimeZone pay_timezone = TimeZone::asia_shanghai();
+  // Freight, unpaid timeout, auto-confirmation: from the order_* config keys.
+  flows::TradeConfig trade{};
 };
 
 }  // namespace jishi::api

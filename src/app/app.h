@@ -2,16 +2,24 @@
 // and serving HTTP on it.
 #pragma once
 
+#include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 
+#include "api/services.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/field_cipher.h"
 #include "core/ids.h"
 #include "core/metrics.h"
+#include "flows/trade.h"
 #include "pay/gateway.h"
 #include "store/store.h"
+
+namespace jishi::events {
+class JobRunner;
+}
 
 namespace jishi::app {
 
@@ -27,7 +35,16 @@ struct Runtime {
   // `simulator` is on (keys under DATA_DIR/gateway/); base_url holds the bound port once the
   // server has bound, before it serves the first request.
   std::optional<pay::GatewayConfig> gateway;
+  // Run on its own thread once the server listens (the demo's orders and payments); `stop`
+  // turns true when the server shuts down.
+  std::function<void(api::Services&, const std::atomic<bool>& stop)> after_start;
 };
+
+// The trading flows' settings from the order_* (and pay_commission_ppm) config keys.
+flows::TradeConfig trade_config(const Config& c);
+
+// The order lifecycle's durable jobs: the unpaid timeout and auto-confirmation of receipt.
+void register_trade_jobs(events::JobRunner& jobs, const flows::TradeConfig& trade);
 
 Result<std::unique_ptr<Runtime>> open_runtime(const Config& config, bool migrate);
 // Serves until SIGTERM/SIGINT, then drains the writer. Returns the process exit code.
@@ -39,6 +56,8 @@ int print_routes();
 // `jishi verify ledger`: prints "ledger ok ..." and returns 0, or names the first violation
 // and returns 1. Reads the database only.
 int verify_ledger(const Config& config);
+// `jishi verify stock`: prints "stock ok ..." and returns 0, or lists the problems and returns 1.
+int verify_stock(const Config& config);
 
 // `jishi settle --date D`: settles a business date (safe to run twice), writes the settlement
 // file and its .sha256 under <data_dir>/settlements, sends the payouts to the bank.

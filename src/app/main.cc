@@ -94,6 +94,10 @@ int main(int argc, char** argv) {
       "ledger", "Per currency debits == credits, flags hold, balances == sums of transfers");
   CommonFlags verify_flags;
   add_common(verify_ledger, verify_flags, false);
+  auto* verify_stock = verify->add_subcommand(
+      "stock", "Per SKU: journal sums == on hand and reserved, reserved == active reservations");
+  CommonFlags verify_stock_flags;
+  add_common(verify_stock, verify_stock_flags, false);
 
   auto* settle = app.add_subcommand(
       "settle", "Settle one business date: merchant batches, settlement file, payouts");
@@ -150,6 +154,12 @@ int main(int argc, char** argv) {
     auto config = build_config(verify_flags, "");
     if (!config) return report(config.error());
     return app::verify_ledger(*config);
+  }
+
+  if (verify_stock->parsed()) {
+    auto config = build_config(verify_stock_flags, "");
+    if (!config) return report(config.error());
+    return app::verify_stock(*config);
   }
 
   if (settle->parsed() || reconcile->parsed()) {

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <thread>
 
 #include "api/routes.h"
 #include "app/app.h"
@@ -13,9 +14,13 @@
 #include "core/limits.h"
 #include "core/local_time.h"
 #include "core/log.h"
+#include "events/jobs.h"
+#include "events/webhooks.h"
+#include "flows/trade.h"
 #include "http/server.h"
 #include "identity/password.h"
 #include "identity/sessions.h"
+#include "inventory/inventory.h"
 #include "pay/gateway_sign.h"
 #include "pay/ledger.h"
 #include "pay/risk.h"
@@ -52,6 +57,31 @@ Result<std::unique_ptr<Runtime>> open_runtime(const Config& config, bool migrate
   return rt;
 }
 
+flows::TradeConfig trade_config(const Config& c) {
+  flows::TradeConfig t;
+  t.freight_per_order = c.order_freight;
+  t.pay_timeout_us = c.order_pay_timeout_s * 1'000'000;
+  t.auto_confirm_us = c.order_auto_confirm_days * 86400 * 1'000'000;
+  t.extend_us = c.order_extend_days * 86400 * 1'000'000;
+  t.commission_ppm = c.pay_commission_ppm;
+  return t;
+}
+
+void register_trade_jobs(events::JobRunner& jobs, const flows::TradeConfig& trade) {
+  jobs.on(std::string(flows::kJobCloseUnpaid),
+          [](store::Tx& tx, Env& env, const events::Job& job) -> Status {
+            auto id = parse_id(job.key);
+            if (!id) return fail(Code::internal, "bad job key " + job.key);
+            return flows::close_unpaid(tx, env, order::CheckoutId{*id});
+          });
+  jobs.on(std::string(flows::kJobAutoConfirm),
+          [trade](store::Tx& tx, Env& env, const events::Job& job) -> Status {
+            auto id = parse_id(job.key);
+            if (!id) return fail(Code::internal, "bad job key " + job.key);
+            return flows::auto_confirm(tx, env, trade, order::OrderId{*id});
+          });
+}
+
 int serve(Runtime& rt) {
   const Config& c = rt.config;
   http::Router router(rt.metrics);
@@ -66,6 +96,9 @@ int serve(Runtime& rt) {
     return 1;
   }
   services.pay_timezone = *pay_zone;
+  services.trade = trade_config(c);
+  // Orders become paid in the transaction that captures their payment.
+  pay::set_intent_succeeded_hook(&flows::on_intent_succeeded);
   api::add_all_routes(router, services, api::openapi_json());
 
   // The built-in gateway simulator: a separate party with its own database and keys under
@@ -145,12 +178,31 @@ int serve(Runtime& rt) {
   wo.query_after_us = c.pay_query_after_s * 1'000'000;
   pay::Worker pay_worker(*rt.store, env, services.gateway, wo);
   pay_worker.start();
+  // Durable timers of the order lifecycle, and merchants' webhooks.
+  events::JobRunnerOptions jo;
+  jo.interval_ms = c.events_worker_interval_ms;
+  events::JobRunner jobs(*rt.store, env, jo, &rt.metrics);
+  register_trade_jobs(jobs, services.trade);
+  jobs.start();
+  events::DelivererOptions dopt;
+  dopt.interval_ms = c.events_worker_interval_ms;
+  dopt.timeout_ms = c.webhook_timeout_ms;
+  dopt.retry_hours = c.webhook_retry_hours;
+  events::WebhookDeliverer deliverer(*rt.store, env, dopt, &rt.metrics);
+  deliverer.start();
   // Tests and scripts read this line to find the port (with --listen HOST:0).
   std::cout << "jishi listening on http://" << host << ":" << *port << std::endl;
   spdlog::info("serving data_dir={} listen={}:{} io_threads={}", c.data_dir, host, *port,
                c.io_threads);
+  std::atomic<bool> stopping{false};
+  std::thread after_start;
+  if (rt.after_start) after_start = std::thread([&] { rt.after_start(services, stopping); });
   server.run();
+  stopping = true;
+  if (after_start.joinable()) after_start.join();
   if (simulator) simulator->stop();
+  deliverer.stop();
+  jobs.stop();
   pay_worker.stop();
   spdlog::info("shutdown: draining the writer");
   rt.store->stop_writer();
@@ -158,19 +210,45 @@ int serve(Runtime& rt) {
   return 0;
 }
 
-int verify_ledger(const Config& config) {
+namespace {
+// The database read-only, at the current schema; nullptr (after saying why) otherwise.
+std::unique_ptr<store::Conn> open_for_verify(const Config& config) {
   auto conn = store::open_sqlite(config.database_path(), store::OpenMode::read_only);
   if (!conn) {
     std::cerr << "jishi: " << conn.error().detail << std::endl;
-    return 2;
+    return nullptr;
   }
   auto version = store::schema_version(**conn);
   if (!version || *version != store::latest_schema_version()) {
     std::cerr << "jishi: the database schema is not current; run `jishi migrate` first"
               << std::endl;
+    return nullptr;
+  }
+  return std::move(*conn);
+}
+}  // namespace
+
+int verify_stock(const Config& config) {
+  auto conn = open_for_verify(config);
+  if (!conn) return 2;
+  auto report = inventory::verify(*conn);
+  if (!report) {
+    std::cerr << "jishi: " << report.error().detail << std::endl;
     return 2;
   }
-  auto violation = pay::verify_ledger(**conn);
+  if (!report->problems.empty()) {
+    for (const auto& p : report->problems) std::cout << "stock violation: " << p << std::endl;
+    return 1;
+  }
+  std::cout << "stock ok: " << report->skus << " SKUs, " << report->movements << " movements"
+            << std::endl;
+  return 0;
+}
+
+int verify_ledger(const Config& config) {
+  auto conn = open_for_verify(config);
+  if (!conn) return 2;
+  auto violation = pay::verify_ledger(*conn);
   if (!violation) {
     std::cerr << "jishi: " << violation.error().detail << std::endl;
     return 2;
@@ -180,7 +258,7 @@ int verify_ledger(const Config& config) {
     return 1;
   }
   std::int64_t accounts = 0, transfers = 0;
-  (void)(*conn)->query(
+  (void)conn->query(
       "SELECT (SELECT COUNT(*) FROM ledger_accounts), (SELECT COUNT(*) FROM "
       "ledger_transfers)",
       {}, [&](const store::Row& r) {

@@ -2,6 +2,8 @@
 #include <iostream>
 
 #include "app/app.h"
+#include "app/seed_catalog.h"
+#include "core/log.h"
 #include "identity/orgs.h"
 #include "identity/password.h"
 #include "identity/users.h"
@@ -77,7 +79,7 @@ Status seed_demo(Runtime& rt) {
                                  "市场监管 Regulator", "regulator"));
   std::string hash = identity::hash_password(
       kDemoPassword, identity::parse_hash_cost(rt.config.password_hash_cost));
-  return write(rt, [&](store::Tx& tx, const Env& env) -> Status {
+  SEED_WRITE(write(rt, [&](store::Tx& tx, const Env& env) -> Status {
     JISHI_ASSIGN_OR_RETURN(auto platform, identity::platform_org(tx));
     JISHI_ASSIGN_OR_RETURN(auto op, identity::find_login(tx, env, "operator@jishi.demo"));
     JISHI_ASSIGN_OR_RETURN(UserId seller,
@@ -99,7 +101,16 @@ Status seed_demo(Runtime& rt) {
                              std::string("914403001922038216"), true, std::string("440300")};
     JISHI_TRY(identity::create_org(tx, env, pending, newshop));
     return {};
-  });
+  }));
+  // The market: merchants, buyers, catalog and stock now; orders and their payments once the
+  // server (and its gateway simulator) is up.
+  auto market = std::make_shared<DemoMarket>();
+  JISHI_TRY(seed_market(rt, *market));
+  rt.after_start = [&rt, market](api::Services& s, const std::atomic<bool>& stop) {
+    if (auto r = seed_orders(rt, s, *market, stop); !r)
+      spdlog::warn("demo orders: {}", r.error().detail);
+  };
+  return {};
 }
 
 void print_demo_accounts() {
@@ -110,7 +121,8 @@ void print_demo_accounts() {
       << "  seller     seller@jishi.demo     admin of 杭州好物科技有限公司 (approved, payout "
          "account set)\n"
       << "  seller     newshop@jishi.demo    admin of 深圳新店贸易有限公司 (awaiting review)\n"
-      << "  buyer      buyer@jishi.demo\n"
+      << "  buyer      buyer@jishi.demo (and buyer1..buyer20@jishi.demo, with orders)\n"
+      << "  sellers    shop1..shop10@jishi.demo: ten merchants with ~1,000 products\n"
       << std::endl;
 }
 

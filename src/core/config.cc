@@ -219,6 +219,44 @@ const std::vector<Key>& keys() {
          JISHI_ASSIGN_OR_RETURN(c.pay_intent_ttl_s, to_int("pay_intent_ttl_s", v, 1, 7 * 86400));
          return {};
        }},
+      {"events_worker_interval_ms",
+       [](Config& c, std::string_view v) -> Status {
+         JISHI_ASSIGN_OR_RETURN(c.events_worker_interval_ms,
+                                to_int("events_worker_interval_ms", v, 10, 60'000));
+         return {};
+       }},
+      {"webhook_timeout_ms",
+       [](Config& c, std::string_view v) -> Status {
+         JISHI_ASSIGN_OR_RETURN(c.webhook_timeout_ms, to_int("webhook_timeout_ms", v, 100, 60'000));
+         return {};
+       }},
+      {"webhook_retry_hours",
+       [](Config& c, std::string_view v) -> Status {
+         JISHI_ASSIGN_OR_RETURN(c.webhook_retry_hours, to_int("webhook_retry_hours", v, 1, 72));
+         return {};
+       }},
+      {"order_freight",
+       [](Config& c, std::string_view v) -> Status {
+         JISHI_ASSIGN_OR_RETURN(c.order_freight, to_int("order_freight", v, 0, 1'000'000));
+         return {};
+       }},
+      {"order_pay_timeout_s",
+       [](Config& c, std::string_view v) -> Status {
+         JISHI_ASSIGN_OR_RETURN(c.order_pay_timeout_s,
+                                to_int("order_pay_timeout_s", v, 60, 7 * 86400));
+         return {};
+       }},
+      {"order_auto_confirm_days",
+       [](Config& c, std::string_view v) -> Status {
+         JISHI_ASSIGN_OR_RETURN(c.order_auto_confirm_days,
+                                to_int("order_auto_confirm_days", v, 1, 90));
+         return {};
+       }},
+      {"order_extend_days",
+       [](Config& c, std::string_view v) -> Status {
+         JISHI_ASSIGN_OR_RETURN(c.order_extend_days, to_int("order_extend_days", v, 1, 30));
+         return {};
+       }},
       {"pay_worker_interval_ms",
        [](Config& c, std::string_view v) -> Status {
          JISHI_ASSIGN_OR_RETURN(c.pay_worker_interval_ms,

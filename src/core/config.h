@@ -41,6 +41,18 @@ struct Config {
   std::int64_t pay_intent_ttl_s = 30 * 60;    // how long an intent may stay open
   std::int64_t pay_worker_interval_ms = 500;  // background channel work (refunds, expiry)
   std::int64_t pay_query_after_s = 60;        // ask the gateway about silent processing intents
+  // Trading (flows/): flat freight per merchant order, the unpaid timeout, auto-confirmation of
+  // receipt after shipment and the buyer's one extension of it.
+  std::int64_t order_freight = 800;            // minor units (¥8.00) per merchant order
+  std::int64_t order_pay_timeout_s = 30 * 60;  // unpaid orders close (stock released)
+  std::int64_t order_auto_confirm_days = 10;   // receipt confirmed N days after shipment
+  std::int64_t order_extend_days = 3;          // the buyer may extend that once by this
+
+  // Events (events/): durable jobs and webhook deliveries.
+  std::int64_t events_worker_interval_ms = 500;  // how often due jobs and deliveries are looked for
+  std::int64_t webhook_timeout_ms = 5000;        // one delivery attempt
+  std::int64_t webhook_retry_hours = 24;         // retries stop this long after the event
+
   // Shifts the server's clock by this many seconds (rehearsals and tests of daily cut-offs).
   std::int64_t clock_offset_s = 0;
 

@@ -187,4 +187,41 @@ inline constexpr std::size_t rating_text_bytes_max = 1500;
 // Problems listed by `jishi verify stock` before it stops collecting (the count is still exact).
 inline constexpr std::size_t verify_problems_max = 100;
 
+// --- Events: the outbox, webhooks, durable jobs ------------------------------------------------
+inline constexpr std::size_t event_type_bytes_max = 64;
+// An event's data: an order with 100 lines fits; webhook receivers should not need more.
+inline constexpr std::size_t event_data_bytes_max = 16 << 10;
+inline constexpr std::size_t webhooks_per_org_max = 10;
+inline constexpr std::size_t webhook_url_bytes_max = 2048;
+inline constexpr std::size_t webhook_event_types_max = 32;
+// A receiver's answer is read only to close the exchange; a longer one fails the attempt, so the
+// bound is generous.
+inline constexpr std::size_t webhook_response_bytes_max = 64 << 10;
+// Deliveries queued per dispatcher pass, and jobs run per runner pass: bounded work per wake-up.
+inline constexpr std::size_t webhook_deliveries_per_pass_max = 200;
+inline constexpr std::size_t jobs_per_pass_max = 500;
+
+// --- Catalog -----------------------------------------------------------------------------------
+// Sizes are in UTF-8 bytes; a Chinese character takes 3 (a 120-character title is 360 bytes).
+inline constexpr std::size_t product_title_bytes_max = 360;
+inline constexpr std::size_t product_subtitle_bytes_max = 600;
+inline constexpr std::size_t brand_bytes_max = 100;
+inline constexpr std::size_t description_blocks_max = 50;
+inline constexpr std::size_t description_text_bytes_max = 15'000;
+inline constexpr std::size_t skus_per_product_max = 100;
+inline constexpr std::size_t spec_attributes_max = 5;
+inline constexpr std::size_t spec_part_bytes_max = 60;
+inline constexpr std::size_t sku_code_bytes_max = 64;
+inline constexpr std::size_t images_per_product_max = 20;
+// An uploaded product image: phone photos compress well under this once resized by the client.
+inline constexpr std::size_t image_bytes_max = 2 << 20;
+inline constexpr std::size_t categories_max = 5000;
+inline constexpr int category_depth_max = 3;
+inline constexpr std::size_t category_code_bytes_max = 64;
+inline constexpr std::size_t category_name_bytes_max = 100;
+// A search query: 64 characters.
+inline constexpr std::size_t search_query_bytes_max = 192;
+// Relevance-sorted results page by offset (FTS5 ranks are not stable keys): at most this deep.
+inline constexpr std::size_t search_offset_max = 1000;
+
 }  // namespace jishi::limits

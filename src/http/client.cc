@@ -92,12 +92,14 @@ asio::awaitable<Result<ClientResponse>> exchange(Url url, bhttp::request<bhttp::
 }
 
 Result<ClientResponse> run(std::string_view url_text, bhttp::verb verb, std::string body,
-                           std::string_view content_type, const ClientOptions& options) {
+                           std::string_view content_type, const ClientOptions& options,
+                           const Fields& headers = {}) {
   JISHI_ASSIGN_OR_RETURN(auto url, parse_url(url_text));
   bhttp::request<bhttp::string_body> req{verb, url.target, 11};
   req.set(bhttp::field::host, url.port == "80" ? url.host : url.host + ":" + url.port);
   req.set(bhttp::field::user_agent, "jishi");
   req.set(bhttp::field::connection, "close");
+  for (const auto& [name, value] : headers) req.set(name, value);
   if (verb == bhttp::verb::post) {
     req.set(bhttp::field::content_type, content_type);
     req.body() = std::move(body);
@@ -142,6 +144,15 @@ Result<ClientResponse> post_form(std::string_view url, const Fields& form,
                                  const ClientOptions& options) {
   return run(url, bhttp::verb::post, form_encode(form), "application/x-www-form-urlencoded",
              options);
+}
+
+Result<ClientResponse> post_json(std::string_view url, std::string body, const Fields& headers,
+                                 const ClientOptions& options) {
+  for (const auto& [name, value] : headers)
+    if (name.find_first_of("\r\n:") != std::string::npos ||
+        value.find_first_of("\r\n") != std::string::npos)
+      return fail(Code::validation_failed, "bad header " + name);
+  return run(url, bhttp::verb::post, std::move(body), "application/json", options, headers);
 }
 
 Result<ClientResponse> get(std::string_view url, const ClientOptions& options) {

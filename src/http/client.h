@@ -31,6 +31,9 @@ struct ClientResponse {
 Result<ClientResponse> post_form(std::string_view url, const Fields& form,
                                  const ClientOptions& options = {});
 Result<ClientResponse> get(std::string_view url, const ClientOptions& options = {});
+// POSTs a JSON body with extra headers (webhook deliveries: signature, event id).
+Result<ClientResponse> post_json(std::string_view url, std::string body, const Fields& headers,
+                                 const ClientOptions& options = {});
 
 // application/x-www-form-urlencoded: k=v pairs joined by '&', RFC 3986 unreserved characters
 // kept, everything else percent-encoded (spaces as %20).

@@ -159,11 +159,13 @@ class SqliteConn final : public Conn {
           rc = sqlite3_bind_int64(p.stmt, idx, v.integer());
           break;
         case Param::Kind::text:
-          rc = sqlite3_bind_text64(p.stmt, idx, v.text().data(), v.text().size(), SQLITE_STATIC,
-                                   SQLITE_UTF8);
+          // An empty view may have no data pointer, which SQLite would bind as NULL.
+          rc = sqlite3_bind_text64(p.stmt, idx, v.text().data() ? v.text().data() : "",
+                                   v.text().size(), SQLITE_STATIC, SQLITE_UTF8);
           break;
         case Param::Kind::blob:
-          rc = sqlite3_bind_blob64(p.stmt, idx, v.text().data(), v.text().size(), SQLITE_STATIC);
+          rc = sqlite3_bind_blob64(p.stmt, idx, v.text().data() ? v.text().data() : "",
+                                   v.text().size(), SQLITE_STATIC);
           break;
       }
       if (rc != SQLITE_OK) return fail(Code::storage_failure, "sqlite bind failed");

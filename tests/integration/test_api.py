@@ -530,10 +530,25 @@ class LifecycleTest(unittest.TestCase):
             self.assertEqual([(m["org_name"], m["org_status"]) for m in ms], [("杭州好物科技有限公司", "approved")])
             s.login("regulator@jishi.demo", "jishi-demo-2026")
             s.login("buyer@jishi.demo", "jishi-demo-2026")
+            # The market: ~1,000 listed products, searchable in Chinese.
+            hits = s.client().get("/api/v1/products?q=%E6%89%8B%E6%9C%BA&limit=5").json["items"]
+            self.assertEqual(len(hits), 5)
+            # Orders in every status, paid through the simulator while the server runs.
+            wanted = {"pending_payment", "paid", "shipped", "delivered", "completed", "cancelled", "closed"}
+
+            def statuses():
+                items = op.get("/api/v1/orders?limit=100").json["items"]
+                found = {o["status"] for o in items}
+                return found if wanted <= found else None
+            wait_until(statuses, timeout=240, what="demo orders in every status")
             self.assertEqual(s.stop(), 0)
+            for what in ("ledger", "stock"):
+                out = subprocess.run([JISHI, "verify", what, "--data-dir", s.data_dir],
+                                     capture_output=True, text=True)
+                self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
             s.start()  # same data dir: keeps the demo data, seeds nothing twice
             self.assertEqual(len(s.login("operator@jishi.demo", "jishi-demo-2026")
-                                 .get("/api/v1/orgs?kind=merchant").json["items"]), 2)
+                                 .get("/api/v1/orgs?kind=merchant&limit=100").json["items"]), 12)
         finally:
             s.cleanup()
 

@@ -1,0 +1,630 @@
+#include "catalog/catalog.h"
+
+#include <boost/json.hpp>
+#include <set>
+
+#include "catalog/search.h"
+#include "core/json.h"
+#include "core/limits.h"
+
+namespace jishi::catalog {
+
+namespace json = boost::json;
+
+namespace {
+
+Currency stored_currency(std::string_view code) {
+  auto c = currency_from_code(code);
+  return c ? *c : Currency{};
+}
+
+std::string spec_json(const std::map<std::string, std::string>& spec) {
+  json::object o;
+  for (const auto& [k, v] : spec) o[k] = v;  // std::map: keys sorted, so the text is canonical
+  return json_to_string(o);
+}
+
+std::map<std::string, std::string> parse_spec(std::string_view text) {
+  std::map<std::string, std::string> out;
+  boost::system::error_code ec;
+  auto v = json::parse(text, ec);
+  if (ec || !v.is_object()) return out;
+  for (const auto& [k, x] : v.as_object())
+    if (x.is_string()) out[std::string(k)] = std::string(x.as_string());
+  return out;
+}
+
+std::string spec_text(const std::map<std::string, std::string>& spec) {
+  std::string out;
+  for (const auto& [k, v] : spec) out += (out.empty() ? "" : " ") + k + ":" + v;
+  return out;
+}
+
+std::string blocks_json(const std::vector<Block>& blocks) {
+  json::array a;
+  for (const auto& b : blocks) {
+    json::object o;
+    o["type"] = b.type;
+    o[b.type == "image" ? "image_id" : "text"] = b.text;
+    a.push_back(std::move(o));
+  }
+  return json_to_string(a);
+}
+
+std::vector<Block> parse_blocks(std::string_view text) {
+  std::vector<Block> out;
+  boost::system::error_code ec;
+  auto v = json::parse(text, ec);
+  if (ec || !v.is_array()) return out;
+  for (const auto& x : v.as_array()) {
+    if (!x.is_object()) continue;
+    const auto& o = x.as_object();
+    Block b;
+    if (auto* t = o.if_contains("type"); t && t->is_string()) b.type = std::string(t->as_string());
+    auto* body = o.if_contains(b.type == "image" ? "image_id" : "text");
+    if (body && body->is_string()) b.text = std::string(body->as_string());
+    out.push_back(std::move(b));
+  }
+  return out;
+}
+
+Status check_text(std::string_view v, std::size_t max, std::string_view field, bool required) {
+  if ((required && v.empty()) || v.size() > max)
+    return fail(Code::validation_failed,
+                std::string(field) + " must be " + (required ? "1" : "0") + ".." +
+                    std::to_string(max) + " bytes",
+                "/" + std::string(field));
+  return {};
+}
+
+Status check_spec(const std::map<std::string, std::string>& spec, const std::string& at) {
+  if (spec.size() > limits::spec_attributes_max)
+    return fail(Code::validation_failed,
+                "a SKU has at most " + std::to_string(limits::spec_attributes_max) + " attributes",
+                at + "/spec");
+  for (const auto& [k, v] : spec)
+    if (k.empty() || v.empty() || k.size() > limits::spec_part_bytes_max ||
+        v.size() > limits::spec_part_bytes_max)
+      return fail(
+          Code::validation_failed,
+          "spec names and values are 1.." + std::to_string(limits::spec_part_bytes_max) + " bytes",
+          at + "/spec");
+  return {};
+}
+
+Status check_price(const Money& m, const std::string& at) {
+  if (m.minor <= 0 || m.minor > limits::pay_amount_max)
+    return fail(Code::validation_failed, "price must be a positive amount", at + "/price");
+  return {};
+}
+
+Status check_fields(store::Conn& conn, const ProductFields& f) {
+  JISHI_TRY(check_text(f.title, limits::product_title_bytes_max, "title", true));
+  if (f.subtitle)
+    JISHI_TRY(check_text(*f.subtitle, limits::product_subtitle_bytes_max, "subtitle", false));
+  if (f.brand) JISHI_TRY(check_text(*f.brand, limits::brand_bytes_max, "brand", false));
+  if (f.description.size() > limits::description_blocks_max)
+    return fail(
+        Code::validation_failed,
+        "description has at most " + std::to_string(limits::description_blocks_max) + " blocks",
+        "/description");
+  for (std::size_t i = 0; i < f.description.size(); ++i) {
+    const auto& b = f.description[i];
+    std::string at = "/description/" + std::to_string(i);
+    if (b.type != "text" && b.type != "image")
+      return fail(Code::validation_failed, "a block's type is text or image", at + "/type");
+    if (b.text.empty() || b.text.size() > limits::description_text_bytes_max)
+      return fail(Code::validation_failed, "a block needs its text or image_id", at);
+  }
+  JISHI_ASSIGN_OR_RETURN(
+      auto cat, conn.query_one("SELECT id FROM cat_categories WHERE id = $1", {f.category.value},
+                               [](const store::Row& r) { return r.i64(0); }));
+  if (!cat) return fail(Code::validation_failed, "no such category", "/category_id");
+  return {};
+}
+
+// Keeps price range and stock flag in step with the active SKUs.
+Status recompute(store::Tx& tx, ProductId id, std::int64_t now) {
+  JISHI_TRY(tx.exec(
+      "UPDATE cat_products SET "
+      "price_min = COALESCE((SELECT MIN(price) FROM cat_skus WHERE product_id = $1 AND status = "
+      "'active'), price_min), "
+      "price_max = COALESCE((SELECT MAX(price) FROM cat_skus WHERE product_id = $1 AND status = "
+      "'active'), price_max), "
+      "in_stock = EXISTS (SELECT 1 FROM cat_skus WHERE product_id = $1 AND status = 'active' AND "
+      "in_stock = 1), updated_at_us = $2 WHERE id = $1",
+      {id.value, now}));
+  return {};
+}
+
+Status log_event(store::Tx& tx, Env& env, ProductId id, std::string_view action,
+                 std::optional<std::string> reason, std::optional<std::int64_t> actor,
+                 std::string_view role) {
+  JISHI_TRY(
+      tx.exec("INSERT INTO cat_product_events (id, product_id, action, reason, actor_id, "
+              "actor_role, at_us) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+              {env.ids.next(), id.value, action, reason, actor, role, env.clock.now_us()}));
+  return {};
+}
+
+Result<Sku> insert_sku(store::Tx& tx, Env& env, ProductId product, const Currency& currency,
+                       const NewSku& s, const std::string& at) {
+  JISHI_TRY(check_spec(s.spec, at));
+  JISHI_TRY(check_price(s.price, at));
+  if (s.price.currency != currency)
+    return fail(Code::validation_failed, "a product's SKUs share one currency", at + "/price");
+  if (s.code && s.code->size() > limits::sku_code_bytes_max)
+    return fail(Code::validation_failed, "code is too long", at + "/code");
+  SkuId id{env.ids.next()};
+  std::int64_t now = env.clock.now_us();
+  auto r = tx.exec(
+      "INSERT INTO cat_skus (id, product_id, spec, spec_text, price, currency, code, "
+      "status, in_stock, created_at_us, updated_at_us) VALUES ($1, $2, $3, $4, $5, "
+      "$6, $7, 'active', 0, $8, $8)",
+      {id.value, product.value, spec_json(s.spec), spec_text(s.spec), s.price.minor,
+       currency.code_view(), s.code, now});
+  if (!r) {
+    if (r.error().code == Code::already_exists)
+      return fail(Code::already_exists, "two SKUs of a product have the same spec", at + "/spec");
+    return std::unexpected(r.error());
+  }
+  JISHI_ASSIGN_OR_RETURN(auto sku, get_sku(tx, id));
+  return *sku;
+}
+
+constexpr std::string_view kSkuColumns =
+    "id, product_id, spec, spec_text, price, currency, code, status, in_stock";
+
+Sku read_sku(const store::Row& r) {
+  Sku s;
+  s.id = SkuId{r.i64(0)};
+  s.product = ProductId{r.i64(1)};
+  s.spec = parse_spec(r.text(2));
+  s.spec_text = r.str(3);
+  s.price = Money{r.i64(4), stored_currency(r.text(5))};
+  s.code = r.opt_str(6);
+  s.status = r.str(7);
+  s.in_stock = r.i64(8) != 0;
+  return s;
+}
+
+constexpr std::string_view kProductColumns =
+    "p.id, p.seller_id, p.category_id, c.code, c.name, p.title, p.subtitle, p.brand, "
+    "p.takedown_reason, p.description, p.status, p.currency, p.price_min, p.price_max, p.sales, "
+    "p.rating_sum, p.rating_count, p.in_stock, p.created_at_us, p.updated_at_us, p.listed_at_us";
+
+Product read_product(const store::Row& r) {
+  Product p;
+  p.id = ProductId{r.i64(0)};
+  p.seller = OrgId{r.i64(1)};
+  p.category = CategoryId{r.i64(2)};
+  p.category_code = r.str(3);
+  p.category_name = r.str(4);
+  p.title = r.str(5);
+  p.subtitle = r.opt_str(6);
+  p.brand = r.opt_str(7);
+  p.takedown_reason = r.opt_str(8);
+  p.description = parse_blocks(r.text(9));
+  p.status = r.str(10);
+  p.currency = stored_currency(r.text(11));
+  p.price_min = r.i64(12);
+  p.price_max = r.i64(13);
+  p.sales = r.i64(14);
+  p.rating_sum = r.i64(15);
+  p.rating_count = r.i64(16);
+  p.in_stock = r.i64(17) != 0;
+  p.created_at_us = r.i64(18);
+  p.updated_at_us = r.i64(19);
+  p.listed_at_us = r.opt_i64(20);
+  return p;
+}
+
+Status load_parts(store::Conn& conn, Product& p) {
+  JISHI_TRY(conn.query(
+      "SELECT " + std::string(kSkuColumns) + " FROM cat_skus WHERE product_id = $1 ORDER BY id",
+      {p.id.value}, [&](const store::Row& r) {
+        p.skus.push_back(read_sku(r));
+        return true;
+      }));
+  JISHI_TRY(
+      conn.query("SELECT id, sha256, content_type, bytes, position FROM cat_images WHERE "
+                 "product_id = $1 ORDER BY position, id",
+                 {p.id.value}, [&](const store::Row& r) {
+                   p.images.push_back(
+                       Image{r.i64(0), r.str(1), r.str(2), r.i64(3), static_cast<int>(r.i64(4))});
+                   return true;
+                 }));
+  return {};
+}
+
+Result<Product> set_status(store::Tx& tx, Env& env, ProductId id,
+                           std::initializer_list<std::string_view> from, std::string_view to,
+                           std::optional<std::string> reason, UserId actor, std::string_view role) {
+  JISHI_ASSIGN_OR_RETURN(auto p, get_product(tx, id));
+  bool ok = false;
+  for (auto f : from) ok = ok || p.status == f;
+  if (!ok) return fail(Code::invalid_state, "the product is " + p.status);
+  std::int64_t now = env.clock.now_us();
+  JISHI_TRY(tx.exec(
+      "UPDATE cat_products SET status = $2, takedown_reason = $3, updated_at_us = $4, "
+      "listed_at_us = CASE WHEN $2 = 'listed' THEN COALESCE(listed_at_us, $4) ELSE listed_at_us "
+      "END WHERE id = $1",
+      {id.value, to, to == "taken_down" ? reason : std::optional<std::string>(), now}));
+  std::string action = to == "listed"                                 ? "listed"
+                       : to == "delisted" && p.status == "taken_down" ? "restored"
+                       : to == "delisted"                             ? "delisted"
+                                                                      : "taken_down";
+  JISHI_TRY(log_event(tx, env, id, action, reason, actor.value, role));
+  JISHI_TRY(reindex(tx, id));
+  return get_product(tx, id);
+}
+
+}  // namespace
+
+std::string Image::file_name() const {
+  std::string ext = content_type == "image/png"    ? "png"
+                    : content_type == "image/webp" ? "webp"
+                                                   : "jpg";
+  return sha256 + "." + ext;
+}
+
+Result<Category> create_category(store::Tx& tx, Env& env, const NewCategory& c) {
+  JISHI_TRY(check_text(c.code, limits::category_code_bytes_max, "code", true));
+  for (char ch : c.code)
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_'))
+      return fail(Code::validation_failed, "code has a-z, 0-9, - and _", "/code");
+  JISHI_TRY(check_text(c.name, limits::category_name_bytes_max, "name", true));
+  if (c.name_en)
+    JISHI_TRY(check_text(*c.name_en, limits::category_name_bytes_max, "name_en", false));
+  int depth = 1;
+  if (c.parent) {
+    JISHI_ASSIGN_OR_RETURN(
+        auto parent, tx.query_one("SELECT depth FROM cat_categories WHERE id = $1",
+                                  {c.parent->value}, [](const store::Row& r) { return r.i64(0); }));
+    if (!parent) return fail(Code::validation_failed, "no such parent category", "/parent_id");
+    depth = static_cast<int>(*parent) + 1;
+    if (depth > limits::category_depth_max)
+      return fail(Code::validation_failed, "categories nest at most 3 deep", "/parent_id");
+  }
+  JISHI_ASSIGN_OR_RETURN(auto n, tx.query_one("SELECT COUNT(*) FROM cat_categories", {},
+                                              [](const store::Row& r) { return r.i64(0); }));
+  if (n.value_or(0) >= static_cast<std::int64_t>(limits::categories_max))
+    return fail(Code::conflict, "the category tree is full");
+  CategoryId id{env.ids.next()};
+  std::int64_t now = env.clock.now_us();
+  std::optional<std::int64_t> parent;
+  if (c.parent) parent = c.parent->value;
+  auto r = tx.exec(
+      "INSERT INTO cat_categories (id, parent_id, code, name, name_en, sort, depth, "
+      "created_at_us, updated_at_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+      {id.value, parent, c.code, c.name, c.name_en, c.sort, depth, now});
+  if (!r && r.error().code == Code::already_exists)
+    return fail(Code::already_exists, "a category with this code exists", "/code");
+  if (!r) return std::unexpected(r.error());
+  return Category{id, c.parent, c.code, c.name, c.name_en, c.sort, depth};
+}
+
+Result<Category> update_category(store::Tx& tx, Env& env, CategoryId id,
+                                 std::optional<std::string> name,
+                                 std::optional<std::optional<std::string>> name_en,
+                                 std::optional<int> sort) {
+  if (name) JISHI_TRY(check_text(*name, limits::category_name_bytes_max, "name", true));
+  if (name_en && *name_en)
+    JISHI_TRY(check_text(**name_en, limits::category_name_bytes_max, "name_en", false));
+  JISHI_ASSIGN_OR_RETURN(auto all, all_categories(tx));
+  std::optional<Category> found;
+  for (const auto& c : all)
+    if (c.id == id) found = c;
+  if (!found) return fail(Code::not_found, "no such category");
+  if (name) found->name = *name;
+  if (name_en) found->name_en = *name_en;
+  if (sort) found->sort = *sort;
+  JISHI_TRY(
+      tx.exec("UPDATE cat_categories SET name = $2, name_en = $3, sort = $4, updated_at_us "
+              "= $5 WHERE id = $1",
+              {id.value, found->name, found->name_en, found->sort, env.clock.now_us()}));
+  // Product documents carry the category name.
+  std::vector<std::int64_t> listed;
+  JISHI_TRY(tx.query("SELECT id FROM cat_products WHERE category_id = $1 AND status = 'listed'",
+                     {id.value}, [&](const store::Row& r) {
+                       listed.push_back(r.i64(0));
+                       return true;
+                     }));
+  for (auto p : listed) JISHI_TRY(reindex(tx, ProductId{p}));
+  return *found;
+}
+
+Result<std::vector<Category>> all_categories(store::Conn& conn) {
+  std::vector<Category> out;
+  JISHI_TRY(
+      conn.query("SELECT id, parent_id, code, name, name_en, sort, depth FROM "
+                 "cat_categories ORDER BY depth, sort, id",
+                 {}, [&](const store::Row& r) {
+                   Category c;
+                   c.id = CategoryId{r.i64(0)};
+                   if (!r.is_null(1)) c.parent = CategoryId{r.i64(1)};
+                   c.code = r.str(2);
+                   c.name = r.str(3);
+                   c.name_en = r.opt_str(4);
+                   c.sort = static_cast<int>(r.i64(5));
+                   c.depth = static_cast<int>(r.i64(6));
+                   out.push_back(std::move(c));
+                   return true;
+                 }));
+  return out;
+}
+
+Result<std::vector<CategoryId>> category_and_descendants(store::Conn& conn, CategoryId id) {
+  JISHI_ASSIGN_OR_RETURN(auto all, all_categories(conn));
+  std::set<std::int64_t> in{id.value};
+  bool known = false;
+  for (const auto& c : all) known = known || c.id == id;
+  if (!known) return fail(Code::validation_failed, "no such category", "category");
+  // Sorted by depth: parents come before their children.
+  for (const auto& c : all)
+    if (c.parent && in.count(c.parent->value)) in.insert(c.id.value);
+  std::vector<CategoryId> out;
+  for (auto v : in) out.push_back(CategoryId{v});
+  return out;
+}
+
+Result<Product> create_product(store::Tx& tx, Env& env, OrgId seller, const ProductFields& f,
+                               const std::vector<NewSku>& skus) {
+  JISHI_TRY(check_fields(tx, f));
+  if (skus.empty() || skus.size() > limits::skus_per_product_max)
+    return fail(Code::validation_failed,
+                "a product has 1.." + std::to_string(limits::skus_per_product_max) + " SKUs",
+                "/skus");
+  ProductId id{env.ids.next()};
+  std::int64_t now = env.clock.now_us();
+  Currency currency = skus.front().price.currency;
+  JISHI_TRY(tx.exec(
+      "INSERT INTO cat_products (id, seller_id, category_id, title, subtitle, brand, description, "
+      "status, currency, price_min, price_max, created_at_us, updated_at_us) VALUES ($1, $2, $3, "
+      "$4, $5, $6, $7, 'draft', $8, $9, $9, $10, $10)",
+      {id.value, seller.value, f.category.value, f.title, f.subtitle, f.brand,
+       blocks_json(f.description), currency.code_view(), skus.front().price.minor, now}));
+  for (std::size_t i = 0; i < skus.size(); ++i)
+    JISHI_TRY(insert_sku(tx, env, id, currency, skus[i], "/skus/" + std::to_string(i)));
+  JISHI_TRY(recompute(tx, id, now));
+  JISHI_TRY(log_event(tx, env, id, "created", std::nullopt, std::nullopt, "seller"));
+  return get_product(tx, id);
+}
+
+Result<Product> update_product(store::Tx& tx, Env& env, ProductId id, const ProductFields& f) {
+  JISHI_TRY(get_product(tx, id));
+  JISHI_TRY(check_fields(tx, f));
+  JISHI_TRY(
+      tx.exec("UPDATE cat_products SET title = $2, subtitle = $3, brand = $4, category_id = "
+              "$5, description = $6, updated_at_us = $7 WHERE id = $1",
+              {id.value, f.title, f.subtitle, f.brand, f.category.value, blocks_json(f.description),
+               env.clock.now_us()}));
+  JISHI_TRY(reindex(tx, id));
+  return get_product(tx, id);
+}
+
+Result<Product> get_product(store::Conn& conn, ProductId id) {
+  JISHI_ASSIGN_OR_RETURN(auto p, conn.query_one("SELECT " + std::string(kProductColumns) +
+                                                    " FROM cat_products p JOIN cat_categories c "
+                                                    "ON c.id = p.category_id WHERE p.id = $1",
+                                                {id.value}, read_product));
+  if (!p) return fail(Code::not_found, "no such product");
+  JISHI_TRY(load_parts(conn, *p));
+  return *p;
+}
+
+Result<Sku> add_sku(store::Tx& tx, Env& env, ProductId id, const NewSku& s) {
+  JISHI_ASSIGN_OR_RETURN(auto p, get_product(tx, id));
+  if (p.skus.size() >= limits::skus_per_product_max)
+    return fail(Code::conflict, "the product has the most SKUs it may have");
+  JISHI_ASSIGN_OR_RETURN(auto sku, insert_sku(tx, env, id, p.currency, s, ""));
+  JISHI_TRY(recompute(tx, id, env.clock.now_us()));
+  JISHI_TRY(reindex(tx, id));
+  return sku;
+}
+
+Result<Sku> update_sku(store::Tx& tx, Env& env, SkuId id, const SkuPatch& patch) {
+  JISHI_ASSIGN_OR_RETURN(auto current, get_sku(tx, id));
+  if (!current) return fail(Code::not_found, "no such SKU");
+  Sku s = *current;
+  if (patch.price) {
+    JISHI_TRY(check_price(*patch.price, ""));
+    if (patch.price->currency != s.price.currency)
+      return fail(Code::validation_failed, "a product's SKUs share one currency", "/price");
+    s.price = *patch.price;
+  }
+  if (patch.spec) {
+    JISHI_TRY(check_spec(*patch.spec, ""));
+    s.spec = *patch.spec;
+  }
+  if (patch.status) {
+    if (*patch.status != "active" && *patch.status != "disabled")
+      return fail(Code::validation_failed, "status is active or disabled", "/status");
+    s.status = *patch.status;
+  }
+  if (patch.code) {
+    if (*patch.code && (*patch.code)->size() > limits::sku_code_bytes_max)
+      return fail(Code::validation_failed, "code is too long", "/code");
+    s.code = *patch.code;
+  }
+  auto r = tx.exec(
+      "UPDATE cat_skus SET spec = $2, spec_text = $3, price = $4, status = $5, code "
+      "= $6, updated_at_us = $7 WHERE id = $1",
+      {id.value, spec_json(s.spec), spec_text(s.spec), s.price.minor, s.status, s.code,
+       env.clock.now_us()});
+  if (!r && r.error().code == Code::already_exists)
+    return fail(Code::already_exists, "two SKUs of a product have the same spec", "/spec");
+  if (!r) return std::unexpected(r.error());
+  JISHI_TRY(recompute(tx, s.product, env.clock.now_us()));
+  JISHI_TRY(reindex(tx, s.product));
+  JISHI_ASSIGN_OR_RETURN(auto after, get_sku(tx, id));
+  return *after;
+}
+
+Result<std::optional<Sku>> get_sku(store::Conn& conn, SkuId id) {
+  return conn.query_one("SELECT " + std::string(kSkuColumns) + " FROM cat_skus WHERE id = $1",
+                        {id.value}, read_sku);
+}
+
+Result<Product> list_product(store::Tx& tx, Env& env, ProductId id, UserId actor) {
+  JISHI_ASSIGN_OR_RETURN(auto p, get_product(tx, id));
+  bool active = false;
+  for (const auto& s : p.skus) active = active || s.status == "active";
+  if (!active) return fail(Code::invalid_state, "a listed product needs an active SKU");
+  if (p.status == "taken_down")
+    return fail(Code::invalid_state,
+                "the product was taken down: " + p.takedown_reason.value_or("") +
+                    "; an operator must restore it first");
+  return set_status(tx, env, id, {"draft", "delisted"}, "listed", std::nullopt, actor, "seller");
+}
+
+Result<Product> delist_product(store::Tx& tx, Env& env, ProductId id, UserId actor) {
+  return set_status(tx, env, id, {"listed"}, "delisted", std::nullopt, actor, "seller");
+}
+
+Result<Product> take_down(store::Tx& tx, Env& env, ProductId id, UserId actor,
+                          std::string_view role, std::string_view reason) {
+  if (reason.empty() || reason.size() > limits::reason_bytes_max)
+    return fail(Code::validation_failed, "a takedown needs a reason", "/reason");
+  return set_status(tx, env, id, {"draft", "listed", "delisted"}, "taken_down", std::string(reason),
+                    actor, role);
+}
+
+Result<Product> restore(store::Tx& tx, Env& env, ProductId id, UserId actor) {
+  return set_status(tx, env, id, {"taken_down"}, "delisted", std::nullopt, actor, "operator");
+}
+
+Result<Page<Takedown>> takedowns(store::Conn& conn, std::int64_t before, std::size_t limit) {
+  Page<Takedown> page;
+  JISHI_TRY(conn.query(
+      "SELECT e.id, e.product_id, e.action, COALESCE(e.reason, ''), p.title, p.seller_id, "
+      "e.actor_id, COALESCE(e.actor_role, ''), e.at_us FROM cat_product_events e JOIN "
+      "cat_products p ON p.id = e.product_id WHERE e.action IN ('taken_down', 'restored') AND "
+      "e.id < $1 ORDER BY e.id DESC LIMIT $2",
+      {before > 0 ? before : INT64_MAX, static_cast<std::int64_t>(limit + 1)},
+      [&](const store::Row& r) {
+        page.items.push_back(Takedown{r.i64(0), ProductId{r.i64(1)}, r.str(2), r.str(3), r.str(4),
+                                      OrgId{r.i64(5)}, r.opt_i64(6), r.str(7), r.i64(8)});
+        return true;
+      }));
+  trim_page(page, limit, [](const Takedown& t) { return t.id; });
+  return page;
+}
+
+std::optional<std::string> sniff_image(std::string_view b) {
+  if (b.size() >= 3 && static_cast<unsigned char>(b[0]) == 0xFF &&
+      static_cast<unsigned char>(b[1]) == 0xD8 && static_cast<unsigned char>(b[2]) == 0xFF)
+    return "image/jpeg";
+  if (b.size() >= 8 && b.substr(0, 8) == std::string_view("\x89PNG\r\n\x1a\n", 8))
+    return "image/png";
+  if (b.size() >= 12 && b.substr(0, 4) == "RIFF" && b.substr(8, 4) == "WEBP") return "image/webp";
+  return std::nullopt;
+}
+
+Result<Image> add_image(store::Tx& tx, Env& env, ProductId id, std::string_view sha256,
+                        std::string_view content_type, std::int64_t bytes) {
+  JISHI_ASSIGN_OR_RETURN(auto p, get_product(tx, id));
+  if (p.images.size() >= limits::images_per_product_max)
+    return fail(Code::conflict, "a product has at most " +
+                                    std::to_string(limits::images_per_product_max) + " images");
+  int position = p.images.empty() ? 0 : p.images.back().position + 1;
+  std::int64_t image_id = env.ids.next();
+  JISHI_TRY(
+      tx.exec("INSERT INTO cat_images (id, product_id, sha256, content_type, bytes, "
+              "position, created_at_us) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+              {image_id, id.value, sha256, content_type, bytes, position, env.clock.now_us()}));
+  return Image{image_id, std::string(sha256), std::string(content_type), bytes, position};
+}
+
+Status remove_image(store::Tx& tx, Env& env, ProductId id, std::int64_t image_id) {
+  JISHI_ASSIGN_OR_RETURN(auto n, tx.exec("DELETE FROM cat_images WHERE id = $1 AND product_id = $2",
+                                         {image_id, id.value}));
+  if (n != 1) return fail(Code::not_found, "no such image");
+  JISHI_TRY(tx.exec("UPDATE cat_products SET updated_at_us = $2 WHERE id = $1",
+                    {id.value, env.clock.now_us()}));
+  return {};
+}
+
+Result<Page<Product>> seller_products(store::Conn& conn, const SellerFilter& f) {
+  Page<Product> page;
+  std::string sql = "SELECT " + std::string(kProductColumns) +
+                    " FROM cat_products p JOIN cat_categories c ON c.id = p.category_id WHERE "
+                    "p.seller_id = $1 AND p.id < $2" +
+                    (f.status ? " AND p.status = $4" : "") + " ORDER BY p.id DESC LIMIT $3";
+  auto on_row = [&](const store::Row& r) {
+    page.items.push_back(read_product(r));
+    return true;
+  };
+  std::int64_t before = f.before > 0 ? f.before : INT64_MAX;
+  auto lim = static_cast<std::int64_t>(f.limit + 1);
+  if (f.status)
+    JISHI_TRY(conn.query(sql, {f.seller.value, before, lim, *f.status}, on_row));
+  else
+    JISHI_TRY(conn.query(sql, {f.seller.value, before, lim}, on_row));
+  trim_page(page, f.limit, [](const Product& p) { return p.id.value; });
+  for (auto& p : page.items) JISHI_TRY(load_parts(conn, p));
+  return page;
+}
+
+Result<std::vector<SkuOffer>> offers(store::Conn& conn, std::span<const SkuId> skus) {
+  std::vector<SkuOffer> out;
+  if (skus.empty()) return out;
+  // One statement text per list length keeps the prepared-statement cache effective.
+  std::string sql =
+      "SELECT s.id, s.product_id, p.seller_id, p.title, s.spec_text, s.price, s.currency, c.code, "
+      "s.status, p.status FROM cat_skus s JOIN cat_products p ON p.id = s.product_id JOIN "
+      "cat_categories c ON c.id = p.category_id WHERE s.id IN (";
+  std::vector<store::Param> params;
+  params.reserve(skus.size());
+  for (std::size_t i = 0; i < skus.size(); ++i) {
+    sql += (i ? ", $" : "$") + std::to_string(i + 1);
+    params.emplace_back(skus[i].value);
+  }
+  sql += ")";
+  JISHI_TRY(conn.query(sql, params, [&](const store::Row& r) {
+    SkuOffer o;
+    o.sku = SkuId{r.i64(0)};
+    o.product = ProductId{r.i64(1)};
+    o.seller = OrgId{r.i64(2)};
+    o.title = r.str(3);
+    o.spec_text = r.str(4);
+    o.price = Money{r.i64(5), stored_currency(r.text(6))};
+    o.category_code = r.str(7);
+    o.product_status = r.str(9);
+    o.sellable = r.text(8) == "active" && o.product_status == "listed";
+    if (r.text(8) != "active" && o.product_status == "listed") o.product_status = "sku disabled";
+    out.push_back(std::move(o));
+    return true;
+  }));
+  return out;
+}
+
+Status set_in_stock(store::Tx& tx, SkuId sku, bool in_stock) {
+  JISHI_ASSIGN_OR_RETURN(auto product, tx.query_one("UPDATE cat_skus SET in_stock = $2 WHERE id = "
+                                                    "$1 RETURNING product_id",
+                                                    {sku.value, in_stock},
+                                                    [](const store::Row& r) { return r.i64(0); }));
+  if (!product) return fail(Code::not_found, "no such SKU");
+  JISHI_TRY(
+      tx.exec("UPDATE cat_products SET in_stock = EXISTS (SELECT 1 FROM cat_skus WHERE "
+              "product_id = $1 AND status = 'active' AND in_stock = 1) WHERE id = $1",
+              {*product}));
+  return {};
+}
+
+Status add_sales(store::Tx& tx, ProductId product, std::int64_t quantity) {
+  JISHI_TRY(tx.exec("UPDATE cat_products SET sales = sales + $2 WHERE id = $1",
+                    {product.value, quantity}));
+  return {};
+}
+
+Status add_rating(store::Tx& tx, ProductId product, std::int64_t score_sum_delta,
+                  std::int64_t count_delta) {
+  JISHI_TRY(
+      tx.exec("UPDATE cat_products SET rating_sum = rating_sum + $2, rating_count = "
+              "rating_count + $3 WHERE id = $1",
+              {product.value, score_sum_delta, count_delta}));
+  return {};
+}
+
+}  // namespace jishi::catalog

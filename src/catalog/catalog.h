@@ -1,0 +1,175 @@
+// The catalog: an operator-managed category tree; sellers' products with SKUs (spec attributes,
+// prices in minor units), images and a block description; moderation (operators and
+// regulators take products down with a reason, recorded); and full-text search.
+//
+//   draft --list--> listed <--delist/list--> delisted;   any --takedown--> taken_down
+//   taken_down --restore (operator)--> delisted
+//
+// Only listed products are in the search index, which changes in the same transaction as the
+// product. Functions run inside the caller's transaction.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/env.h"
+#include "core/ids.h"
+#include "core/money.h"
+#include "core/page.h"
+#include "core/result.h"
+#include "store/database.h"
+
+namespace jishi::catalog {
+
+using CategoryId = Id<struct CategoryTag>;
+using ProductId = Id<struct ProductTag>;
+using SkuId = Id<struct SkuTag>;
+
+struct Category {
+  CategoryId id;
+  std::optional<CategoryId> parent;
+  std::string code, name;
+  std::optional<std::string> name_en;
+  int sort = 0, depth = 1;
+};
+struct NewCategory {
+  std::optional<CategoryId> parent;
+  std::string code, name;
+  std::optional<std::string> name_en;
+  int sort = 0;
+};
+Result<Category> create_category(store::Tx& tx, Env& env, const NewCategory& c);
+Result<Category> update_category(store::Tx& tx, Env& env, CategoryId id,
+                                 std::optional<std::string> name,
+                                 std::optional<std::optional<std::string>> name_en,
+                                 std::optional<int> sort);
+Result<std::vector<Category>> all_categories(store::Conn& conn);
+// The category and every category below it.
+Result<std::vector<CategoryId>> category_and_descendants(store::Conn& conn, CategoryId id);
+
+// A description block: {"type":"text","text":...} or {"type":"image","image_id":...}.
+struct Block {
+  std::string type;
+  std::string text;  // text, or the image id
+};
+
+struct Sku {
+  SkuId id;
+  ProductId product;
+  std::map<std::string, std::string> spec;
+  std::string spec_text;
+  Money price;
+  std::optional<std::string> code;
+  std::string status;  // active | disabled
+  bool in_stock = false;
+};
+struct NewSku {
+  std::map<std::string, std::string> spec;
+  Money price;
+  std::optional<std::string> code;
+};
+
+struct Image {
+  std::int64_t id = 0;
+  std::string sha256, content_type;
+  std::int64_t bytes = 0;
+  int position = 0;
+  std::string file_name() const;  // "<sha256>.<ext>", served at /media/<file_name>
+};
+
+struct Product {
+  ProductId id;
+  OrgId seller;
+  CategoryId category;
+  std::string category_code, category_name;
+  std::string title;
+  std::optional<std::string> subtitle, brand, takedown_reason;
+  std::vector<Block> description;
+  std::string status;
+  Currency currency;
+  std::int64_t price_min = 0, price_max = 0, sales = 0, rating_sum = 0, rating_count = 0;
+  bool in_stock = false;
+  std::int64_t created_at_us = 0, updated_at_us = 0;
+  std::optional<std::int64_t> listed_at_us;
+  std::vector<Sku> skus;
+  std::vector<Image> images;
+};
+
+struct ProductFields {
+  std::string title;
+  std::optional<std::string> subtitle, brand;
+  CategoryId category;
+  std::vector<Block> description;
+};
+
+// A draft product with its SKUs (>= 1, distinct specs, one currency).
+Result<Product> create_product(store::Tx& tx, Env& env, OrgId seller, const ProductFields& f,
+                               const std::vector<NewSku>& skus);
+Result<Product> update_product(store::Tx& tx, Env& env, ProductId id, const ProductFields& f);
+Result<Product> get_product(store::Conn& conn, ProductId id);
+Result<Sku> add_sku(store::Tx& tx, Env& env, ProductId id, const NewSku& s);
+struct SkuPatch {
+  std::optional<Money> price;
+  std::optional<std::map<std::string, std::string>> spec;
+  std::optional<std::string> status;
+  std::optional<std::optional<std::string>> code;
+};
+Result<Sku> update_sku(store::Tx& tx, Env& env, SkuId id, const SkuPatch& p);
+Result<std::optional<Sku>> get_sku(store::Conn& conn, SkuId id);
+
+// Status changes; `role` is recorded with the actor ("seller", "operator", "regulator").
+Result<Product> list_product(store::Tx& tx, Env& env, ProductId id, UserId actor);
+Result<Product> delist_product(store::Tx& tx, Env& env, ProductId id, UserId actor);
+Result<Product> take_down(store::Tx& tx, Env& env, ProductId id, UserId actor,
+                          std::string_view role, std::string_view reason);
+Result<Product> restore(store::Tx& tx, Env& env, ProductId id, UserId actor);
+
+struct Takedown {
+  std::int64_t id = 0;
+  ProductId product;
+  std::string action, reason, title;
+  OrgId seller;
+  std::optional<std::int64_t> actor_id;
+  std::string actor_role;
+  std::int64_t at_us = 0;
+};
+Result<Page<Takedown>> takedowns(store::Conn& conn, std::int64_t before, std::size_t limit);
+
+// Images: the caller stores the bytes (under the data dir) named by SHA-256.
+Result<Image> add_image(store::Tx& tx, Env& env, ProductId id, std::string_view sha256,
+                        std::string_view content_type, std::int64_t bytes);
+Status remove_image(store::Tx& tx, Env& env, ProductId id, std::int64_t image_id);
+// The content type of a sniffed image (JPEG, PNG, WebP by magic bytes), or nullopt.
+std::optional<std::string> sniff_image(std::string_view bytes);
+
+struct SellerFilter {
+  OrgId seller;
+  std::optional<std::string> status;
+  std::int64_t before = 0;
+  std::size_t limit = 20;
+};
+Result<Page<Product>> seller_products(store::Conn& conn, const SellerFilter& f);
+
+// --- what the trading flows need (hot path: one query) -----------------------------------------
+struct SkuOffer {
+  SkuId sku;
+  ProductId product;
+  OrgId seller;
+  std::string title;
+  std::string spec_text;
+  Money price;
+  std::string category_code;
+  bool sellable = false;  // product listed and SKU active
+  std::string product_status;
+};
+Result<std::vector<SkuOffer>> offers(store::Conn& conn, std::span<const SkuId> skus);
+Status set_in_stock(store::Tx& tx, SkuId sku, bool in_stock);
+Status add_sales(store::Tx& tx, ProductId product, std::int64_t quantity);
+Status add_rating(store::Tx& tx, ProductId product, std::int64_t score_sum_delta,
+                  std::int64_t count_delta);
+
+}  // namespace jishi::catalog

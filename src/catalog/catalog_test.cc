@@ -1,0 +1,145 @@
+#include <gtest/gtest.h>
+
+#include "catalog/catalog.h"
+#include "catalog/search.h"
+#include "store/migrate.h"
+#include "store/sqlite.h"
+#include "store/test_util.h"
+
+namespace jishi::catalog {
+namespace {
+
+TEST(SearchTerms, CjkRunsBecomeUnigramsAndBigramsLatinBecomesLowerWords) {
+  EXPECT_EQ(search_terms("华为手机 Mate60 Pro"), "华 华为 为 为手 手 手机 机 mate60 pro");
+  EXPECT_EQ(search_terms("ＡＢＣ，鞋！"), "abc 鞋");
+  EXPECT_EQ(search_terms("  "), "");
+}
+
+TEST(SearchTerms, QueriesQuoteEveryTermSoUserTextNeverIsSyntax) {
+  EXPECT_EQ(match_expression("鞋").value(), "\"鞋\"");
+  EXPECT_EQ(match_expression("手机壳").value(), "\"手机\" \"机壳\"");
+  EXPECT_EQ(match_expression("iPhone 15").value(), "\"iphone\"* \"15\"*");
+  EXPECT_EQ(match_expression("\"OR NEAR(x)* -").value(), "\"or\"* \"near\"* \"x\"*");
+  EXPECT_FALSE(match_expression("*** ---"));
+}
+
+class CatalogTest : public ::testing::Test {
+ protected:
+  template <class F>
+  auto tx(F f) {
+    EXPECT_TRUE(db_->begin());
+    auto r = f(*db_);
+    if (r) {
+      EXPECT_TRUE(db_->commit());
+    } else {
+      EXPECT_TRUE(db_->rollback());
+    }
+    return r;
+  }
+  template <class R>
+  auto must(R r) {
+    EXPECT_TRUE(r) << (r ? "" : r.error().detail);
+    return *r;
+  }
+  void SetUp() override {
+    db_ = std::move(
+        store::open_sqlite(store::testing::fresh_db_path("catalog"), store::OpenMode::read_write)
+            .value());
+    ASSERT_TRUE(store::migrate(*db_));
+    cny_ = currency_from_code("CNY").value();
+    category_ = must(tx([&](store::Tx& t) {
+                  return create_category(t, env_, NewCategory{{}, "shoes", "鞋靴", "Shoes", 0});
+                })).id;
+    auto sub = must(tx([&](store::Tx& t) {
+      return create_category(t, env_, NewCategory{category_, "sneakers", "运动鞋", {}, 0});
+    }));
+    sneakers_ = sub.id;
+    phones_ = must(tx([&](store::Tx& t) {
+                return create_category(t, env_, NewCategory{{}, "digital", "数码", {}, 0});
+              })).id;
+  }
+  Product listed(std::string title, CategoryId cat, std::int64_t price, OrgId seller = OrgId{10}) {
+    ProductFields f{title, std::nullopt, std::nullopt, cat, {}};
+    std::vector<NewSku> skus{NewSku{{{"颜色", "白色"}}, Money{price, cny_}, std::nullopt}};
+    auto p = must(tx([&](store::Tx& t) { return create_product(t, env_, seller, f, skus); }));
+    return must(tx([&](store::Tx& t) { return list_product(t, env_, p.id, UserId{1}); }));
+  }
+  std::vector<std::string> titles(SearchQuery q) {
+    auto page = must(search(*db_, q));
+    std::vector<std::string> out;
+    for (const auto& h : page.items) out.push_back(h.title);
+    return out;
+  }
+
+  ManualClock clock_{1'800'000'000'000'000};
+  IdGenerator ids_{clock_, 1};
+  FieldCipher cipher_ = FieldCipher::from_keys("k", std::string(32, 'k'), std::string(32, 'l'));
+  Env env_{clock_, ids_, cipher_};
+  Currency cny_;
+  CategoryId category_, sneakers_, phones_;
+  std::unique_ptr<store::Conn> db_;
+};
+
+TEST_F(CatalogTest, OneAndTwoCharacterChineseQueriesFindProducts) {
+  listed("李宁 运动鞋 男款", sneakers_, 39900);
+  listed("华为手机 Mate 60", phones_, 549900);
+  listed("智能手表 运动版", phones_, 129900);
+  EXPECT_EQ(titles({.q = "鞋"}), std::vector<std::string>{"李宁 运动鞋 男款"});
+  EXPECT_EQ(titles({.q = "手机"}), std::vector<std::string>{"华为手机 Mate 60"});
+  EXPECT_EQ(titles({.q = "mat"}), std::vector<std::string>{"华为手机 Mate 60"});
+  EXPECT_EQ(titles({.q = "运动", .sort = Sort::price_asc}).size(), 2u);
+  // Categories include their descendants; the category name is searchable too.
+  EXPECT_EQ(titles({.categories = must(category_and_descendants(*db_, category_))}).size(), 1u);
+  EXPECT_EQ(titles({.q = "鞋靴"}).size(), 1u);
+}
+
+TEST_F(CatalogTest, FiltersSortsAndPagesByCursor) {
+  for (int i = 0; i < 7; ++i) listed("商品" + std::to_string(i), phones_, 1000 * (7 - i));
+  SearchQuery q{.sort = Sort::price_asc, .limit = 3};
+  auto p1 = must(search(*db_, q));
+  ASSERT_EQ(p1.items.size(), 3u);
+  EXPECT_EQ(p1.items[0].price_min, 1000);
+  q.cursor = p1.next_cursor.value();
+  auto p2 = must(search(*db_, q));
+  EXPECT_EQ(p2.items[0].price_min, 4000);
+  EXPECT_EQ(titles({.price_min = 2000, .price_max = 3000}).size(), 2u);
+  EXPECT_TRUE(titles({.in_stock_only = true}).empty());
+  q.cursor = "garbage";
+  EXPECT_FALSE(search(*db_, q));
+}
+
+TEST_F(CatalogTest, TheIndexFollowsEditsDelistingAndTakedowns) {
+  auto p = listed("帆布鞋", sneakers_, 5000);
+  EXPECT_EQ(titles({.q = "帆布"}).size(), 1u);
+  ProductFields f{"高帮帆布鞋", std::nullopt, std::nullopt, sneakers_, {}};
+  must(tx([&](store::Tx& t) { return update_product(t, env_, p.id, f); }));
+  EXPECT_EQ(titles({.q = "高帮"}).size(), 1u);
+  must(tx([&](store::Tx& t) { return take_down(t, env_, p.id, UserId{2}, "regulator", "假冒"); }));
+  EXPECT_TRUE(titles({.q = "帆布"}).empty());
+  auto relist = tx([&](store::Tx& t) { return list_product(t, env_, p.id, UserId{1}); });
+  EXPECT_FALSE(relist);
+  must(tx([&](store::Tx& t) { return restore(t, env_, p.id, UserId{3}); }));
+  must(tx([&](store::Tx& t) { return list_product(t, env_, p.id, UserId{1}); }));
+  EXPECT_EQ(titles({.q = "帆布"}).size(), 1u);
+  auto log = must(takedowns(*db_, 0, 10));
+  ASSERT_EQ(log.items.size(), 2u);
+  EXPECT_EQ(log.items[1].reason, "假冒");
+}
+
+TEST_F(CatalogTest, OffersTellCheckoutWhatIsSellableAtWhatPrice) {
+  auto p = listed("凉鞋", sneakers_, 2500);
+  SkuId sku = p.skus.front().id;
+  std::vector<SkuId> ids{sku, SkuId{424242}};
+  auto o = must(offers(*db_, ids));
+  ASSERT_EQ(o.size(), 1u);
+  EXPECT_TRUE(o[0].sellable);
+  EXPECT_EQ(o[0].price.minor, 2500);
+  EXPECT_EQ(o[0].category_code, "sneakers");
+  must(tx([&](store::Tx& t) { return delist_product(t, env_, p.id, UserId{1}); }));
+  EXPECT_FALSE(must(offers(*db_, ids))[0].sellable);
+  must(tx([&](store::Tx& t) -> Status { return set_in_stock(t, sku, true); }));
+  EXPECT_TRUE(must(get_product(*db_, p.id)).in_stock);
+}
+
+}  // namespace
+}  // namespace jishi::catalog

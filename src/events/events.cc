@@ -1,0 +1,123 @@
+#include "events/events.h"
+
+#include <boost/json.hpp>
+
+#include "core/clock.h"
+#include "core/json.h"
+#include "core/limits.h"
+
+namespace jishi::events {
+
+namespace {
+
+constexpr std::string_view kColumns = "id, org_id, type, subject, data, created_at_us";
+
+Event read(const store::Row& r) {
+  Event e;
+  e.id = EventId{r.i64(0)};
+  if (!r.is_null(1)) e.org = OrgId{r.i64(1)};
+  e.type = r.str(2);
+  e.subject = r.str(3);
+  e.data_json = r.str(4);
+  e.created_at_us = r.i64(5);
+  return e;
+}
+
+Status check(const NewEvent& e) {
+  bool ok_type = !e.type.empty() && e.type.size() <= limits::event_type_bytes_max;
+  for (char c : e.type) ok_type = ok_type && ((c >= 'a' && c <= 'z') || c == '_' || c == '.');
+  if (!ok_type) return fail(Code::internal, "bad event type " + e.type);
+  if (e.data_json.size() > limits::event_data_bytes_max)
+    return fail(Code::internal, "event data of " + e.type + " is too large");
+  if (e.data_json.empty() || e.data_json.front() != '{')
+    return fail(Code::internal, "event data must be a JSON object");
+  return {};
+}
+
+Result<EventId> insert(store::Tx& tx, Env& env, const NewEvent& e) {
+  JISHI_TRY(check(e));
+  EventId id{env.ids.next()};
+  std::optional<std::int64_t> org;
+  if (e.org) org = e.org->value;
+  JISHI_TRY(
+      tx.exec("INSERT INTO ev_events (id, org_id, type, subject, data, created_at_us) "
+              "VALUES ($1, $2, $3, $4, $5, $6)",
+              {id.value, org, e.type, e.subject, e.data_json, env.clock.now_us()}));
+  return id;
+}
+
+}  // namespace
+
+Result<EventId> publish(store::Tx& tx, Env& env, const NewEvent& e) {
+  JISHI_ASSIGN_OR_RETURN(auto id, insert(tx, env, e));
+  if (!e.org) return id;
+  // One delivery per enabled webhook subscribed to the type ("*" or the type among its list).
+  std::int64_t now = env.clock.now_us();
+  std::vector<std::int64_t> hooks;
+  JISHI_TRY(tx.query("SELECT id, event_types FROM ev_webhooks WHERE org_id = $1 AND enabled = 1",
+                     {e.org->value}, [&](const store::Row& r) {
+                       std::string types = " " + r.str(1) + " ";
+                       if (types == " * " || types.find(" " + e.type + " ") != std::string::npos)
+                         hooks.push_back(r.i64(0));
+                       return true;
+                     }));
+  for (auto hook : hooks)
+    JISHI_TRY(
+        tx.exec("INSERT INTO ev_deliveries (id, webhook_id, event_id, status, attempts, "
+                "next_attempt_at_us, created_at_us) VALUES ($1, $2, $3, 'pending', 0, $4, "
+                "$4)",
+                {env.ids.next(), hook, id.value, now}));
+  return id;
+}
+
+Result<EventId> publish_to(store::Tx& tx, Env& env, const NewEvent& e, std::int64_t webhook_id) {
+  JISHI_ASSIGN_OR_RETURN(auto id, insert(tx, env, e));
+  std::int64_t now = env.clock.now_us();
+  JISHI_TRY(
+      tx.exec("INSERT INTO ev_deliveries (id, webhook_id, event_id, status, attempts, "
+              "next_attempt_at_us, created_at_us) VALUES ($1, $2, $3, 'pending', 0, $4, $4)",
+              {env.ids.next(), webhook_id, id.value, now}));
+  return id;
+}
+
+Result<std::optional<Event>> get_event(store::Conn& conn, EventId id) {
+  return conn.query_one("SELECT " + std::string(kColumns) + " FROM ev_events WHERE id = $1",
+                        {id.value}, read);
+}
+
+Result<Page<Event>> events_after(store::Conn& conn, OrgId org, std::int64_t after,
+                                 const std::optional<std::string>& type, std::size_t limit) {
+  Page<Event> page;
+  std::string sql = "SELECT " + std::string(kColumns) +
+                    " FROM ev_events WHERE org_id = $1 AND id > $2" +
+                    (type ? " AND type = $4" : "") + " ORDER BY id LIMIT $3";
+  auto on_row = [&](const store::Row& r) {
+    page.items.push_back(read(r));
+    return true;
+  };
+  if (type)
+    JISHI_TRY(
+        conn.query(sql, {org.value, after, static_cast<std::int64_t>(limit + 1), *type}, on_row));
+  else
+    JISHI_TRY(conn.query(sql, {org.value, after, static_cast<std::int64_t>(limit + 1)}, on_row));
+  trim_page(page, limit, [](const Event& e) { return e.id.value; });
+  return page;
+}
+
+std::string event_envelope(const Event& e) {
+  // The data was serialised by the publisher; splice it in rather than re-parse it.
+  boost::json::object head;
+  head["id"] = std::to_string(e.id.value);
+  head["type"] = e.type;
+  head["created_at"] = format_rfc3339(e.created_at_us);
+  head["org_id"] = e.org ? boost::json::value(std::to_string(e.org->value)) : nullptr;
+  head["subject"] = e.subject;
+  std::string out = json_to_string(head);
+  out.pop_back();
+  out += ",\"data\":";
+  out += e.data_json;
+  out += "}";
+  return out;
+}
+
+}  // namespace jishi::events

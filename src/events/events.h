@@ -1,0 +1,46 @@
+// The outbox: every business event (order.paid, order.shipped, ...) is appended in the same
+// transaction as the state change it reports, so an event exists iff the change committed.
+// Merchants receive their events by signed webhooks (webhooks.h) or pull them by cursor.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/env.h"
+#include "core/ids.h"
+#include "core/page.h"
+#include "core/result.h"
+#include "store/database.h"
+
+namespace jishi::events {
+
+using EventId = Id<struct EventTag>;
+
+struct NewEvent {
+  std::string type;          // "order.paid": [a-z_.], <= 64 bytes
+  std::optional<OrgId> org;  // the organisation it concerns (webhooks and the pull API)
+  std::string subject;       // what it is about, e.g. the order id as decimal text
+  std::string data_json;     // the event's JSON object, serialised (<= event_data_bytes_max)
+};
+
+struct Event {
+  EventId id;
+  std::optional<OrgId> org;
+  std::string type, subject, data_json;
+  std::int64_t created_at_us = 0;
+};
+
+// Appends to the outbox in the caller's transaction and queues one delivery per enabled webhook
+// of the org subscribed to the type.
+Result<EventId> publish(store::Tx& tx, Env& env, const NewEvent& e);
+// As publish, but delivered to one webhook only (webhook.ping).
+Result<EventId> publish_to(store::Tx& tx, Env& env, const NewEvent& e, std::int64_t webhook_id);
+Result<std::optional<Event>> get_event(store::Conn& conn, EventId id);
+// The org's events after the cursor (an event id), oldest first; `type` filters when set.
+Result<Page<Event>> events_after(store::Conn& conn, OrgId org, std::int64_t after,
+                                 const std::optional<std::string>& type, std::size_t limit);
+// The whole event as delivered and pulled: {"id","type","created_at","org_id","subject","data"}.
+std::string event_envelope(const Event& e);
+
+}  // namespace jishi::events

@@ -1,0 +1,142 @@
+#include <gtest/gtest.h>
+
+#include "events/events.h"
+#include "events/jobs.h"
+#include "events/webhooks.h"
+#include "store/migrate.h"
+#include "store/store.h"
+#include "store/test_util.h"
+
+namespace jishi::events {
+namespace {
+
+class EventsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store::StoreOptions o;
+    o.sqlite_path = store::testing::fresh_db_path("events");
+    store_ = std::move(store::Store::open(o, nullptr).value());
+  }
+  template <class F>
+  void write(F f) {
+    Status result;
+    auto outcome = store::run_and_wait(store_->writer(), [&](store::Tx& tx) {
+      result = f(tx);
+      return result.has_value();
+    });
+    ASSERT_TRUE(result) << result.error().detail;
+    ASSERT_EQ(outcome, store::Outcome::committed);
+  }
+  std::int64_t count(std::string_view sql) {
+    auto lease = store_->reads().lease();
+    return lease->query_one(sql, {}, [](const store::Row& r) { return r.i64(0); })
+        .value()
+        .value_or(-1);
+  }
+
+  ManualClock clock_{1'800'000'000'000'000};
+  IdGenerator ids_{clock_, 1};
+  FieldCipher cipher_ = FieldCipher::from_keys("k", std::string(32, 'k'), std::string(32, 'l'));
+  Env env_{clock_, ids_, cipher_};
+  std::unique_ptr<store::Store> store_;
+};
+
+TEST_F(EventsTest, PublishQueuesADeliveryPerSubscribedEnabledWebhookOnly) {
+  OrgId org{10}, other{11};
+  std::int64_t all = 0, paid_only = 0, shipped_only = 0;
+  write([&](store::Tx& tx) -> Status {
+    JISHI_ASSIGN_OR_RETURN(auto a,
+                           create_webhook(tx, env_, org, UserId{1}, {"http://h/a", {"*"}, {}}));
+    JISHI_ASSIGN_OR_RETURN(
+        auto b, create_webhook(tx, env_, org, UserId{1}, {"http://h/b", {"order.paid"}, {}}));
+    JISHI_ASSIGN_OR_RETURN(
+        auto c, create_webhook(tx, env_, org, UserId{1}, {"http://h/c", {"order.shipped"}, {}}));
+    JISHI_TRY(create_webhook(tx, env_, other, UserId{1}, {"http://h/d", {"*"}, {}}));
+    all = a.first.id;
+    paid_only = b.first.id;
+    shipped_only = c.first.id;
+    EXPECT_TRUE(a.second.starts_with("whsec_"));
+    return {};
+  });
+  write([&](store::Tx& tx) -> Status {
+    JISHI_TRY(publish(tx, env_, NewEvent{"order.paid", org, "1", "{\"x\":1}"}));
+    return {};
+  });
+  EXPECT_EQ(count("SELECT COUNT(*) FROM ev_deliveries"), 2);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM ev_deliveries WHERE webhook_id = " +
+                  std::to_string(shipped_only)),
+            0);
+  (void)all;
+  (void)paid_only;
+}
+
+TEST_F(EventsTest, AJobRunsOnceWhenDueAndItsWorkCommitsWithIt) {
+  JobRunner runner(*store_, env_, JobRunnerOptions{});
+  int runs = 0;
+  runner.on("test.job", [&](store::Tx& tx, Env&, const Job& j) -> Status {
+    ++runs;
+    JISHI_TRY(
+        tx.exec("INSERT INTO ev_events (id, type, subject, data, created_at_us) VALUES ($1, "
+                "'x', $2, '{}', 0)",
+                {static_cast<std::int64_t>(runs), j.key}));
+    return {};
+  });
+  write(
+      [&](store::Tx& tx) { return schedule(tx, env_, "test.job", "k1", clock_.now_us() + 1000); });
+  write(
+      [&](store::Tx& tx) { return schedule(tx, env_, "test.job", "k1", clock_.now_us() + 2000); });
+  EXPECT_EQ(count("SELECT COUNT(*) FROM ev_jobs"), 1);  // scheduling twice keeps one job
+  EXPECT_EQ(runner.run_once(), 0);                      // not due yet
+  clock_.advance_us(5000);
+  EXPECT_EQ(runner.run_once(), 1);
+  EXPECT_EQ(runner.run_once(), 0);  // done: a second pass does nothing
+  EXPECT_EQ(runs, 1);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM ev_events"), 1);
+}
+
+TEST_F(EventsTest, AFailingJobIsRolledBackAndRetriedWithBackoff) {
+  JobRunnerOptions o;
+  o.attempts_max = 2;
+  JobRunner runner(*store_, env_, o);
+  int runs = 0;
+  runner.on("test.fail", [&](store::Tx& tx, Env&, const Job&) -> Status {
+    ++runs;
+    JISHI_TRY(
+        tx.exec("INSERT INTO ev_events (id, type, subject, data, created_at_us) VALUES ($1, "
+                "'x', 's', '{}', 0)",
+                {static_cast<std::int64_t>(runs)}));
+    return fail(Code::internal, "boom");
+  });
+  write([&](store::Tx& tx) { return schedule(tx, env_, "test.fail", "k", clock_.now_us()); });
+  EXPECT_EQ(runner.run_once(), 0);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM ev_events"), 0);  // its writes were undone
+  EXPECT_EQ(runner.run_once(), 0);                        // backing off
+  clock_.advance_us(o.retry_base_us);
+  EXPECT_EQ(runner.run_once(), 0);
+  auto lease = store_->reads().lease();
+  auto job = get_job(*lease, "test.fail", "k").value().value();
+  EXPECT_EQ(job.status, "failed");
+  EXPECT_EQ(job.attempts, 2);
+  EXPECT_EQ(job.last_error.value_or(""), "boom");
+  EXPECT_GE(runs, 2);  // the writer may re-run a command that failed after writing
+}
+
+TEST_F(EventsTest, SignatureIsHmacOverTimestampAndBody) {
+  // Known answer: HMAC-SHA256("whsec_test", "1700000000.{}").
+  auto h = signature_header("whsec_test", 1700000000, "{}");
+  EXPECT_TRUE(h.starts_with("t=1700000000,v1="));
+  EXPECT_EQ(h.size(), std::string("t=1700000000,v1=").size() + 64);
+  EXPECT_NE(h, signature_header("whsec_test", 1700000000, "{ }"));
+}
+
+TEST_F(EventsTest, WebhookUrlsAreChecked) {
+  EXPECT_FALSE(validate_webhook({"ftp://x/y", {"*"}, {}}));
+  EXPECT_FALSE(validate_webhook({"http://user:pw@x/y", {"*"}, {}}));
+  EXPECT_FALSE(validate_webhook({"http:///y", {"*"}, {}}));
+  EXPECT_FALSE(validate_webhook({"http://x/y", {}, {}}));
+  EXPECT_FALSE(validate_webhook({"http://x/y", {"order.*"}, {}}));
+  EXPECT_TRUE(validate_webhook({"https://erp.example.com/hooks/jishi", {"order.paid"}, {}}));
+}
+
+}  // namespace
+}  // namespace jishi::events

@@ -1,0 +1,270 @@
+// Checkout: the one transaction that turns a cart into orders and a payment intent.
+#include <algorithm>
+#include <map>
+
+#include "catalog/catalog.h"
+#include "core/check.h"
+#include "core/limits.h"
+#include "events/events.h"
+#include "events/jobs.h"
+#include "flows/internal.h"
+#include "flows/trade.h"
+#include "inventory/inventory.h"
+#include "order/cart.h"
+
+namespace jishi::flows {
+
+using internal::id_text;
+
+namespace {
+
+bool token_ok(std::string_view t) {
+  if (t.size() < limits::checkout_token_bytes_min || t.size() > limits::checkout_token_bytes_max)
+    return false;
+  return std::all_of(t.begin(), t.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
+  });
+}
+
+Result<std::vector<CheckoutLine>> lines_of(store::Tx& tx, const CheckoutRequest& req) {
+  if (!req.from_cart) return req.lines;
+  JISHI_ASSIGN_OR_RETURN(auto cart, order::cart_lines(tx, req.buyer));
+  std::vector<CheckoutLine> out;
+  for (const auto& c : cart) {
+    if (!req.cart_skus.empty() &&
+        std::find(req.cart_skus.begin(), req.cart_skus.end(), c.sku_id) == req.cart_skus.end())
+      continue;
+    out.push_back({c.sku_id, c.quantity, c.price_seen});
+  }
+  if (out.empty()) return fail(Code::validation_failed, "the cart has nothing to check out");
+  return out;
+}
+
+pay::NewIntent intent_for(const TradeConfig& cfg, Env& env, UserId buyer,
+                          order::CheckoutId checkout, const Currency& currency,
+                          const std::vector<order::Order>& orders) {
+  pay::NewIntent n;
+  n.payer = buyer;
+  n.purpose = pay::Purpose::escrow;
+  n.reference = "checkout-" + id_text(checkout.value);
+  std::int64_t total = 0;
+  for (const auto& o : orders) {
+    pay::Split s;
+    s.reference = id_text(o.id.value);
+    s.payee = o.seller;
+    s.amount = o.total;
+    if (!o.lines.empty()) s.category = o.lines.front().category;
+    n.splits.push_back(std::move(s));
+    total += o.total;
+  }
+  n.amount = Money{total, currency};
+  n.description = orders.size() == 1 && !orders.front().lines.empty()
+                      ? orders.front().lines.front().title
+                      : std::to_string(orders.size()) + " orders";
+  // At most 120 bytes, cut on a UTF-8 character boundary (titles are mostly Chinese).
+  if (n.description.size() > 120) {
+    std::size_t cut = 120;
+    while (cut > 0 && (static_cast<unsigned char>(n.description[cut]) & 0xC0) == 0x80) --cut;
+    n.description.resize(cut);
+  }
+  // Never beyond the orders' own deadline: a payment after it is refunded as late.
+  std::int64_t deadline = orders.front().pay_deadline_us;
+  n.ttl_us = std::max<std::int64_t>(1, deadline - env.clock.now_us());
+  (void)cfg;
+  return n;
+}
+
+}  // namespace
+
+Result<CheckoutResult> load_checkout(store::Conn& conn, const Env& env, order::CheckoutId id) {
+  JISHI_ASSIGN_OR_RETURN(auto c, order::get_checkout(conn, id));
+  if (!c) return fail(Code::not_found, "no such checkout");
+  CheckoutResult r;
+  r.checkout = *c;
+  JISHI_ASSIGN_OR_RETURN(auto intent, pay::get_intent(conn, pay::IntentId{c->intent_id}));
+  JISHI_INVARIANT(intent.has_value(), "a checkout's intent exists");
+  r.intent = *intent;
+  for (auto oid : c->orders) {
+    JISHI_ASSIGN_OR_RETURN(auto o, order::get_order(conn, env, oid));
+    r.orders.push_back(std::move(o));
+  }
+  return r;
+}
+
+Result<CheckoutResult> checkout(store::Tx& tx, Env& env, const TradeConfig& cfg,
+                                const CheckoutRequest& req) {
+  if (!token_ok(req.token))
+    return fail(Code::validation_failed,
+                "checkout_token is " + std::to_string(limits::checkout_token_bytes_min) + ".." +
+                    std::to_string(limits::checkout_token_bytes_max) + " characters [A-Za-z0-9_-]",
+                "/checkout_token");
+  JISHI_ASSIGN_OR_RETURN(auto existing, order::find_checkout(tx, req.buyer, req.token));
+  if (existing) {
+    JISHI_ASSIGN_OR_RETURN(auto r, load_checkout(tx, env, existing->id));
+    r.replayed = true;
+    return r;
+  }
+
+  // The address: saved or inline.
+  order::AddressFields ship_to;
+  if (req.address_id) {
+    JISHI_ASSIGN_OR_RETURN(auto a, order::get_address(tx, env, req.buyer, *req.address_id));
+    ship_to = a;
+  } else if (req.address) {
+    auto a = order::validate_address(*req.address);
+    if (!a) {
+      Error e = a.error();
+      e.field = "/address" + e.field;
+      return std::unexpected(e);
+    }
+    ship_to = *a;
+  } else {
+    return fail(Code::validation_failed, "address_id or address is required", "/address_id");
+  }
+  if (req.buyer_note && req.buyer_note->size() > limits::buyer_note_bytes_max)
+    return fail(Code::validation_failed, "buyer_note is too long", "/buyer_note");
+
+  JISHI_ASSIGN_OR_RETURN(auto lines, lines_of(tx, req));
+  if (lines.empty() || lines.size() > limits::checkout_lines_max)
+    return fail(Code::validation_failed,
+                "a checkout has 1.." + std::to_string(limits::checkout_lines_max) + " lines",
+                "/lines");
+  std::vector<catalog::SkuId> ids;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const auto& l = lines[i];
+    std::string at = "/lines/" + std::to_string(i);
+    if (l.quantity <= 0 || l.quantity > limits::order_line_quantity_max)
+      return fail(Code::validation_failed,
+                  "quantity must be 1.." + std::to_string(limits::order_line_quantity_max),
+                  at + "/quantity");
+    ids.push_back(catalog::SkuId{l.sku_id});
+  }
+  JISHI_ASSIGN_OR_RETURN(auto offers, catalog::offers(tx, ids));
+  std::map<std::int64_t, const catalog::SkuOffer*> by_sku;
+  for (const auto& o : offers) by_sku[o.sku.value] = &o;
+
+  // Group by seller in the order sellers first appear; price and sellability re-checked.
+  std::vector<OrgId> sellers;
+  std::map<std::int64_t, std::vector<order::Line>> lines_by_seller;
+  std::optional<Currency> currency;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const auto& l = lines[i];
+    std::string at = "/lines/" + std::to_string(i);
+    auto it = by_sku.find(l.sku_id);
+    if (it == by_sku.end())
+      return fail(Code::not_found, "no such SKU " + id_text(l.sku_id), at + "/sku_id");
+    const auto& offer = *it->second;
+    if (!offer.sellable)
+      return fail(Code::invalid_state,
+                  "\"" + offer.title + "\" is not for sale (" + offer.product_status + ")",
+                  at + "/sku_id");
+    if (offer.seller.value == 0) return fail(Code::internal, "an offer without a seller");
+    if (l.expected_unit_price && *l.expected_unit_price != offer.price)
+      return fail(Code::price_changed,
+                  "the price of \"" + offer.title + "\" (SKU " + id_text(l.sku_id) + ") is now " +
+                      std::string(offer.price.currency.code_view()) + " " +
+                      format_decimal(offer.price) + ", not " +
+                      std::string(l.expected_unit_price->currency.code_view()) + " " +
+                      format_decimal(*l.expected_unit_price) + "; review the cart",
+                  at + "/sku_id");
+    if (!currency) currency = offer.price.currency;
+    if (*currency != offer.price.currency)
+      return fail(Code::validation_failed, "one checkout pays in one currency", at + "/sku_id");
+    auto& seller_lines = lines_by_seller[offer.seller.value];
+    if (seller_lines.empty()) sellers.push_back(offer.seller);
+    auto amount = multiply(offer.price, l.quantity);
+    if (!amount) return fail(Code::validation_failed, "line amount overflows", at + "/quantity");
+    seller_lines.push_back(order::Line{
+        static_cast<int>(seller_lines.size() + 1), l.sku_id, offer.product.value, offer.title,
+        offer.spec_text, offer.category_code, offer.price.minor, l.quantity, amount->minor});
+  }
+  if (sellers.size() > limits::checkout_orders_max)
+    return fail(
+        Code::validation_failed,
+        "a checkout spans at most " + std::to_string(limits::checkout_orders_max) + " sellers");
+
+  std::int64_t now = env.clock.now_us();
+  std::int64_t deadline = now + cfg.pay_timeout_us;
+  order::CheckoutId checkout_id{env.ids.next()};
+  std::vector<order::NewOrder> news;
+  std::vector<order::Order> shapes;  // what the intent needs: id, seller, total, lines
+  for (auto seller : sellers) {
+    order::NewOrder n;
+    n.id = order::OrderId{env.ids.next()};
+    n.checkout = checkout_id;
+    n.buyer = req.buyer;
+    n.seller = seller;
+    n.currency = *currency;
+    n.lines = std::move(lines_by_seller[seller.value]);
+    n.freight = cfg.freight_per_order;
+    n.ship_to = ship_to;
+    n.buyer_note = req.buyer_note;
+    n.pay_deadline_us = deadline;
+    std::vector<inventory::Want> wants;
+    std::int64_t items = 0;
+    for (const auto& l : n.lines) {
+      wants.push_back({l.sku_id, l.quantity});
+      items += l.amount;
+    }
+    JISHI_ASSIGN_OR_RETURN(auto changes, inventory::reserve(tx, env, n.id.value, wants, deadline));
+    JISHI_TRY(internal::follow_stock(tx, changes));
+    order::Order shape;
+    shape.id = n.id;
+    shape.seller = seller;
+    shape.total = items + n.freight;
+    shape.lines = n.lines;
+    shape.pay_deadline_us = deadline;
+    shapes.push_back(std::move(shape));
+    news.push_back(std::move(n));
+  }
+  JISHI_ASSIGN_OR_RETURN(
+      auto intent,
+      pay::create_intent(tx, env, intent_for(cfg, env, req.buyer, checkout_id, *currency, shapes)));
+  order::Checkout c;
+  c.id = checkout_id;
+  c.buyer = req.buyer;
+  c.token = req.token;
+  c.intent_id = intent.id.value;
+  c.total = intent.amount;
+  c.created_at_us = now;
+  JISHI_TRY(order::insert_checkout(tx, env, c));
+  for (auto& n : news) {
+    n.intent_id = intent.id.value;
+    JISHI_TRY(order::insert_order(tx, env, n));
+  }
+  JISHI_TRY(events::schedule(tx, env, kJobCloseUnpaid, id_text(checkout_id.value), deadline));
+  if (req.from_cart) {
+    std::vector<std::int64_t> done;
+    for (const auto& l : lines) done.push_back(l.sku_id);
+    JISHI_TRY(order::remove_from_cart(tx, req.buyer, done));
+  }
+  JISHI_ASSIGN_OR_RETURN(auto result, load_checkout(tx, env, checkout_id));
+  for (const auto& o : result.orders) JISHI_TRY(internal::publish(tx, env, o, "order.created"));
+  return result;
+}
+
+Result<CheckoutResult> renew_intent(store::Tx& tx, Env& env, const TradeConfig& cfg,
+                                    order::CheckoutId id, UserId buyer) {
+  JISHI_ASSIGN_OR_RETURN(auto current, load_checkout(tx, env, id));
+  if (current.checkout.buyer != buyer) return fail(Code::not_found, "no such checkout");
+  auto st = current.intent.status;
+  if (st == pay::IntentStatus::requires_payment || st == pay::IntentStatus::processing ||
+      st == pay::IntentStatus::succeeded)
+    return fail(Code::invalid_state, "the checkout's payment is " + std::string(pay::name_of(st)) +
+                                         "; no new one is needed");
+  std::vector<order::Order> pending;
+  for (const auto& o : current.orders)
+    if (o.status == "pending_payment") pending.push_back(o);
+  if (pending.empty()) return fail(Code::invalid_state, "no order of this checkout awaits payment");
+  if (env.clock.now_us() >= pending.front().pay_deadline_us)
+    return fail(Code::invalid_state, "the orders' payment deadline has passed");
+  JISHI_ASSIGN_OR_RETURN(
+      auto intent,
+      pay::create_intent(tx, env,
+                         intent_for(cfg, env, buyer, id, current.intent.amount.currency, pending)));
+  JISHI_TRY(order::set_checkout_intent(tx, id, intent.id.value));
+  return load_checkout(tx, env, id);
+}
+
+}  // namespace jishi::flows

@@ -1,0 +1,22 @@
+// Shared by the trading flows' .cc files only.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "core/env.h"
+#include "core/result.h"
+#include "inventory/inventory.h"
+#include "order/orders.h"
+#include "store/database.h"
+
+namespace jishi::flows::internal {
+
+// Publishes an order event for the order's seller (webhooks, the pull API) in the transaction.
+Status publish(store::Tx& tx, Env& env, const order::Order& o, std::string_view type,
+               std::string_view extra_json_fields = {});
+// Keeps the catalog's in-stock flags in step with stock that crossed zero.
+Status follow_stock(store::Tx& tx, const std::vector<inventory::StockChange>& changes);
+std::string id_text(std::int64_t id);
+
+}  // namespace jishi::flows::internal

@@ -1,0 +1,248 @@
+// The order lifecycle after checkout: payment, cancellation and the unpaid timeout, shipment,
+// receipt (by the buyer or by the auto-confirm timer), and escrow release.
+#include <boost/json.hpp>
+
+#include "catalog/catalog.h"
+#include "core/check.h"
+#include "core/clock.h"
+#include "core/json.h"
+#include "core/limits.h"
+#include "events/events.h"
+#include "events/jobs.h"
+#include "flows/internal.h"
+#include "flows/trade.h"
+#include "inventory/inventory.h"
+
+namespace jishi::flows {
+
+namespace internal {
+
+std::string id_text(std::int64_t id) {
+  return std::to_string(id);
+}
+
+Status publish(store::Tx& tx, Env& env, const order::Order& o, std::string_view type,
+               std::string_view extra_json_fields) {
+  boost::json::object data;
+  data["order_id"] = id_text(o.id.value);
+  data["checkout_id"] = id_text(o.checkout.value);
+  data["status"] = o.status;
+  data["payment_status"] = o.payment_status;
+  data["fulfillment_status"] = o.fulfillment_status;
+  data["total"] = {{"amount", o.total}, {"currency", std::string(o.currency.code_view())}};
+  data["refunded"] = {{"amount", o.refunded}, {"currency", std::string(o.currency.code_view())}};
+  if (o.carrier) data["carrier"] = *o.carrier;
+  if (o.tracking_no) data["tracking_no"] = *o.tracking_no;
+  boost::json::array lines;
+  for (const auto& l : o.lines)
+    lines.push_back({{"sku_id", id_text(l.sku_id)}, {"quantity", l.quantity}});
+  data["lines"] = std::move(lines);
+  std::string text = json_to_string(data);
+  if (!extra_json_fields.empty()) {
+    text.pop_back();
+    text += ",";
+    text += extra_json_fields;
+    text += "}";
+  }
+  events::NewEvent e;
+  e.type = std::string(type);
+  e.org = o.seller;
+  e.subject = id_text(o.id.value);
+  e.data_json = std::move(text);
+  JISHI_TRY(events::publish(tx, env, e));
+  return {};
+}
+
+Status follow_stock(store::Tx& tx, const std::vector<inventory::StockChange>& changes) {
+  for (const auto& c : changes)
+    if (c.crossed_zero())
+      JISHI_TRY(catalog::set_in_stock(tx, catalog::SkuId{c.sku_id}, c.available_after > 0));
+  return {};
+}
+
+}  // namespace internal
+
+using internal::id_text;
+using internal::publish;
+
+namespace {
+
+constexpr std::int64_t kDayUs = 86'400'000'000;
+
+Result<order::Order> seller_order(store::Tx& tx, Env& env, order::OrderId id, OrgId seller) {
+  auto o = order::get_order(tx, env, id);
+  if (!o || o->seller != seller) return fail(Code::not_found, "no such order");
+  return o;
+}
+
+Result<order::Order> buyer_order(store::Tx& tx, Env& env, order::OrderId id, UserId buyer) {
+  auto o = order::get_order(tx, env, id);
+  if (!o || o->buyer != buyer) return fail(Code::not_found, "no such order");
+  return o;
+}
+
+Status release_stock(store::Tx& tx, Env& env, order::OrderId id) {
+  JISHI_ASSIGN_OR_RETURN(auto changes, inventory::release(tx, env, id.value));
+  return internal::follow_stock(tx, changes);
+}
+
+// Completes a shipped order and releases its escrow to the seller.
+Result<order::Order> complete(store::Tx& tx, Env& env, const TradeConfig& cfg,
+                              const order::Order& o, std::optional<UserId> actor,
+                              std::string_view how) {
+  JISHI_ASSIGN_OR_RETURN(auto done, order::mark_completed(tx, env, o.id, actor, how));
+  // Escrow may have been refunded in full already (a return received before confirmation
+  // closes the order, so this order still holds something).
+  auto escrow = pay::get_escrow(tx, id_text(o.id.value));
+  if (!escrow) return std::unexpected(escrow.error());
+  JISHI_INVARIANT(escrow->has_value(), "a shipped order has an escrow");
+  if ((*escrow)->status == "held")
+    JISHI_TRY(pay::release(tx, env, id_text(o.id.value), cfg.commission_ppm));
+  JISHI_TRY(events::cancel_job(tx, kJobAutoConfirm, id_text(o.id.value)));
+  JISHI_TRY(publish(tx, env, done, "order.completed",
+                    std::string("\"confirmed_by\":\"") + std::string(how) + "\""));
+  return done;
+}
+
+}  // namespace
+
+Status on_intent_succeeded(store::Tx& tx, Env& env, const pay::Intent& intent) {
+  JISHI_ASSIGN_OR_RETURN(auto c, order::checkout_of_intent(tx, intent.id.value));
+  if (!c) return {};  // an intent that does not pay for a checkout (the payments API's own)
+  for (auto oid : c->orders) {
+    JISHI_ASSIGN_OR_RETURN(auto o, order::get_order(tx, env, oid));
+    if (o.status != "pending_payment" || o.intent_id != intent.id.value) continue;
+    JISHI_ASSIGN_OR_RETURN(auto paid, order::mark_paid(tx, env, oid));
+    JISHI_TRY(inventory::convert(tx, env, oid.value));
+    for (const auto& l : paid.lines)
+      JISHI_TRY(catalog::add_sales(tx, catalog::ProductId{l.product_id}, l.quantity));
+    JISHI_TRY(publish(tx, env, paid, "order.paid"));
+  }
+  JISHI_TRY(events::cancel_job(tx, kJobCloseUnpaid, id_text(c->id.value)));
+  return {};
+}
+
+Result<order::Order> cancel_order(store::Tx& tx, Env& env, const TradeConfig& cfg,
+                                  order::OrderId id, UserId buyer, std::string_view reason) {
+  JISHI_ASSIGN_OR_RETURN(auto o, buyer_order(tx, env, id, buyer));
+  if (o.status != "pending_payment")
+    return fail(Code::invalid_state, "only an unpaid order can be cancelled; it is " + o.status +
+                                         (o.status == "paid" ? " (ask for a refund instead)" : ""));
+  JISHI_ASSIGN_OR_RETURN(auto intent, pay::get_intent(tx, pay::IntentId{o.intent_id}));
+  if (intent && intent->status == pay::IntentStatus::processing)
+    return fail(Code::invalid_state,
+                "a payment for this order is under way; wait for its result before cancelling");
+  JISHI_ASSIGN_OR_RETURN(auto cancelled, order::mark_cancelled(tx, env, id, reason, buyer));
+  JISHI_TRY(release_stock(tx, env, id));
+  JISHI_TRY(publish(tx, env, cancelled, "order.cancelled"));
+  // The checkout's intent covered this order too: close it, and give the orders still unpaid
+  // an intent of their own.
+  JISHI_TRY(pay::close_intent(tx, env, pay::IntentId{o.intent_id}));
+  // (Past the deadline the unpaid-timeout job closes the others.)
+  JISHI_ASSIGN_OR_RETURN(auto rest, load_checkout(tx, env, o.checkout));
+  bool others = false;
+  for (const auto& x : rest.orders) others = others || x.status == "pending_payment";
+  if (others && env.clock.now_us() < o.pay_deadline_us)
+    JISHI_TRY(renew_intent(tx, env, cfg, o.checkout, buyer));
+  return cancelled;
+}
+
+Status close_unpaid(store::Tx& tx, Env& env, order::CheckoutId id) {
+  JISHI_ASSIGN_OR_RETURN(auto c, load_checkout(tx, env, id));
+  std::int64_t now = env.clock.now_us();
+  bool closed_any = false;
+  for (const auto& o : c.orders) {
+    if (o.status != "pending_payment" || now < o.pay_deadline_us) continue;
+    JISHI_ASSIGN_OR_RETURN(auto cancelled,
+                           order::mark_cancelled(tx, env, o.id, "unpaid_timeout", std::nullopt));
+    JISHI_TRY(release_stock(tx, env, o.id));
+    JISHI_TRY(publish(tx, env, cancelled, "order.cancelled"));
+    closed_any = true;
+  }
+  if (closed_any) JISHI_TRY(pay::close_intent(tx, env, pay::IntentId{c.checkout.intent_id}));
+  return {};
+}
+
+Result<order::Order> ship(store::Tx& tx, Env& env, const TradeConfig& cfg, order::OrderId id,
+                          OrgId seller, UserId actor, std::string_view carrier,
+                          std::string_view tracking_no) {
+  JISHI_ASSIGN_OR_RETURN(auto o, seller_order(tx, env, id, seller));
+  JISHI_ASSIGN_OR_RETURN(auto open, order::open_after_sale_of(tx, id));
+  if (open) return fail(Code::invalid_state, "the order has an open after-sales request");
+  std::int64_t at = env.clock.now_us() + cfg.auto_confirm_us;
+  JISHI_ASSIGN_OR_RETURN(auto shipped,
+                         order::mark_shipped(tx, env, id, carrier, tracking_no, at, actor));
+  JISHI_TRY(events::schedule(tx, env, kJobAutoConfirm, id_text(id.value), at));
+  JISHI_TRY(publish(tx, env, shipped, "order.shipped"));
+  (void)o;
+  return shipped;
+}
+
+Result<order::Order> mark_delivered(store::Tx& tx, Env& env, order::OrderId id, OrgId seller,
+                                    UserId actor) {
+  JISHI_TRY(seller_order(tx, env, id, seller));
+  JISHI_ASSIGN_OR_RETURN(auto d, order::mark_delivered(tx, env, id, actor));
+  JISHI_TRY(publish(tx, env, d, "order.delivered"));
+  return d;
+}
+
+Result<order::Order> confirm_receipt(store::Tx& tx, Env& env, const TradeConfig& cfg,
+                                     order::OrderId id, UserId buyer) {
+  JISHI_ASSIGN_OR_RETURN(auto o, buyer_order(tx, env, id, buyer));
+  if (o.status != "shipped" && o.status != "delivered")
+    return fail(Code::invalid_state, "only a shipped order can be confirmed; it is " + o.status);
+  JISHI_ASSIGN_OR_RETURN(auto open, order::open_after_sale_of(tx, id));
+  if (open)
+    return fail(Code::invalid_state,
+                "the order has an open after-sales request; withdraw it before confirming");
+  return complete(tx, env, cfg, o, buyer, "buyer");
+}
+
+Result<order::Order> extend_receipt(store::Tx& tx, Env& env, const TradeConfig& cfg,
+                                    order::OrderId id, UserId buyer) {
+  JISHI_ASSIGN_OR_RETURN(auto o, buyer_order(tx, env, id, buyer));
+  if (!o.auto_confirm_at_us)
+    return fail(Code::invalid_state, "only a shipped order's receipt deadline can be extended");
+  std::int64_t at = *o.auto_confirm_at_us + cfg.extend_us;
+  JISHI_ASSIGN_OR_RETURN(auto e, order::extend_confirm(tx, env, id, at, buyer));
+  JISHI_TRY(events::schedule(tx, env, kJobAutoConfirm, id_text(id.value), at));
+  JISHI_TRY(publish(tx, env, e, "order.receipt_extended"));
+  return e;
+}
+
+Status auto_confirm(store::Tx& tx, Env& env, const TradeConfig& cfg, order::OrderId id) {
+  JISHI_ASSIGN_OR_RETURN(auto o, order::get_order(tx, env, id));
+  if (o.status != "shipped" && o.status != "delivered") return {};  // done or closed already
+  std::int64_t now = env.clock.now_us();
+  JISHI_ASSIGN_OR_RETURN(auto open, order::open_after_sale_of(tx, id));
+  // While an after-sales request is open the timer waits: it looks again in a day (a rejected,
+  // withdrawn or partly refunded request leaves the order to be confirmed then).
+  if (open) return events::schedule(tx, env, kJobAutoConfirm, id_text(id.value), now + kDayUs);
+  if (!o.auto_confirm_at_us || now < *o.auto_confirm_at_us)
+    return events::schedule(tx, env, kJobAutoConfirm, id_text(id.value),
+                            o.auto_confirm_at_us.value_or(now + cfg.auto_confirm_us));
+  JISHI_TRY(complete(tx, env, cfg, o, std::nullopt, "auto"));
+  return {};
+}
+
+Result<order::RateResult> rate_order(store::Tx& tx, Env& env, order::OrderId id, UserId buyer,
+                                     const order::Scores& scores, std::string_view text) {
+  JISHI_ASSIGN_OR_RETURN(auto o, buyer_order(tx, env, id, buyer));
+  JISHI_ASSIGN_OR_RETURN(auto r, order::rate(tx, env, o, buyer, scores, text));
+  // The product's rating is the item-as-described score; each product of the order counts once.
+  std::int64_t delta = scores.described - (r.previous ? r.previous->scores.described : 0);
+  std::int64_t count = r.previous ? 0 : 1;
+  std::vector<std::int64_t> seen;
+  for (const auto& l : o.lines) {
+    if (std::find(seen.begin(), seen.end(), l.product_id) != seen.end()) continue;
+    seen.push_back(l.product_id);
+    JISHI_TRY(catalog::add_rating(tx, catalog::ProductId{l.product_id}, delta, count));
+  }
+  JISHI_TRY(publish(tx, env, o, r.previous ? "order.rating_edited" : "order.rated",
+                    "\"rating\":{\"described\":" + std::to_string(scores.described) +
+                        ",\"service\":" + std::to_string(scores.service) +
+                        ",\"shipping\":" + std::to_string(scores.shipping) + "}"));
+  return r;
+}
+
+}  // namespace jishi::flows

@@ -1,0 +1,126 @@
+// The trading flows: commands that span catalog, inventory, order, pay and events, each inside
+// the caller's ONE transaction (ARCHITECTURE.md: one command = one transaction). The API calls
+// these from writer commands; the durable jobs call them from the job runner.
+//
+// Invariants kept here, across modules:
+//   - an order is paid iff its escrow holds its total (pay) and its stock is converted
+//     (inventory); a closed unpaid order has released its stock and closed its intent;
+//   - a checkout's intent splits are exactly its pending orders' totals;
+//   - every state change publishes one outbox event for the seller, in the same transaction.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/env.h"
+#include "core/ids.h"
+#include "core/money.h"
+#include "core/result.h"
+#include "order/address.h"
+#include "order/aftersales.h"
+#include "order/orders.h"
+#include "order/ratings.h"
+#include "pay/payments.h"
+#include "store/database.h"
+
+namespace jishi::flows {
+
+struct TradeConfig {
+  std::int64_t freight_per_order = 800;                     // flat, minor units, per merchant
+  std::int64_t pay_timeout_us = 30LL * 60 * 1'000'000;      // unpaid orders close after this
+  std::int64_t auto_confirm_us = 10LL * 86400 * 1'000'000;  // receipt confirmed after shipment
+  std::int64_t extend_us = 3LL * 86400 * 1'000'000;         // the buyer's one extension
+  std::int64_t commission_ppm = 50'000;                     // default rate (pay_commission_ppm)
+};
+
+// Durable job kinds (events::JobRunner) the flows schedule and handle.
+inline constexpr std::string_view kJobCloseUnpaid = "order.close_unpaid";  // key: checkout id
+inline constexpr std::string_view kJobAutoConfirm = "order.auto_confirm";  // key: order id
+
+struct CheckoutLine {
+  std::int64_t sku_id = 0;
+  std::int64_t quantity = 0;
+  std::optional<Money> expected_unit_price;  // refused with price_changed if different
+};
+
+struct CheckoutRequest {
+  UserId buyer;
+  std::string token;  // idempotency: the same token returns the same checkout
+  std::optional<order::AddressId> address_id;
+  std::optional<order::AddressFields> address;  // inline, validated
+  bool from_cart = false;                       // lines = the cart (prices as seen)
+  std::vector<CheckoutLine> lines;              // or these ("buy now", ERPs)
+  std::vector<std::int64_t> cart_skus;          // with from_cart: only these SKUs (empty: all)
+  std::optional<std::string> buyer_note;
+};
+
+struct CheckoutResult {
+  order::Checkout checkout;
+  pay::Intent intent;
+  std::vector<order::Order> orders;
+  bool replayed = false;
+};
+
+// Re-checks prices and stock, reserves, splits the lines into one order per seller with flat
+// freight, creates the payment intent for the total (one split per order), schedules the unpaid
+// timeout, publishes order.created — all or nothing.
+Result<CheckoutResult> checkout(store::Tx& tx, Env& env, const TradeConfig& cfg,
+                                const CheckoutRequest& req);
+Result<CheckoutResult> load_checkout(store::Conn& conn, const Env& env, order::CheckoutId id);
+
+// A fresh intent for a checkout whose intent failed, expired or was cancelled, while its orders
+// are still unpaid and before their deadline.
+Result<CheckoutResult> renew_intent(store::Tx& tx, Env& env, const TradeConfig& cfg,
+                                    order::CheckoutId id, UserId buyer);
+
+// pay's hook: the checkout's pending orders become paid, their stock converted.
+Status on_intent_succeeded(store::Tx& tx, Env& env, const pay::Intent& intent);
+
+// The buyer cancels an unpaid order: stock released; the checkout's intent is closed and, if
+// other orders of it remain unpaid, replaced by one for them.
+Result<order::Order> cancel_order(store::Tx& tx, Env& env, const TradeConfig& cfg,
+                                  order::OrderId id, UserId buyer, std::string_view reason);
+// Job: the checkout's orders still unpaid at their deadline are cancelled. Running it again, or
+// before the deadline (never scheduled so), changes nothing.
+Status close_unpaid(store::Tx& tx, Env& env, order::CheckoutId id);
+
+Result<order::Order> ship(store::Tx& tx, Env& env, const TradeConfig& cfg, order::OrderId id,
+                          OrgId seller, UserId actor, std::string_view carrier,
+                          std::string_view tracking_no);
+Result<order::Order> mark_delivered(store::Tx& tx, Env& env, order::OrderId id, OrgId seller,
+                                    UserId actor);
+// The buyer confirms receipt: completed, escrow released to the seller net of commission.
+Result<order::Order> confirm_receipt(store::Tx& tx, Env& env, const TradeConfig& cfg,
+                                     order::OrderId id, UserId buyer);
+Result<order::Order> extend_receipt(store::Tx& tx, Env& env, const TradeConfig& cfg,
+                                    order::OrderId id, UserId buyer);
+// Job: confirms receipt when the deadline has passed and no after-sales request is open.
+Status auto_confirm(store::Tx& tx, Env& env, const TradeConfig& cfg, order::OrderId id);
+
+// Refund of a paid, unshipped order: all of what is left, restocked, order closed.
+Result<order::Order> refund_unshipped(store::Tx& tx, Env& env, order::OrderId id, UserId buyer,
+                                      std::string_view reason);
+// Return and refund after shipment.
+Result<order::AfterSale> request_return(store::Tx& tx, Env& env, order::OrderId id, UserId buyer,
+                                        std::int64_t amount, std::string_view reason);
+Result<order::AfterSale> approve_return(store::Tx& tx, Env& env, order::AfterSaleId id,
+                                        OrgId seller, UserId actor);
+Result<order::AfterSale> reject_return(store::Tx& tx, Env& env, const TradeConfig& cfg,
+                                       order::AfterSaleId id, OrgId seller, UserId actor,
+                                       std::string_view reason);
+Result<order::AfterSale> ship_return(store::Tx& tx, Env& env, order::AfterSaleId id, UserId buyer,
+                                     std::string_view carrier, std::string_view tracking_no);
+// The seller has the parcel back: the buyer is refunded (from escrow, or from the seller after
+// release); a full return restocks the units and closes the order.
+Result<order::AfterSale> receive_return(store::Tx& tx, Env& env, order::AfterSaleId id,
+                                        OrgId seller, UserId actor);
+Result<order::AfterSale> withdraw_return(store::Tx& tx, Env& env, const TradeConfig& cfg,
+                                         order::AfterSaleId id, UserId buyer);
+
+// Rates a completed order; the products' and the seller's aggregates follow.
+Result<order::RateResult> rate_order(store::Tx& tx, Env& env, order::OrderId id, UserId buyer,
+                                     const order::Scores& scores, std::string_view text);
+
+}  // namespace jishi::flows
