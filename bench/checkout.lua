@@ -1,0 +1,51 @@
+-- wrk script: checkouts against a real server, each a new durable transaction (reserve stock,
+-- one order per merchant, one payment intent). Environment:
+--   JISHI_BENCH_TOKEN     the buyer's session token
+--   JISHI_BENCH_SKUS      file with one SKU id per line
+--   JISHI_BENCH_HOT       "1": every checkout buys the first SKU only (a flash sale)
+--   JISHI_BENCH_PAY       "1": after each checkout, pay its intent from the wallet (two writes)
+local threads_created = 0
+function setup(thread)
+  thread:set("thread_number", threads_created)
+  threads_created = threads_created + 1
+end
+
+local skus, token, hot, pay = {}, nil, false, false
+local counter, pending = 0, {}
+local address = '{"recipient":"压测","phone":"13800138000","region_code":"330106","detail":"文三路 90 号"}'
+
+function init(args)
+  token = assert(os.getenv("JISHI_BENCH_TOKEN"))
+  for line in io.lines(assert(os.getenv("JISHI_BENCH_SKUS"))) do
+    if line ~= "" then skus[#skus + 1] = line end
+  end
+  hot = os.getenv("JISHI_BENCH_HOT") == "1"
+  pay = os.getenv("JISHI_BENCH_PAY") == "1"
+  math.randomseed(os.time() + thread_number * 7919)
+end
+
+function request()
+  local headers = {["Authorization"] = "Bearer " .. token, ["Content-Type"] = "application/json"}
+  if pay and #pending > 0 then
+    local id = table.remove(pending)
+    return wrk.format("POST", "/api/v1/payments/intents/" .. id .. "/confirm", headers,
+                      '{"channel":"wallet"}')
+  end
+  counter = counter + 1
+  local n = hot and 1 or math.random(1, 3)
+  local lines = {}
+  for i = 1, n do
+    local sku = hot and skus[1] or skus[math.random(1, #skus)]
+    lines[#lines + 1] = '{"sku_id":"' .. sku .. '","quantity":1}'
+  end
+  local body = '{"checkout_token":"bench-' .. thread_number .. '-' .. os.time() .. '-' .. counter ..
+               '","address":' .. address .. ',"lines":[' .. table.concat(lines, ",") .. ']}'
+  return wrk.format("POST", "/api/v1/checkouts", headers, body)
+end
+
+function response(status, headers, body)
+  if pay and status == 201 then
+    local id = body:match('"payment_intent":{"id":"(%d+)"')
+    if id then pending[#pending + 1] = id end
+  end
+end
