@@ -7,6 +7,7 @@ one buyer with a funded wallet (a top-up paid by card through the built-in simul
 wrk (2 threads, 64 connections) for SECONDS each:
   uniform      checkouts of 1–3 random SKUs
   hot          every checkout buys the same SKU
+  uniform+pay  each checkout followed by paying its intent from the wallet (two writes)
 Prints `checkout kind=K per_s=N p50_ms=N p99_ms=N errors=N` per run. wrk runs on the same 2
 cores as the server.
 """
@@ -112,9 +113,14 @@ def main():
         with open(sku_file, "w") as f:
             f.write("\n".join(sku_ids))
         results = []
-        # (checkout.lua can also pay each intent from the wallet, JISHI_BENCH_PAY=1; that run is
-        # left out until its payments are confirmed to land — see bench/results.)
-        for kind, hot, pay in (("uniform", "0", "0"), ("hot", "1", "0")):
+        # One bench buyer pays thousands of times a second: the risk rules would rightly hold
+        # that for review (202), so the operator switches them off for the run.
+        _, rules = call(port, "GET", "/api/v1/risk/rules?limit=100", None, op)
+        for rule in rules["items"]:
+            call(port, "PATCH", "/api/v1/risk/rules/%s" % rule["id"], {"enabled": False}, op)
+        for kind, hot, pay in (("uniform", "0", "0"), ("hot", "1", "0"), ("uniform+pay", "0", "1")):
+            if pay == "1":
+                _, before = call(port, "GET", "/api/v1/me/wallet", None, buyer)
             wenv = dict(os.environ, JISHI_BENCH_TOKEN=buyer, JISHI_BENCH_SKUS=sku_file,
                         JISHI_BENCH_HOT=hot, JISHI_BENCH_PAY=pay)
             out = subprocess.run(["wrk", "-t2", "-c64", "-d%ds" % SECONDS, "--latency",
@@ -126,8 +132,14 @@ def main():
                 v, unit = float(m.group(1)), m.group(2)
                 return v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
             non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-            # With payment, half the requests are checkouts and half are payments.
+            # With payment, half the requests are checkouts and half are payments; count the
+            # payments that landed from the wallet's movements.
             per_s = rps / 2 if pay == "1" else rps
+            if pay == "1":
+                _, after = call(port, "GET", "/api/v1/me/wallet/entries?limit=1", None, buyer)
+                _, now = call(port, "GET", "/api/v1/me/wallet", None, buyer)
+                spent = before["balance"]["amount"] - now["balance"]["amount"]
+                print("wallet spent %d minor units over the run" % spent, flush=True)
             line = "checkout kind=%s per_s=%d p50_ms=%.2f p99_ms=%.2f errors=%s" % (
                 kind, per_s, pct(50), pct(99), non2xx.group(1) if non2xx else "0")
             print(line, flush=True)

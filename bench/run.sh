@@ -258,6 +258,10 @@ python3 "$BENCH/checkout_bench.py" "$JISHI" "${BENCH_CHECKOUT_SECONDS:-10}" \
   "${BENCH_CHECKOUT_SKUS:-10000}" >"$WORK/checkout.txt" ||
   { cat "$WORK/checkout.txt" >&2; die "checkout_bench failed"; }
 sed 's/^/  /' "$WORK/checkout.txt"
+mkdir -p "$WORK/inprocess"
+"$BUILD_DIR/bench/jishi_checkout_bench" "$WORK/inprocess" "${BENCH_CHECKOUT_SECONDS:-10}" \
+  "${BENCH_CHECKOUT_SKUS:-10000}" >>"$WORK/checkout.txt" || die "jishi_checkout_bench failed"
+grep '^checkout_inprocess' "$WORK/checkout.txt" | sed 's/^/  /'
 grep -q "^stock ok" "$WORK/checkout.txt" || die "stock did not verify after the checkout bench"
 PAY_WALLET=$(pay_field wallet payments_per_s)
 PAY_CARD=$(pay_field card payments_per_s)
@@ -299,7 +303,7 @@ HEADLINE="headline writer_1000_per_s=$WRITER_1000 ledger_single_per_s=$LEDGER_SI
   echo "## Checkout over HTTP (bench/checkout_bench.py, wrk 2 threads / 64 connections)"
   echo
   echo '```'
-  grep '^checkout' "$WORK/checkout.txt"
+  grep -E '^checkout' "$WORK/checkout.txt"
   echo '```'
   echo
   echo "## Payments over HTTP (bench/pay_bench.py, ${BENCH_PAY_THREADS:-8} Python clients on the same cores)"

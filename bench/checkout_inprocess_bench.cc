@@ -1,0 +1,148 @@
+// In-process checkouts: the same flows::checkout commands the API runs, submitted straight to the
+// batched writer (no HTTP, no JSON), to show what the transaction itself costs.
+//
+//   jishi_checkout_bench DIR [SECONDS] [SKUS]
+//
+// One merchant with SKUS SKUs (a million units each), 64 buyers; commands of 1–3 random lines
+// (uniform) and of one hot SKU, with 256 commands in flight. Prints
+// `checkout_inprocess kind=K per_s=N p50_ms=N p99_ms=N failed=N`.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <mutex>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "catalog/catalog.h"
+#include "core/clock.h"
+#include "core/field_cipher.h"
+#include "core/ids.h"
+#include "core/limits.h"
+#include "flows/trade.h"
+#include "inventory/inventory.h"
+#include "store/migrate.h"
+#include "store/sqlite.h"
+#include "store/writer.h"
+
+namespace {
+
+using namespace jishi;
+using SteadyClock = std::chrono::steady_clock;
+
+void must(bool ok, const char* what) {
+  if (!ok) {
+    std::fprintf(stderr, "setup failed: %s\n", what);
+    std::exit(2);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: %s DIR [SECONDS] [SKUS]\n", argv[0]);
+    return 2;
+  }
+  std::string dir = argv[1];
+  double seconds = argc > 2 ? std::stod(argv[2]) : 5;
+  int skus_wanted = argc > 3 ? std::stoi(argv[3]) : 10000;
+  auto conn =
+      std::move(store::open_sqlite(dir + "/checkout.db", store::OpenMode::read_write).value());
+  must(store::migrate(*conn).has_value(), "migrate");
+  SystemClock clock;
+  IdGenerator ids(clock, 1);
+  FieldCipher cipher = FieldCipher::from_keys("k", std::string(32, 'k'), std::string(32, 'l'));
+  Env env{clock, ids, cipher};
+  Currency cny = currency_from_code("CNY").value();
+  OrgId seller{7};
+  // A seller, 64 buyers, a category, products of 100 SKUs, stock.
+  must(
+      conn->exec_script(
+              "INSERT INTO users (id, email, display_name, password_hash, status, created_at_us, "
+              "updated_at_us) VALUES (1, 's@x', 's', 'x', 'active', 0, 0);"
+              "INSERT INTO orgs (id, kind, name, status, created_by, created_at_us, updated_at_us) "
+              "VALUES (7, 'merchant', 'bench', 'approved', 1, 0, 0);")
+          .has_value(),
+      "seed");
+  std::vector<std::int64_t> skus;
+  must(conn->begin().has_value(), "begin");
+  auto cat = catalog::create_category(*conn, env, catalog::NewCategory{{}, "bench", "压测", {}, 0});
+  must(cat.has_value(), "category");
+  for (int p = 0; p < std::max(1, skus_wanted / 100); ++p) {
+    catalog::ProductFields f{
+        "压测商品 " + std::to_string(p), std::nullopt, std::nullopt, cat->id, {}};
+    std::vector<catalog::NewSku> news;
+    for (int i = 0; i < 100; ++i)
+      news.push_back({{{"款式", std::to_string(i)}}, Money{100 + i, cny}, std::nullopt});
+    auto product = catalog::create_product(*conn, env, seller, f, news);
+    must(product.has_value(), "product");
+    for (const auto& s : product->skus) {
+      must(inventory::set_on_hand(*conn, env, s.id.value, seller, 1'000'000, UserId{1}, "")
+               .has_value(),
+           "stock");
+      must(catalog::set_in_stock(*conn, s.id, true).has_value(), "in stock");
+      skus.push_back(s.id.value);
+    }
+    must(catalog::list_product(*conn, env, product->id, UserId{1}).has_value(), "list");
+  }
+  must(conn->commit().has_value(), "commit");
+
+  store::WriterOptions wo;
+  wo.batch_commands_max = limits::writer_batch_commands_max;
+  wo.queue_commands_max = limits::writer_queue_commands_max;
+  store::Writer writer(std::move(conn), wo, nullptr);
+  flows::TradeConfig cfg;
+  order::AddressFields address{"压测", "+8613800138000", "330106", "文三路 90 号", std::nullopt};
+
+  for (bool hot : {false, true}) {
+    std::atomic<std::int64_t> in_flight{0}, failed{0}, done{0};
+    std::mutex mutex;
+    std::vector<double> latencies;
+    std::mt19937_64 rng(hot ? 2 : 1);
+    std::int64_t n = 0;
+    auto start = SteadyClock::now();
+    auto deadline = start + std::chrono::duration<double>(seconds);
+    while (SteadyClock::now() < deadline) {
+      while (in_flight.load() >= 256) in_flight.wait(in_flight.load());
+      flows::CheckoutRequest req;
+      req.buyer = UserId{1000 + static_cast<std::int64_t>(n % 64)};
+      req.token = "inprocess-" + std::to_string(hot) + "-" + std::to_string(n++) + "-bench";
+      req.address = address;
+      int lines = hot ? 1 : 1 + static_cast<int>(rng() % 3);
+      for (int l = 0; l < lines; ++l)
+        req.lines.push_back({hot ? skus.front() : skus[rng() % skus.size()], 1, std::nullopt});
+      auto t0 = SteadyClock::now();
+      in_flight.fetch_add(1);
+      writer.submit(store::make_command(
+          [&env, &cfg, req](store::Tx& tx) {
+            return flows::checkout(tx, env, cfg, req).has_value();
+          },
+          [&, t0](store::Outcome o) {
+            if (o != store::Outcome::committed) failed.fetch_add(1);
+            double ms = std::chrono::duration<double, std::milli>(SteadyClock::now() - t0).count();
+            {
+              std::lock_guard lock(mutex);
+              latencies.push_back(ms);
+            }
+            done.fetch_add(1);
+            in_flight.fetch_sub(1);
+            in_flight.notify_one();
+          }));
+    }
+    while (in_flight.load() > 0) in_flight.wait(in_flight.load());
+    double elapsed = std::chrono::duration<double>(SteadyClock::now() - start).count();
+    std::sort(latencies.begin(), latencies.end());
+    auto pct = [&](double p) {
+      return latencies.empty() ? 0.0
+                               : latencies[static_cast<std::size_t>(p * (latencies.size() - 1))];
+    };
+    std::printf("checkout_inprocess kind=%s per_s=%.0f p50_ms=%.2f p99_ms=%.2f failed=%lld\n",
+                hot ? "hot" : "uniform", static_cast<double>(done.load() - failed.load()) / elapsed,
+                pct(0.50), pct(0.99), static_cast<long long>(failed.load()));
+    std::fflush(stdout);
+  }
+  writer.stop();
+  return 0;
+}
