@@ -456,6 +456,17 @@ Result<Sku> update_sku(store::Tx& tx, Env& env, SkuId id, const SkuPatch& patch)
     return fail(Code::already_exists, "two SKUs of a product have the same spec", "/spec");
   if (!r) return std::unexpected(r.error());
   JISHI_TRY(recompute(tx, s.product, env.clock.now_us()));
+  // A listed product needs an active SKU: disabling its last one delists it (recorded).
+  JISHI_ASSIGN_OR_RETURN(auto product, get_product(tx, s.product));
+  bool active = false;
+  for (const auto& x : product.skus) active = active || x.status == "active";
+  if (!active && product.status == "listed") {
+    JISHI_TRY(
+        tx.exec("UPDATE cat_products SET status = 'delisted', updated_at_us = $2 WHERE id = $1",
+                {s.product.value, env.clock.now_us()}));
+    JISHI_TRY(log_event(tx, env, s.product, "delisted",
+                        std::string("its last active SKU was disabled"), std::nullopt, "system"));
+  }
   JISHI_TRY(reindex(tx, s.product));
   JISHI_ASSIGN_OR_RETURN(auto after, get_sku(tx, id));
   return *after;

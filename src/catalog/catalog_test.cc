@@ -141,5 +141,14 @@ TEST_F(CatalogTest, OffersTellCheckoutWhatIsSellableAtWhatPrice) {
   EXPECT_TRUE(must(get_product(*db_, p.id)).in_stock);
 }
 
+TEST_F(CatalogTest, DisablingTheLastActiveSkuDelistsTheProduct) {
+  auto p = listed("拖鞋", sneakers_, 1500);
+  SkuPatch off;
+  off.status = "disabled";
+  must(tx([&](store::Tx& t) { return update_sku(t, env_, p.skus.front().id, off); }));
+  EXPECT_EQ(must(get_product(*db_, p.id)).status, "delisted");
+  EXPECT_TRUE(titles({.q = "拖鞋"}).empty());
+}
+
 }  // namespace
 }  // namespace jishi::catalog

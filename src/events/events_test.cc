@@ -121,6 +121,29 @@ TEST_F(EventsTest, AFailingJobIsRolledBackAndRetriedWithBackoff) {
   EXPECT_GE(runs, 2);  // the writer may re-run a command that failed after writing
 }
 
+TEST_F(EventsTest, ReEnablingAWebhookCountsAgainstTheLimit) {
+  OrgId org{12};
+  std::int64_t first = 0;
+  write([&](store::Tx& tx) -> Status {
+    for (int i = 0; i < 10; ++i) {
+      JISHI_ASSIGN_OR_RETURN(auto w, create_webhook(tx, env_, org, UserId{1},
+                                                    {"http://h/" + std::to_string(i), {"*"}, {}}));
+      if (i == 0) first = w.first.id;
+    }
+    JISHI_TRY(update_webhook(tx, env_, org, first, std::nullopt, false));
+    JISHI_TRY(create_webhook(tx, env_, org, UserId{1}, {"http://h/new", {"*"}, {}}));
+    return {};
+  });
+  Status again;
+  (void)store::run_and_wait(store_->writer(), [&](store::Tx& tx) {
+    auto r = update_webhook(tx, env_, org, first, std::nullopt, true);
+    again = r ? Status{} : Status(std::unexpected(r.error()));
+    return r.has_value();
+  });
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, Code::conflict);
+}
+
 TEST_F(EventsTest, SignatureIsHmacOverTimestampAndBody) {
   // Known answer: HMAC-SHA256("whsec_test", "1700000000.{}").
   auto h = signature_header("whsec_test", 1700000000, "{}");

@@ -106,9 +106,21 @@ Result<Webhook> update_webhook(store::Tx& tx, Env& env, OrgId org, std::int64_t 
                 "updated_at_us = $5 WHERE id = $1",
                 {id, f->url, join_types(f->event_types), f->description, env.clock.now_us()}));
   }
-  if (enabled)
+  if (enabled) {
+    if (*enabled) {
+      // Re-enabling counts against the limit like creating.
+      JISHI_ASSIGN_OR_RETURN(
+          auto n, tx.query_one("SELECT COUNT(*) FROM ev_webhooks WHERE org_id = "
+                               "$1 AND enabled = 1 AND id <> $2",
+                               {org.value, id}, [](const store::Row& r) { return r.i64(0); }));
+      if (n.value_or(0) >= static_cast<std::int64_t>(limits::webhooks_per_org_max))
+        return fail(Code::conflict, "an organisation has at most " +
+                                        std::to_string(limits::webhooks_per_org_max) +
+                                        " enabled webhooks");
+    }
     JISHI_TRY(tx.exec("UPDATE ev_webhooks SET enabled = $2, updated_at_us = $3 WHERE id = $1",
                       {id, *enabled, env.clock.now_us()}));
+  }
   return get_webhook(tx, org, id);
 }
 
