@@ -323,13 +323,16 @@ Result<Category> update_category(store::Tx& tx, Env& env, CategoryId id,
       tx.exec("UPDATE cat_categories SET name = $2, name_en = $3, sort = $4, updated_at_us "
               "= $5 WHERE id = $1",
               {id.value, found->name, found->name_en, found->sort, env.clock.now_us()}));
-  // Product documents carry the category name.
+  // Product documents carry the names of their category and its ancestors: re-index every
+  // listed product filed under this category or below it.
+  JISHI_ASSIGN_OR_RETURN(auto below, category_and_descendants(tx, id));
   std::vector<std::int64_t> listed;
-  JISHI_TRY(tx.query("SELECT id FROM cat_products WHERE category_id = $1 AND status = 'listed'",
-                     {id.value}, [&](const store::Row& r) {
-                       listed.push_back(r.i64(0));
-                       return true;
-                     }));
+  for (auto c : below)
+    JISHI_TRY(tx.query("SELECT id FROM cat_products WHERE category_id = $1 AND status = 'listed'",
+                       {c.value}, [&](const store::Row& r) {
+                         listed.push_back(r.i64(0));
+                         return true;
+                       }));
   for (auto p : listed) JISHI_TRY(reindex(tx, ProductId{p}));
   return *found;
 }

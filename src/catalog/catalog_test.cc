@@ -141,6 +141,15 @@ TEST_F(CatalogTest, OffersTellCheckoutWhatIsSellableAtWhatPrice) {
   EXPECT_TRUE(must(get_product(*db_, p.id)).in_stock);
 }
 
+TEST_F(CatalogTest, RenamingAParentCategoryReindexesProductsBelowIt) {
+  listed("跑鞋", sneakers_, 29900);
+  must(tx([&](store::Tx& t) {
+    return update_category(t, env_, category_, std::string("鞋履"), std::nullopt, std::nullopt);
+  }));
+  EXPECT_EQ(titles({.q = "鞋履"}).size(), 1u);
+  EXPECT_TRUE(titles({.q = "鞋靴"}).empty());
+}
+
 TEST_F(CatalogTest, DisablingTheLastActiveSkuDelistsTheProduct) {
   auto p = listed("拖鞋", sneakers_, 1500);
   SkuPatch off;
