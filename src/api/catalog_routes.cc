@@ -30,17 +30,13 @@ using identity::Principal;
 
 namespace {
 
-json::value opt(const std::optional<std::string>& v) {
-  return v ? json::value(*v) : json::value(nullptr);
-}
-
 json::object category_json(const catalog::Category& c) {
   json::object o;
   o["id"] = std::to_string(c.id.value);
   o["parent_id"] = c.parent ? json::value(std::to_string(c.parent->value)) : json::value(nullptr);
   o["code"] = c.code;
   o["name"] = c.name;
-  o["name_en"] = opt(c.name_en);
+  o["name_en"] = json_or_null(c.name_en);
   o["sort"] = c.sort;
   o["depth"] = c.depth;
   return o;
@@ -59,7 +55,7 @@ json::object sku_json(const catalog::Sku& s, std::optional<std::int64_t> availab
   o["spec"] = std::move(spec);
   o["spec_text"] = s.spec_text;
   o["price"] = to_json(s.price);
-  o["code"] = opt(s.code);
+  o["code"] = json_or_null(s.code);
   o["status"] = s.status;
   o["in_stock"] = s.in_stock;
   if (available) o["available"] = *available;
@@ -75,8 +71,8 @@ json::object product_json(const catalog::Product& p,
   o["category_code"] = p.category_code;
   o["category_name"] = p.category_name;
   o["title"] = p.title;
-  o["subtitle"] = opt(p.subtitle);
-  o["brand"] = opt(p.brand);
+  o["subtitle"] = json_or_null(p.subtitle);
+  o["brand"] = json_or_null(p.brand);
   json::array blocks;
   for (const auto& b : p.description) {
     json::object x;
@@ -86,7 +82,7 @@ json::object product_json(const catalog::Product& p,
   }
   o["description"] = std::move(blocks);
   o["status"] = p.status;
-  o["takedown_reason"] = opt(p.takedown_reason);
+  o["takedown_reason"] = json_or_null(p.takedown_reason);
   o["price_min"] = to_json(Money{p.price_min, p.currency});
   o["price_max"] = to_json(Money{p.price_max, p.currency});
   o["sales"] = p.sales;
@@ -413,8 +409,7 @@ Reply list_takedowns(Services& s, Request& req) {
         o["seller_org_id"] = std::to_string(t.seller.value);
         o["action"] = t.action;
         o["reason"] = t.reason;
-        o["actor_id"] =
-            t.actor_id ? json::value(std::to_string(*t.actor_id)) : json::value(nullptr);
+        o["actor_id"] = id_or_null(t.actor_id);
         o["actor_role"] = t.actor_role;
         o["at"] = time_json(t.at_us);
         return o;
@@ -600,7 +595,7 @@ Reply search(Services& s, Request& req) {
     o["id"] = std::to_string(h.id.value);
     o["seller_org_id"] = std::to_string(h.seller.value);
     o["title"] = h.title;
-    o["subtitle"] = opt(h.subtitle);
+    o["subtitle"] = json_or_null(h.subtitle);
     auto c = currency_from_code(h.currency);
     Currency cur = c ? *c : Currency{};
     o["price_min"] = to_json(Money{h.price_min, cur});

@@ -95,6 +95,18 @@ std::string time_json(std::int64_t unix_us) {
   return format_rfc3339(unix_us);
 }
 
+boost::json::value json_or_null(const std::optional<std::string>& v) {
+  return v ? boost::json::value(*v) : boost::json::value(nullptr);
+}
+
+boost::json::value time_or_null(const std::optional<std::int64_t>& unix_us) {
+  return unix_us ? boost::json::value(time_json(*unix_us)) : boost::json::value(nullptr);
+}
+
+boost::json::value id_or_null(const std::optional<std::int64_t>& id) {
+  return id ? boost::json::value(std::to_string(*id)) : boost::json::value(nullptr);
+}
+
 http::Response forbidden(std::string_view why) {
   return http::problem(Error(Code::forbidden, std::string(why)));
 }

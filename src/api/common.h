@@ -44,6 +44,10 @@ http::Response ok_json(const boost::json::value& v, int status = 200);
 boost::json::object page_json(boost::json::array items, std::optional<std::int64_t> next);
 
 std::string time_json(std::int64_t unix_us);
+// Optional values as JSON, null when absent: text, a time (RFC 3339), an id (decimal text).
+boost::json::value json_or_null(const std::optional<std::string>& v);
+boost::json::value time_or_null(const std::optional<std::int64_t>& unix_us);
+boost::json::value id_or_null(const std::optional<std::int64_t>& id);
 
 // Maps a list of module values to a JSON array with f.
 template <class List, class F>

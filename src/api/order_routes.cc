@@ -107,7 +107,7 @@ Reply get_order(Services& s, Request& req) {
     json::object y;
     y["type"] = e.type;
     y["detail"] = e.detail;
-    y["actor_id"] = e.actor_id ? json::value(std::to_string(*e.actor_id)) : json::value(nullptr);
+    y["actor_id"] = id_or_null(e.actor_id);
     y["at"] = time_json(e.at_us);
     timeline.push_back(std::move(y));
   }

@@ -39,15 +39,6 @@ bool reads_org(const Principal& p, OrgId org) {
   return p.is_member_of(org);
 }
 
-json::value opt(const std::optional<std::string>& v) {
-  return v ? json::value(*v) : json::value(nullptr);
-}
-json::value opt_time(const std::optional<std::int64_t>& v) {
-  return v ? json::value(time_json(*v)) : json::value(nullptr);
-}
-json::value opt_id(const std::optional<std::int64_t>& v) {
-  return v ? json::value(std::to_string(*v)) : json::value(nullptr);
-}
 json::object money(std::int64_t amount, const Currency& c) {
   return to_json(Money{amount, c}).as_object();
 }
@@ -64,24 +55,24 @@ json::object intent_json(const pay::Intent& i) {
   o["amount"] = to_json(i.amount);
   o["status"] = pay::name_of(i.status);
   o["channel"] = i.channel ? json::value(pay::name_of(*i.channel)) : json::value(nullptr);
-  o["trade_no"] = opt(i.trade_no);
-  o["qr_code"] = opt(i.qr_code);
-  o["cashier_url"] = opt(i.cashier_url);
+  o["trade_no"] = json_or_null(i.trade_no);
+  o["qr_code"] = json_or_null(i.qr_code);
+  o["cashier_url"] = json_or_null(i.cashier_url);
   o["fee"] = money(i.fee, i.amount.currency);
-  o["failure_code"] = opt(i.failure_code);
-  o["failure_reason"] = opt(i.failure_reason);
-  o["risk_decision_id"] = opt_id(i.risk_decision_id);
+  o["failure_code"] = json_or_null(i.failure_code);
+  o["failure_reason"] = json_or_null(i.failure_reason);
+  o["risk_decision_id"] = id_or_null(i.risk_decision_id);
   o["expires_at"] = time_json(i.expires_at_us);
   o["created_at"] = time_json(i.created_at_us);
   o["updated_at"] = time_json(i.updated_at_us);
-  o["succeeded_at"] = opt_time(i.succeeded_at_us);
+  o["succeeded_at"] = time_or_null(i.succeeded_at_us);
   json::array splits;
   for (const auto& s : i.splits) {
     json::object x;
     x["reference"] = s.reference;
     x["payee_org_id"] = std::to_string(s.payee.value);
     x["amount"] = money(s.amount, i.amount.currency);
-    x["category"] = opt(s.category);
+    x["category"] = json_or_null(s.category);
     splits.push_back(std::move(x));
   }
   o["splits"] = std::move(splits);
@@ -105,7 +96,7 @@ json::object escrow_json(const pay::Escrow& e) {
   o["commission"] = money(e.commission - e.commission_refunded, e.currency);
   o["commission_rate_ppm"] = e.commission_rate_ppm;
   o["created_at"] = time_json(e.created_at_us);
-  o["released_at"] = opt_time(e.released_at_us);
+  o["released_at"] = time_or_null(e.released_at_us);
   return o;
 }
 
@@ -121,9 +112,9 @@ json::object refund_json(const pay::Refund& f) {
   o["shortfall"] = money(f.shortfall, f.amount.currency);
   o["reason"] = f.reason;
   o["status"] = f.status;
-  o["gateway_refund_no"] = opt(f.gateway_refund_no);
+  o["gateway_refund_no"] = json_or_null(f.gateway_refund_no);
   o["created_at"] = time_json(f.created_at_us);
-  o["finished_at"] = opt_time(f.finished_at_us);
+  o["finished_at"] = time_or_null(f.finished_at_us);
   return o;
 }
 
@@ -134,11 +125,11 @@ json::object payout_json(const pay::Payout& p) {
   o["org_id"] = std::to_string(p.org.value);
   o["amount"] = to_json(p.amount);
   o["status"] = p.status;
-  o["bank_reference"] = opt(p.bank_reference);
-  o["failure_reason"] = opt(p.failure_reason);
-  o["risk_decision_id"] = opt_id(p.risk_decision_id);
+  o["bank_reference"] = json_or_null(p.bank_reference);
+  o["failure_reason"] = json_or_null(p.failure_reason);
+  o["risk_decision_id"] = id_or_null(p.risk_decision_id);
   o["created_at"] = time_json(p.created_at_us);
-  o["finished_at"] = opt_time(p.finished_at_us);
+  o["finished_at"] = time_or_null(p.finished_at_us);
   return o;
 }
 
@@ -153,7 +144,7 @@ json::object batch_json(const pay::SettlementBatch& b) {
   o["reserve"] = money(b.reserve, b.currency);
   o["fee"] = money(b.fee, b.currency);
   o["net"] = money(b.net, b.currency);
-  o["payout_id"] = opt_id(b.payout_id);
+  o["payout_id"] = id_or_null(b.payout_id);
   o["file_name"] = b.file_name;
   o["created_at"] = time_json(b.created_at_us);
   return o;
@@ -190,10 +181,10 @@ json::object recon_item_json(const pay::ReconItem& i) {
   o["platform_fee"] = n(i.platform_fee);
   o["channel_fee"] = n(i.channel_fee);
   o["detail"] = i.detail;
-  o["resolution_transfer_id"] = opt_id(i.resolution_transfer_id);
-  o["resolved_by"] = opt_id(i.resolved_by);
-  o["resolution_reason"] = opt(i.resolution_reason);
-  o["resolved_at"] = opt_time(i.resolved_at_us);
+  o["resolution_transfer_id"] = id_or_null(i.resolution_transfer_id);
+  o["resolved_by"] = id_or_null(i.resolved_by);
+  o["resolution_reason"] = json_or_null(i.resolution_reason);
+  o["resolved_at"] = time_or_null(i.resolved_at_us);
   return o;
 }
 
@@ -253,7 +244,7 @@ std::optional<Response> check_payment_risk(Services& s, store::Tx& tx, const pay
   json::object risk;
   risk["outcome"] = "review";
   risk["decision_id"] = std::to_string(d->decision_id);
-  risk["review_id"] = opt_id(d->review_id);
+  risk["review_id"] = id_or_null(d->review_id);
   risk["reason"] = d->reason;
   o["risk"] = std::move(risk);
   // 202: accepted for review; confirm again once an operator has approved it.

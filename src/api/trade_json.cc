@@ -9,12 +9,6 @@ namespace jishi::api {
 namespace json = boost::json;
 
 namespace {
-json::value opt(const std::optional<std::string>& v) {
-  return v ? json::value(*v) : json::value(nullptr);
-}
-json::value opt_time(const std::optional<std::int64_t>& v) {
-  return v ? json::value(time_json(*v)) : json::value(nullptr);
-}
 json::value money(std::int64_t amount, const Currency& c) {
   return to_json(Money{amount, c});
 }
@@ -27,7 +21,7 @@ json::object address_json(const order::AddressFields& a) {
   o["region_code"] = a.region_code;
   o["region"] = order::region_path(a.region_code);
   o["detail"] = a.detail;
-  o["postal_code"] = opt(a.postal_code);
+  o["postal_code"] = json_or_null(a.postal_code);
   return o;
 }
 
@@ -46,18 +40,18 @@ json::object order_json(const order::Order& o) {
   x["refunded"] = money(o.refunded, o.currency);
   x["payment_intent_id"] = std::to_string(o.intent_id);
   x["ship_to"] = address_json(o.ship_to);
-  x["buyer_note"] = opt(o.buyer_note);
-  x["carrier"] = opt(o.carrier);
-  x["tracking_no"] = opt(o.tracking_no);
-  x["cancel_reason"] = opt(o.cancel_reason);
+  x["buyer_note"] = json_or_null(o.buyer_note);
+  x["carrier"] = json_or_null(o.carrier);
+  x["tracking_no"] = json_or_null(o.tracking_no);
+  x["cancel_reason"] = json_or_null(o.cancel_reason);
   x["pay_deadline"] = time_json(o.pay_deadline_us);
-  x["paid_at"] = opt_time(o.paid_at_us);
-  x["shipped_at"] = opt_time(o.shipped_at_us);
-  x["delivered_at"] = opt_time(o.delivered_at_us);
-  x["auto_confirm_at"] = opt_time(o.auto_confirm_at_us);
+  x["paid_at"] = time_or_null(o.paid_at_us);
+  x["shipped_at"] = time_or_null(o.shipped_at_us);
+  x["delivered_at"] = time_or_null(o.delivered_at_us);
+  x["auto_confirm_at"] = time_or_null(o.auto_confirm_at_us);
   x["confirm_extended"] = o.confirm_extended;
-  x["completed_at"] = opt_time(o.completed_at_us);
-  x["cancelled_at"] = opt_time(o.cancelled_at_us);
+  x["completed_at"] = time_or_null(o.completed_at_us);
+  x["cancelled_at"] = time_or_null(o.cancelled_at_us);
   x["created_at"] = time_json(o.created_at_us);
   x["updated_at"] = time_json(o.updated_at_us);
   json::array lines;
@@ -85,11 +79,10 @@ json::object after_sale_json(const order::AfterSale& a, const Currency& c) {
   x["status"] = a.status;
   x["amount"] = money(a.amount, c);
   x["reason"] = a.reason;
-  x["reject_reason"] = opt(a.reject_reason);
-  x["return_carrier"] = opt(a.return_carrier);
-  x["return_tracking_no"] = opt(a.return_tracking_no);
-  x["payment_refund_id"] =
-      a.pay_refund_id ? json::value(std::to_string(*a.pay_refund_id)) : json::value(nullptr);
+  x["reject_reason"] = json_or_null(a.reject_reason);
+  x["return_carrier"] = json_or_null(a.return_carrier);
+  x["return_tracking_no"] = json_or_null(a.return_tracking_no);
+  x["payment_refund_id"] = id_or_null(a.pay_refund_id);
   x["created_at"] = time_json(a.created_at_us);
   x["updated_at"] = time_json(a.updated_at_us);
   return x;

@@ -24,8 +24,9 @@ Result<UserId> ensure_user(store::Tx& tx, const Env& env, const std::string& ema
   return user.id;
 }
 
-// Runs fn as one write command and waits; returns its error, if any.
-Status write(Runtime& rt, std::function<Status(store::Tx&, const Env&)> fn) {
+}  // namespace
+
+Status write_and_wait(Runtime& rt, const std::function<Status(store::Tx&, Env&)>& fn) {
   Env env{rt.clock, *rt.ids, *rt.cipher};
   Status result;
   auto outcome = store::run_and_wait(rt.store->writer(), [&](store::Tx& tx) {
@@ -37,7 +38,6 @@ Status write(Runtime& rt, std::function<Status(store::Tx&, const Env&)> fn) {
     return fail(Code::storage_failure, "the write did not commit");
   return {};
 }
-}  // namespace
 
 Status create_platform_user(Runtime& rt, const std::string& email, const std::string& password,
                             const std::string& display_name, const std::string& role_name) {
@@ -49,7 +49,7 @@ Status create_platform_user(Runtime& rt, const std::string& email, const std::st
   JISHI_TRY(identity::validate_password(password));
   std::string hash =
       identity::hash_password(password, identity::parse_hash_cost(rt.config.password_hash_cost));
-  return write(rt, [&](store::Tx& tx, const Env& env) -> Status {
+  return write_and_wait(rt, [&](store::Tx& tx, const Env& env) -> Status {
     JISHI_ASSIGN_OR_RETURN(UserId user, ensure_user(tx, env, normalized, hash, display_name));
     JISHI_ASSIGN_OR_RETURN(auto platform, identity::platform_org(tx));
     if (!platform) {
@@ -79,7 +79,7 @@ Status seed_demo(Runtime& rt) {
                                  "市场监管 Regulator", "regulator"));
   std::string hash = identity::hash_password(
       kDemoPassword, identity::parse_hash_cost(rt.config.password_hash_cost));
-  SEED_WRITE(write(rt, [&](store::Tx& tx, const Env& env) -> Status {
+  SEED_WRITE(write_and_wait(rt, [&](store::Tx& tx, const Env& env) -> Status {
     JISHI_ASSIGN_OR_RETURN(auto platform, identity::platform_org(tx));
     JISHI_ASSIGN_OR_RETURN(auto op, identity::find_login(tx, env, "operator@jishi.demo"));
     JISHI_ASSIGN_OR_RETURN(UserId seller,

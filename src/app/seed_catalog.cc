@@ -70,17 +70,7 @@ Status seed_catalog(Runtime& rt, DemoMarket& market) {
   if (!cny) return std::unexpected(cny.error());
   std::mt19937 rng(20261128);
   std::vector<catalog::CategoryId> leaves;
-  Status result;
-  auto write = [&](const std::function<Status(store::Tx&)>& fn) -> Status {
-    auto outcome = store::run_and_wait(rt.store->writer(), [&](store::Tx& tx) {
-      result = fn(tx);
-      return result.has_value();
-    });
-    if (!result) return result;
-    if (outcome != store::Outcome::committed) return fail(Code::storage_failure, "not committed");
-    return {};
-  };
-  SEED_WRITE(write([&](store::Tx& tx) -> Status {
+  SEED_WRITE(write_and_wait(rt, [&](store::Tx& tx, Env&) -> Status {
     std::vector<catalog::CategoryId> parents;
     int sort = 0;
     for (const auto& p : kParents) {
@@ -104,7 +94,7 @@ Status seed_catalog(Runtime& rt, DemoMarket& market) {
   // 100 products per merchant, ten per write so one transaction stays small.
   for (std::size_t m = 0; m < market.sellers.size(); ++m) {
     for (int batch = 0; batch < 10; ++batch) {
-      SEED_WRITE(write([&](store::Tx& tx) -> Status {
+      SEED_WRITE(write_and_wait(rt, [&](store::Tx& tx, Env&) -> Status {
         for (int k = 0; k < 10; ++k) {
           std::size_t leaf_index =
               (m + static_cast<std::size_t>(batch * 10 + k)) % std::size(kLeaves);

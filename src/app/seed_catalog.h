@@ -30,6 +30,9 @@ struct DemoMarket {
   std::vector<Product> products;
 };
 
+// Runs fn as one writer command and waits for its commit; returns its error, if any.
+Status write_and_wait(Runtime& rt, const std::function<Status(store::Tx&, Env&)>& fn);
+
 // Ten merchants and twenty buyers (demo password), then the catalog (seed_catalog).
 Status seed_market(Runtime& rt, DemoMarket& market);
 // Categories and ~1,000 listed products with SKUs and stock for market.sellers.

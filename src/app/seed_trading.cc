@@ -40,19 +40,6 @@ Status done(const Result<T>& r) {
   return {};
 }
 
-Status write(Runtime& rt, const std::function<Status(store::Tx&, Env&)>& fn) {
-  Env env{rt.clock, *rt.ids, *rt.cipher};
-  Status result;
-  auto outcome = store::run_and_wait(rt.store->writer(), [&](store::Tx& tx) {
-    result = fn(tx, env);
-    return result.has_value();
-  });
-  if (!result) return result;
-  if (outcome != store::Outcome::committed)
-    return fail(Code::storage_failure, "the write did not commit");
-  return {};
-}
-
 struct Shop {
   const char* name;
   const char* region;  // six-digit area code: the credit code's region and the shop's home
@@ -70,7 +57,7 @@ constexpr Shop kShops[] = {
 Status seed_market(Runtime& rt, DemoMarket& market) {
   std::string hash = identity::hash_password(
       kDemoPassword, identity::parse_hash_cost(rt.config.password_hash_cost));
-  SEED_WRITE(write(rt, [&](store::Tx& tx, Env& env) -> Status {
+  SEED_WRITE(write_and_wait(rt, [&](store::Tx& tx, Env& env) -> Status {
     JISHI_ASSIGN_OR_RETURN(auto op, identity::find_login(tx, env, "operator@jishi.demo"));
     int i = 0;
     for (const auto& shop : kShops) {
@@ -109,7 +96,7 @@ Status pay_by_card(Runtime& rt, api::Services& s, const flows::CheckoutResult& c
       auto trade, s.gateway->create_trade(
                       pay::Channel::card, std::to_string(c.intent.id.value), c.intent.amount.minor,
                       c.intent.amount.currency.code_view(), c.intent.description, notify_url));
-  SEED_WRITE(write(rt, [&](store::Tx& tx, Env& env) -> Status {
+  SEED_WRITE(write_and_wait(rt, [&](store::Tx& tx, Env& env) -> Status {
     JISHI_TRY(pay::start_channel_payment(tx, env, c.intent.id, c.checkout.buyer, pay::Channel::card,
                                          trade, std::nullopt));
     return {};
@@ -138,7 +125,7 @@ Status seed_orders(Runtime& rt, api::Services& s, const DemoMarket& market,
   constexpr const char* kRegions[] = {"110105", "310104", "440305", "330106", "510107",
                                       "420106", "320104", "350203", "610113", "370202"};
   std::vector<order::AddressId> addresses;
-  SEED_WRITE(write(rt, [&](store::Tx& tx, Env& env) -> Status {
+  SEED_WRITE(write_and_wait(rt, [&](store::Tx& tx, Env& env) -> Status {
     int i = 0;
     for (auto buyer : market.buyers) {
       order::AddressFields a{"买家" + std::to_string(++i), "1380013" + std::to_string(8000 + i),
@@ -179,7 +166,7 @@ Status seed_orders(Runtime& rt, api::Services& s, const DemoMarket& market,
         req.lines.push_back({p.sku, 1 + static_cast<std::int64_t>(rng() % 2), std::nullopt});
       }
       flows::CheckoutResult c;
-      auto ok = write(rt, [&](store::Tx& tx, Env& env) -> Status {
+      auto ok = write_and_wait(rt, [&](store::Tx& tx, Env& env) -> Status {
         JISHI_ASSIGN_OR_RETURN(c, flows::checkout(tx, env, cfg, req));
         return {};
       });
@@ -187,7 +174,7 @@ Status seed_orders(Runtime& rt, api::Services& s, const DemoMarket& market,
       ++made;
       if (story == unpaid) continue;
       if (story == cancelled) {
-        SEED_WRITE(write(rt, [&](store::Tx& tx, Env& env) -> Status {
+        SEED_WRITE(write_and_wait(rt, [&](store::Tx& tx, Env& env) -> Status {
           return done(flows::cancel_order(tx, env, cfg, c.orders.front().id, buyer, "买错了"));
         }));
         continue;
@@ -196,7 +183,7 @@ Status seed_orders(Runtime& rt, api::Services& s, const DemoMarket& market,
       if (story == paid || story == multi_shop) continue;
       auto o = c.orders.front();
       if (story == refunded) {
-        SEED_WRITE(write(rt, [&](store::Tx& tx, Env& env) -> Status {
+        SEED_WRITE(write_and_wait(rt, [&](store::Tx& tx, Env& env) -> Status {
           return done(flows::refund_unshipped(tx, env, o.id, buyer, "不想要了"));
         }));
         continue;
@@ -204,19 +191,19 @@ Status seed_orders(Runtime& rt, api::Services& s, const DemoMarket& market,
       UserId seller_user;
       for (const auto& sel : market.sellers)
         if (sel.org == o.seller) seller_user = sel.owner;
-      SEED_WRITE(write(rt, [&](store::Tx& tx, Env& env) -> Status {
+      SEED_WRITE(write_and_wait(rt, [&](store::Tx& tx, Env& env) -> Status {
         return done(flows::ship(tx, env, cfg, o.id, o.seller, seller_user, "SF",
                                 "SF" + std::to_string(1400000000 + made)));
       }));
       if (story == shipped) continue;
       if (story == delivered) {
-        SEED_WRITE(write(rt, [&](store::Tx& tx, Env& env) -> Status {
+        SEED_WRITE(write_and_wait(rt, [&](store::Tx& tx, Env& env) -> Status {
           return done(flows::mark_delivered(tx, env, o.id, o.seller, seller_user));
         }));
         continue;
       }
       if (story == returning || story == returned) {
-        SEED_WRITE(write(rt, [&](store::Tx& tx, Env& env) -> Status {
+        SEED_WRITE(write_and_wait(rt, [&](store::Tx& tx, Env& env) -> Status {
           JISHI_ASSIGN_OR_RETURN(
               auto a, flows::request_return(tx, env, o.id, buyer, o.total, "尺码不合适"));
           JISHI_TRY(done(flows::approve_return(tx, env, a.id, o.seller, seller_user)));
@@ -228,7 +215,7 @@ Status seed_orders(Runtime& rt, api::Services& s, const DemoMarket& market,
         }));
         continue;
       }
-      SEED_WRITE(write(rt, [&](store::Tx& tx, Env& env) -> Status {
+      SEED_WRITE(write_and_wait(rt, [&](store::Tx& tx, Env& env) -> Status {
         JISHI_TRY(done(flows::confirm_receipt(tx, env, cfg, o.id, buyer)));
         if (story == rated)
           JISHI_TRY(done(flows::rate_order(tx, env, o.id, buyer,
