@@ -1,6 +1,7 @@
 // Sign-up, sign-in, sign-out and the caller's own account.
 #include <boost/json.hpp>
 
+#include "api/audit_log.h"
 #include "api/common.h"
 #include "api/identity_json.h"
 #include "api/routes.h"
@@ -94,27 +95,35 @@ Reply do_login(Services& s, Request& req) {
   }
   if (record->locked_until_us > s.env.clock.now_us())
     return locked_response(s, record->locked_until_us);
-  return Reply::on_cpu([&s, rec = *record, pw = std::move(password)]() -> Reply {
-    bool ok = identity::verify_password(rec.password_hash, pw);
-    return Reply::write([&s, rec, ok](store::Tx& tx) -> Response {
-      if (!ok) {
-        API_ASSIGN(auto locked_until, identity::record_login_failure(tx, s.env, rec.id));
-        Response r =
-            locked_until
-                ? locked_response(s, locked_until)
-                : http::problem(Error(Code::invalid_credentials, "wrong login or password"));
-        r.keep_writes = true;  // the failure must count even though we answer with an error
-        return r;
-      }
-      API_CHECK(identity::record_login_success(tx, s.env, rec.id));
-      API_ASSIGN(auto session, identity::create_session(tx, s.env, rec.id, s.session_ttl_us));
-      API_ASSIGN(auto user, identity::get_user(tx, s.env, rec.id));
-      json::object o;
-      o["user"] = user ? json::value(user_json(*user)) : json::value(nullptr);
-      o["session"] = session_json(session);
-      return ok_json(o);
-    });
-  });
+  return Reply::on_cpu(
+      [&s, rec = *record, pw = std::move(password), from = req.remote_address]() -> Reply {
+        bool ok = identity::verify_password(rec.password_hash, pw);
+        return Reply::write([&s, rec, ok, from](store::Tx& tx) -> Response {
+          if (!ok) {
+            API_ASSIGN(auto locked_until, identity::record_login_failure(tx, s.env, rec.id));
+            API_CHECK(audit_log(tx, s, "auth.login_failed", rec.id.value,
+                                json::object{{"user_id", std::to_string(rec.id.value)},
+                                             {"remote_address", from},
+                                             {"locked", locked_until != 0}}));
+            Response r =
+                locked_until
+                    ? locked_response(s, locked_until)
+                    : http::problem(Error(Code::invalid_credentials, "wrong login or password"));
+            r.keep_writes = true;  // the failure must count even though we answer with an error
+            return r;
+          }
+          API_CHECK(identity::record_login_success(tx, s.env, rec.id));
+          API_CHECK(audit_log(
+              tx, s, "auth.login", rec.id.value,
+              json::object{{"user_id", std::to_string(rec.id.value)}, {"remote_address", from}}));
+          API_ASSIGN(auto session, identity::create_session(tx, s.env, rec.id, s.session_ttl_us));
+          API_ASSIGN(auto user, identity::get_user(tx, s.env, rec.id));
+          json::object o;
+          o["user"] = user ? json::value(user_json(*user)) : json::value(nullptr);
+          o["session"] = session_json(session);
+          return ok_json(o);
+        });
+      });
 }
 
 Reply do_logout(Services& s, Request& req) {

@@ -1,6 +1,7 @@
 // Organisations: creation with real-name data, onboarding review, members, API keys.
 #include <boost/json.hpp>
 
+#include "api/audit_log.h"
 #include "api/common.h"
 #include "api/identity_json.h"
 #include "api/routes.h"
@@ -154,6 +155,9 @@ Reply review(Services& s, Request& req, bool approve) {
   }
   return Reply::write([&s, id, reviewer = p.user, approve, reason](store::Tx& tx) -> Response {
     API_ASSIGN(auto org, identity::review_org(tx, s.env, OrgId{id}, reviewer, approve, reason));
+    API_CHECK(audit_log(
+        tx, s, approve ? "identity.org_approved" : "identity.org_rejected", reviewer.value,
+        json::object{{"org_id", std::to_string(id)}, {"reason", json_or_null(reason)}}));
     return invalidates_access(s, ok_json(org_json(org)));
   });
 }
@@ -221,25 +225,33 @@ Reply add_member(Services& s, Request& req) {
                                "role " + role_name + " does not exist in a " +
                                    std::string(identity::name_of(org.kind)) + " organisation",
                                "/role"));
-  return Reply::write([&s, org_id = org.id, login, role = *role](store::Tx& tx) -> Response {
-    API_ASSIGN(auto rec, identity::find_login(tx, s.env, login));
-    if (!rec)
-      return http::problem(
-          Error(Code::not_found, "no user signs in with this email or phone", "/login"));
-    API_CHECK(identity::add_member(tx, s.env, org_id, rec->id, role));
-    // The member as they now stand there (all their roles).
-    API_ASSIGN(auto one, identity::list_members(tx, org_id, rec->id.value - 1, 1));
-    if (one.items.empty()) return http::problem(Error(Code::internal, "member vanished"));
-    return invalidates_access_of(s, rec->id, ok_json(member_json(one.items.front()), 201));
-  });
+  return Reply::write(
+      [&s, org_id = org.id, login, role = *role, by = p.user](store::Tx& tx) -> Response {
+        API_ASSIGN(auto rec, identity::find_login(tx, s.env, login));
+        if (!rec)
+          return http::problem(
+              Error(Code::not_found, "no user signs in with this email or phone", "/login"));
+        API_CHECK(identity::add_member(tx, s.env, org_id, rec->id, role));
+        API_CHECK(audit_log(tx, s, "identity.role_granted", by.value,
+                            json::object{{"org_id", std::to_string(org_id.value)},
+                                         {"user_id", std::to_string(rec->id.value)},
+                                         {"role", identity::name_of(role)}}));
+        // The member as they now stand there (all their roles).
+        API_ASSIGN(auto one, identity::list_members(tx, org_id, rec->id.value - 1, 1));
+        if (one.items.empty()) return http::problem(Error(Code::internal, "member vanished"));
+        return invalidates_access_of(s, rec->id, ok_json(member_json(one.items.front()), 201));
+      });
 }
 
 Reply remove_member(Services& s, Request& req) {
   API_ASSIGN(auto p, authenticate(s, req));
   API_ASSIGN(auto org, administered_org(s, p, req));
   API_ASSIGN(auto user, path_id(req, "user_id"));
-  return Reply::write([&s, org_id = org.id, user](store::Tx& tx) -> Response {
+  return Reply::write([&s, org_id = org.id, user, by = p.user](store::Tx& tx) -> Response {
     API_CHECK(identity::remove_member(tx, org_id, UserId{user}));
+    API_CHECK(audit_log(
+        tx, s, "identity.member_removed", by.value,
+        json::object{{"org_id", std::to_string(org_id.value)}, {"user_id", std::to_string(user)}}));
     return invalidates_access_of(s, UserId{user}, http::no_content());
   });
 }
@@ -280,6 +292,12 @@ Reply create_key(Services& s, Request& req) {
   return Reply::write(
       [&s, org_id = org.id, user = p.user, name, scopes](store::Tx& tx) -> Response {
         API_ASSIGN(auto created, identity::create_api_key(tx, s.env, org_id, user, name, scopes));
+        json::array sc;
+        for (const auto& x : scopes) sc.emplace_back(x);
+        API_CHECK(audit_log(tx, s, "identity.api_key_created", user.value,
+                            json::object{{"org_id", std::to_string(org_id.value)},
+                                         {"api_key_id", created.key.id.str()},
+                                         {"scopes", std::move(sc)}}));
         json::object o = api_key_json(created.key);
         o["token"] = created.token;
         return ok_json(o, 201);
@@ -290,8 +308,11 @@ Reply revoke_key(Services& s, Request& req) {
   API_ASSIGN(auto p, authenticate(s, req));
   API_ASSIGN(auto org, administered_org(s, p, req));
   API_ASSIGN(auto key, path_id(req, "key_id"));
-  return Reply::write([&s, org_id = org.id, key](store::Tx& tx) -> Response {
+  return Reply::write([&s, org_id = org.id, key, by = p.user](store::Tx& tx) -> Response {
     API_ASSIGN(auto revoked, identity::revoke_api_key(tx, s.env, org_id, ApiKeyId{key}));
+    API_CHECK(audit_log(tx, s, "identity.api_key_revoked", by.value,
+                        json::object{{"org_id", std::to_string(org_id.value)},
+                                     {"api_key_id", std::to_string(key)}}));
     return invalidates_access(s, ok_json(api_key_json(revoked)));
   });
 }

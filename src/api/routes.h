@@ -1,5 +1,5 @@
 // Route registration, one function per area. Every route added here must appear in
-// docs/openapi.yaml (tests/openapi_test checks).
+// docs/openapi.yaml (tests/integration/test_api.py checks).
 #pragma once
 
 #include <string>
@@ -34,6 +34,11 @@ void add_order_routes(http::Router& router, Services& s);
 // /api/v1/orgs/{id}/webhooks*, /api/v1/orgs/{id}/events
 void add_event_routes(http::Router& router, Services& s);
 
+// /pki/* (public CA URLs), /api/v1/pki/*, certificates, /api/v1/signatures*
+void add_pki_routes(http::Router& router, Services& s);
+// /api/v1/audit/* (entries, signed heads, proofs)
+void add_audit_routes(http::Router& router, Services& s);
+
 inline void add_all_routes(http::Router& router, Services& s, std::string openapi_json) {
   add_system_routes(router, s, std::move(openapi_json));
   add_auth_routes(router, s);
@@ -44,6 +49,8 @@ inline void add_all_routes(http::Router& router, Services& s, std::string openap
   add_cart_routes(router, s);
   add_order_routes(router, s);
   add_event_routes(router, s);
+  add_pki_routes(router, s);
+  add_audit_routes(router, s);
 }
 
 }  // namespace jishi::api

@@ -15,6 +15,10 @@
 #include "pay/gateway.h"
 #include "store/store.h"
 
+namespace jishi::pki {
+class Authority;
+}
+
 namespace jishi::api {
 
 struct Services {
@@ -34,6 +38,8 @@ struct Services {
   TimeZone pay_timezone = TimeZone::asia_shanghai();
   // Freight, unpaid timeout, auto-confirmation: from the order_* config keys.
   flows::TradeConfig trade{};
+  // The certification authority; null until `jishi ca init` (its URLs answer 503).
+  const pki::Authority* ca = nullptr;
 };
 
 }  // namespace jishi::api

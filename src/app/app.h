@@ -15,6 +15,7 @@
 #include "core/metrics.h"
 #include "flows/trade.h"
 #include "pay/gateway.h"
+#include "pki/pki.h"
 #include "store/store.h"
 
 namespace jishi::events {
@@ -31,6 +32,8 @@ struct Runtime {
   std::unique_ptr<FieldCipher> cipher;
   metrics::Registry metrics;
   std::unique_ptr<store::Store> store;
+  // The certification authority, loaded at start (null until `jishi ca init`).
+  std::unique_ptr<pki::Authority> ca;
   // The built-in simulator's gateway, for pay::make_http_gateway. Set by serve() when config
   // `simulator` is on (keys under DATA_DIR/gateway/); base_url holds the bound port once the
   // server has bound, before it serves the first request.

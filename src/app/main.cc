@@ -1,8 +1,10 @@
 // jishi: the e-commerce platform server and its command-line verbs.
 #include <CLI/CLI.hpp>
+#include <fstream>
 #include <iostream>
 
 #include "app/app.h"
+#include "app/security.h"
 #include "core/log.h"
 #include "store/migrate.h"
 
@@ -99,6 +101,45 @@ int main(int argc, char** argv) {
   CommonFlags verify_stock_flags;
   add_common(verify_stock, verify_stock_flags, false);
 
+  auto* verify_audit = verify->add_subcommand(
+      "audit", "Recompute the audit log's Merkle tree and check every signed tree head");
+  CommonFlags verify_audit_flags;
+  add_common(verify_audit, verify_audit_flags, false);
+  auto* verify_sig = verify->add_subcommand(
+      "signature", "Verify an evidence package (signature, chain, OCSP, timestamp); no server");
+  std::string sig_package, sig_document;
+  std::vector<std::string> sig_trust;
+  verify_sig->add_option("package", sig_package, "The evidence package (JSON)")->required();
+  verify_sig->add_option("--document", sig_document, "The signed document, to check its hash");
+  verify_sig->add_option("--trust", sig_trust,
+                         "Root certificate(s) to anchor on (PEM; repeatable); default: the "
+                         "package's own root, with its fingerprint printed");
+
+  auto* ca = app.add_subcommand("ca", "The certification authority");
+  ca->require_subcommand(1);
+  auto* ca_init = ca->add_subcommand(
+      "init", "Create the root and issuing CA (root passphrase from JISHI_CA_PASSPHRASE or stdin)");
+  CommonFlags ca_flags;
+  add_common(ca_init, ca_flags, false);
+  std::string ca_algorithm = "sm2", ca_org = "jishi", ca_base_url, ca_pass_file;
+  ca_init->add_option("--algorithm", ca_algorithm, "sm2 (default), p256 or rsa3072");
+  ca_init->add_option("--organization", ca_org, "The CA's organisation name (O=)");
+  ca_init->add_option("--base-url", ca_base_url,
+                      "Where /pki/crl and /pki/ocsp are reached (default: public_url)");
+  ca_init->add_option("--passphrase-file", ca_pass_file, "Read the root key's passphrase here");
+
+  auto* keys = app.add_subcommand("keys", "The personal-data encryption keys");
+  keys->require_subcommand(1);
+  auto* keys_rotate = keys->add_subcommand(
+      "rotate", "Add a new current key; the server re-encrypts old values in the background");
+  CommonFlags keys_flags;
+  add_common(keys_rotate, keys_flags, false);
+  std::string keys_scheme;
+  keys_rotate->add_option("--scheme", keys_scheme, "sm4 or aes (default: config field_cipher)");
+  auto* keys_status = keys->add_subcommand("status", "How many values are under older keys");
+  CommonFlags keys_status_flags;
+  add_common(keys_status, keys_status_flags, false);
+
   auto* settle = app.add_subcommand(
       "settle", "Settle one business date: merchant batches, settlement file, payouts");
   CommonFlags settle_flags;
@@ -162,6 +203,42 @@ int main(int argc, char** argv) {
     return app::verify_stock(*config);
   }
 
+  if (verify_audit->parsed()) {
+    auto config = build_config(verify_audit_flags, "");
+    if (!config) return report(config.error());
+    init_logging("warn");
+    return app::verify_audit(*config);
+  }
+
+  if (verify_sig->parsed()) return app::verify_signature(sig_package, sig_document, sig_trust);
+
+  if (ca_init->parsed()) {
+    auto config = build_config(ca_flags, "");
+    if (!config) return report(config.error());
+    init_logging(config->log_level.empty() ? "warn" : config->log_level);
+    std::string passphrase;
+    if (!ca_pass_file.empty()) {
+      std::ifstream in(ca_pass_file);
+      std::getline(in, passphrase);
+    } else if (const char* p = std::getenv("JISHI_CA_PASSPHRASE")) {
+      passphrase = p;
+    } else {
+      std::cerr << "root key passphrase: " << std::flush;
+      std::getline(std::cin, passphrase);
+    }
+    auto rt = app::open_runtime(*config, true);
+    if (!rt) return report(rt.error());
+    return app::ca_init(**rt, ca_algorithm, ca_org, passphrase, ca_base_url);
+  }
+
+  if (keys_rotate->parsed() || keys_status->parsed()) {
+    auto config = build_config(keys_rotate->parsed() ? keys_flags : keys_status_flags, "");
+    if (!config) return report(config.error());
+    init_logging("warn");
+    if (keys_rotate->parsed()) return app::keys_rotate(*config, keys_scheme);
+    return app::keys_status(*config);
+  }
+
   if (settle->parsed() || reconcile->parsed()) {
     auto config = build_config(settle->parsed() ? settle_flags : recon_flags, "");
     if (!config) return report(config.error());
@@ -182,6 +259,7 @@ int main(int argc, char** argv) {
     auto rt = app::open_runtime(*config, true);
     if (!rt) return report(rt.error());
     if (is_demo) {
+      if (auto ca_ok = app::ensure_demo_ca(**rt); !ca_ok) return report(ca_ok.error());
       if (auto seeded = app::seed_demo(**rt); !seeded) return report(seeded.error());
       app::print_demo_accounts();
     }

@@ -10,6 +10,8 @@
 
 #include "api/routes.h"
 #include "app/app.h"
+#include "app/security.h"
+#include "audit/audit.h"
 #include "core/json.h"
 #include "core/limits.h"
 #include "core/local_time.h"
@@ -45,7 +47,8 @@ Result<std::unique_ptr<Runtime>> open_runtime(const Config& config, bool migrate
   JISHI_TRY(set_business_timezone(config.pay_timezone));
   rt->clock.set_offset_us(config.clock_offset_s * 1'000'000);
   rt->ids = std::make_unique<IdGenerator>(rt->clock, config.node_id);
-  JISHI_ASSIGN_OR_RETURN(auto cipher, FieldCipher::open_or_create(config.key_file_path()));
+  JISHI_ASSIGN_OR_RETURN(auto cipher,
+                         FieldCipher::open_or_create(config.key_file_path(), config.field_cipher));
   rt->cipher = std::make_unique<FieldCipher>(std::move(cipher));
   store::StoreOptions so;
   so.sqlite_path = config.database_path();
@@ -97,6 +100,16 @@ int serve(Runtime& rt) {
   }
   services.pay_timezone = *pay_zone;
   services.trade = trade_config(c);
+  audit::set_money_threshold(c.audit_money_threshold);
+  if (!rt.ca) {
+    if (auto loaded = load_ca(rt); !loaded) {
+      spdlog::error("pki: {}", loaded.error().detail);
+      return 1;
+    }
+  }
+  services.ca = rt.ca.get();
+  if (!rt.ca)
+    spdlog::warn("pki: no certification authority yet; /pki/* answers 503 until `jishi ca init`");
   // Orders become paid in the transaction that captures their payment.
   pay::set_intent_succeeded_hook(&flows::on_intent_succeeded);
   api::add_all_routes(router, services, api::openapi_json());
@@ -190,6 +203,9 @@ int serve(Runtime& rt) {
   dopt.retry_hours = c.webhook_retry_hours;
   events::WebhookDeliverer deliverer(*rt.store, env, dopt, &rt.metrics);
   deliverer.start();
+  // Signed audit tree heads, CRL renewal, re-encryption after a key rotation.
+  SecurityWorker security(rt, c.audit_head_interval_s);
+  security.start();
   // Tests and scripts read this line to find the port (with --listen HOST:0).
   std::cout << "jishi listening on http://" << host << ":" << *port << std::endl;
   spdlog::info("serving data_dir={} listen={}:{} io_threads={}", c.data_dir, host, *port,
@@ -201,6 +217,7 @@ int serve(Runtime& rt) {
   stopping = true;
   if (after_start.joinable()) after_start.join();
   if (simulator) simulator->stop();
+  security.stop();
   deliverer.stop();
   jobs.stop();
   pay_worker.stop();

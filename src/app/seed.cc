@@ -3,6 +3,7 @@
 
 #include "app/app.h"
 #include "app/seed_catalog.h"
+#include "audit/audit.h"
 #include "core/log.h"
 #include "identity/orgs.h"
 #include "identity/password.h"
@@ -51,6 +52,9 @@ Status create_platform_user(Runtime& rt, const std::string& email, const std::st
       identity::hash_password(password, identity::parse_hash_cost(rt.config.password_hash_cost));
   return write_and_wait(rt, [&](store::Tx& tx, const Env& env) -> Status {
     JISHI_ASSIGN_OR_RETURN(UserId user, ensure_user(tx, env, normalized, hash, display_name));
+    JISHI_TRY(audit::append(tx, env.clock, "identity.platform_role_granted", std::nullopt,
+                            "{\"user_id\":\"" + user.str() + "\",\"role\":\"" +
+                                std::string(identity::name_of(*role)) + "\",\"by\":\"cli\"}"));
     JISHI_ASSIGN_OR_RETURN(auto platform, identity::platform_org(tx));
     if (!platform) {
       identity::NewOrg org{identity::OrgKind::platform, "集市平台 jishi platform", std::nullopt,
@@ -77,6 +81,8 @@ Status seed_demo(Runtime& rt) {
                                  "平台运营 Operator", "operator"));
   JISHI_TRY(create_platform_user(rt, "regulator@jishi.demo", std::string(kDemoPassword),
                                  "市场监管 Regulator", "regulator"));
+  JISHI_TRY(create_platform_user(rt, "officer@jishi.demo", std::string(kDemoPassword),
+                                 "CA 业务员 CA officer", "ca_officer"));
   std::string hash = identity::hash_password(
       kDemoPassword, identity::parse_hash_cost(rt.config.password_hash_cost));
   SEED_WRITE(write_and_wait(rt, [&](store::Tx& tx, const Env& env) -> Status {
@@ -94,6 +100,22 @@ Status seed_demo(Runtime& rt) {
     JISHI_ASSIGN_OR_RETURN(auto org, identity::create_org(tx, env, seller, shop));
     JISHI_TRY(identity::review_org(tx, env, org.id, op->id, true,
                                    std::string("demo: documents checked")));
+    if (rt.ca) {
+      // The merchant's signing certificate (a custodial key) and a contract it signed.
+      Env e = env;
+      pki::IssueRequest r;
+      r.subject = {org.name, org.name, org.credit_code, {}};
+      r.key_algorithm = rt.ca->algorithm();
+      r.org = org.id;
+      r.by = seller;
+      JISHI_ASSIGN_OR_RETURN(auto cert, rt.ca->issue(tx, e, r));
+      std::string contract =
+          "采购框架协议（演示）\n甲方：杭州好物科技有限公司\n乙方：集市平台\n"
+          "第一条 甲方通过平台销售商品，货款由平台托管，买家确认收货后结算。\n";
+      JISHI_TRY(rt.ca->sign(tx, e,
+                            {cert.serial, contract, "framework-agreement-demo.txt",
+                             std::string("demo:contract"), seller}));
+    }
     Env pay_env{env.clock, env.ids, env.cipher};
     JISHI_TRY(pay::set_payout_account(tx, pay_env, org.id, "中国工商银行 杭州分行",
                                       "杭州好物科技有限公司", "6222021202001234567"));
@@ -118,6 +140,7 @@ void print_demo_accounts() {
       << "\nDemo accounts (password for all: " << kDemoPassword << ")\n"
       << "  operator   operator@jishi.demo   approves merchants\n"
       << "  regulator  regulator@jishi.demo  reads, never writes\n"
+      << "  CA officer officer@jishi.demo    issues, revokes, cross-certifies (demo SM2 CA)\n"
       << "  seller     seller@jishi.demo     admin of 杭州好物科技有限公司 (approved, payout "
          "account set)\n"
       << "  seller     newshop@jishi.demo    admin of 深圳新店贸易有限公司 (awaiting review)\n"

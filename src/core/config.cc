@@ -225,6 +225,30 @@ const std::vector<Key>& keys() {
                                 to_int("events_worker_interval_ms", v, 10, 60'000));
          return {};
        }},
+      {"field_cipher",
+       [](Config& c, std::string_view v) -> Status {
+         if (v != "sm4" && v != "aes")
+           return fail(Code::validation_failed, "field_cipher must be sm4 or aes");
+         c.field_cipher = v;
+         return {};
+       }},
+      {"audit_head_interval_s",
+       [](Config& c, std::string_view v) -> Status {
+         JISHI_ASSIGN_OR_RETURN(c.audit_head_interval_s,
+                                to_int("audit_head_interval_s", v, 1, 86'400));
+         return {};
+       }},
+      {"audit_money_threshold",
+       [](Config& c, std::string_view v) -> Status {
+         JISHI_ASSIGN_OR_RETURN(c.audit_money_threshold,
+                                to_int("audit_money_threshold", v, 0, 1'000'000'000'000));
+         return {};
+       }},
+      {"pki_crl_hours",
+       [](Config& c, std::string_view v) -> Status {
+         JISHI_ASSIGN_OR_RETURN(c.pki_crl_hours, to_int("pki_crl_hours", v, 1, 24 * 30));
+         return {};
+       }},
       {"webhook_timeout_ms",
        [](Config& c, std::string_view v) -> Status {
          JISHI_ASSIGN_OR_RETURN(c.webhook_timeout_ms, to_int("webhook_timeout_ms", v, 100, 60'000));

@@ -110,6 +110,16 @@ Result<std::optional<User>> get_user(store::Conn& conn, const Env& env, UserId i
   return out;
 }
 
+Result<std::optional<std::string>> get_real_name(store::Conn& conn, const Env& env, UserId id) {
+  JISHI_ASSIGN_OR_RETURN(
+      auto sealed, conn.query_one("SELECT real_name_enc FROM users WHERE id = $1 AND "
+                                  "real_name_verified_at_us IS NOT NULL",
+                                  {id.value}, [](const store::Row& r) { return r.opt_str(0); }));
+  if (!sealed || !*sealed) return std::optional<std::string>();
+  JISHI_ASSIGN_OR_RETURN(auto name, env.cipher.decrypt(kRealNameField, **sealed));
+  return std::optional(name);
+}
+
 Result<std::optional<LoginRecord>> find_login(store::Conn& conn, const Env& env,
                                               std::string_view login) {
   std::string sql =

@@ -28,6 +28,8 @@ struct NewUser {
 // Fails with already_exists when the email or phone is registered.
 Result<User> create_user(store::Tx& tx, const Env& env, const NewUser& user);
 Result<std::optional<User>> get_user(store::Conn& conn, const Env& env, UserId id);
+// The verified real name (decrypted), or nullopt when the person has not verified one.
+Result<std::optional<std::string>> get_real_name(store::Conn& conn, const Env& env, UserId id);
 
 // What login needs to know about an account found by email or phone.
 struct LoginRecord {

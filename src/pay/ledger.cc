@@ -13,6 +13,10 @@
 #include <list>
 #include <unordered_map>
 
+#include <boost/json.hpp>
+
+#include "audit/audit.h"
+
 namespace jishi::pay {
 
 namespace {
@@ -723,6 +727,20 @@ Result<std::vector<TransferResult>> create_transfers(store::Tx& tx, const Clock&
     i = end + 1;
   }
   JISHI_TRY(batch.flush());
+  // Large movements go into the audit log, in the same transaction.
+  std::int64_t threshold = audit::money_threshold();
+  for (std::size_t k = 0; k < transfers.size(); ++k) {
+    const TransferSpec& t = transfers[k];
+    if (results[k] != TransferResult::ok || t.amount < threshold || t.amount <= 0) continue;
+    boost::json::object data{{"transfer_id", std::to_string(t.id.value)},
+                             {"debit_account", std::to_string(t.debit.value)},
+                             {"credit_account", std::to_string(t.credit.value)},
+                             {"amount", t.amount},
+                             {"code", t.code},
+                             {"reference", t.reference}};
+    JISHI_TRY(
+        audit::append(tx, clock, "pay.large_transfer", std::nullopt, boost::json::serialize(data)));
+  }
   return results;
 }
 

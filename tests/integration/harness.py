@@ -52,10 +52,11 @@ def wait_until(predicate, timeout=30.0, what="condition"):
 
 
 class Response:
-    def __init__(self, status, headers, body):
+    def __init__(self, status, headers, body, raw=b""):
         self.status = status
         self.headers = {k.lower(): v for k, v in headers}
         self.body = body
+        self.raw = raw  # the body's bytes (DER answers)
 
     @property
     def json(self):
@@ -94,7 +95,8 @@ class Client:
             try:
                 self.conn.request(method, path, body=data, headers=h)
                 r = self.conn.getresponse()
-                return Response(r.status, r.getheaders(), r.read().decode("utf-8", "replace"))
+                raw = r.read()
+                return Response(r.status, r.getheaders(), raw.decode("utf-8", "replace"), raw)
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
                 self.conn.close()
                 self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)

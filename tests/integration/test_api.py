@@ -542,6 +542,17 @@ class LifecycleTest(unittest.TestCase):
             self.assertEqual([(m["org_name"], m["org_status"]) for m in ms], [("杭州好物科技有限公司", "approved")])
             s.login("regulator@jishi.demo", "jishi-demo-2026")
             s.login("buyer@jishi.demo", "jishi-demo-2026")
+            s.login("officer@jishi.demo", "jishi-demo-2026")
+            # A demo SM2 CA out of the box, and a contract the demo merchant signed.
+            root = s.client().get("/pki/root.crt")
+            self.assertEqual(root.status, 200, root)
+            self.assertIn("BEGIN CERTIFICATE", root.body)
+            self.assertEqual(s.client().get("/pki/crl").status, 200)
+            signed = seller.get("/api/v1/signatures?org_id=%s" % ms[0]["org_id"]).json["items"]
+            self.assertEqual([x["subject_ref"] for x in signed], ["demo:contract"])
+            package = seller.get("/api/v1/signatures/%s" % signed[0]["id"]).json["package"]
+            v = s.client().post("/api/v1/signatures/verify", {"package": package})
+            self.assertTrue(v.json["valid"], v)
             # The market: ~1,000 listed products, searchable in Chinese.
             hits = s.client().get("/api/v1/products?q=%E6%89%8B%E6%9C%BA&limit=5").json["items"]
             self.assertEqual(len(hits), 5)
@@ -554,7 +565,7 @@ class LifecycleTest(unittest.TestCase):
                 return found if wanted <= found else None
             wait_until(statuses, timeout=240, what="demo orders in every status")
             self.assertEqual(s.stop(), 0)
-            for what in ("ledger", "stock"):
+            for what in ("ledger", "stock", "audit"):
                 out = subprocess.run([JISHI, "verify", what, "--data-dir", s.data_dir],
                                      capture_output=True, text=True)
                 self.assertEqual(out.returncode, 0, out.stdout + out.stderr)

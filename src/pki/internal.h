@@ -1,0 +1,32 @@
+// What pki's source files share: the loaded CA (Authority::Impl) and small helpers.
+#pragma once
+
+#include <string>
+
+#include "pki/ossl.h"
+#include "pki/pki.h"
+
+namespace jishi::pki {
+
+inline constexpr std::size_t kNameBytesMax = 128;
+
+struct Member {
+  ossl::Cert cert;
+  ossl::Key key;
+};
+
+struct Authority::Impl {
+  Algorithm algorithm = Algorithm::sm2;
+  std::string base_url;
+  ossl::Cert root;
+  std::string root_key_pem;  // encrypted under the CA officer's passphrase
+  Member issuing, ocsp, tsa, platform;
+  std::int64_t crl_hours = 24;
+};
+
+std::string_view reason_name(int code);
+// A custodial key, unsealed.
+Result<ossl::Key> custodial_key(store::Conn& conn, const FieldCipher& cipher,
+                                std::string_view serial);
+
+}  // namespace jishi::pki
