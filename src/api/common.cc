@@ -1,5 +1,9 @@
 #include "api/common.h"
 
+#include "api/key_use.h"
+#include "audit/audit.h"
+#include "store/writer.h"
+
 #include <boost/json.hpp>
 
 #include "core/clock.h"
@@ -29,6 +33,18 @@ Result<identity::Principal> authenticate(Services& s, http::Request& req) {
     auto lease = s.store.reads().lease();
     JISHI_ASSIGN_OR_RETURN(p, identity::authenticate(*lease, s.env, token, hash));
     if (s.auth_cache) s.auth_cache->put(hash, p, now, generation);
+  }
+  if (p.kind == identity::Principal::Kind::api_key && s.key_use &&
+      s.key_use->first_use(p.api_key.value, now / 86'400'000'000, req.remote_address)) {
+    boost::json::object data{{"api_key_id", p.api_key.str()},
+                             {"org_id", p.api_key_org.str()},
+                             {"remote_address", req.remote_address}};
+    s.store.writer().submit(store::make_command(
+        [&s, text = boost::json::serialize(data)](store::Tx& tx) {
+          return audit::append(tx, s.env.clock, "identity.api_key_used", std::nullopt, text)
+              .has_value();
+        },
+        [](store::Outcome) {}));
   }
   req.idempotency_scope = p.kind == identity::Principal::Kind::api_key
                               ? "org:" + p.api_key_org.str()

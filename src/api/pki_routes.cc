@@ -682,6 +682,31 @@ Reply verify(Services& s, Request& req) {
   return ok_json(verification_json(v));
 }
 
+// Path validation for partners: a certificate (ours, or an external CA's leaf) against our root,
+// through our issuing CA, our cross-certificates and the chain given.
+Reply validate(Services& s, Request& req) {
+  API_ASSIGN(auto ca, ca_of(s));
+  API_ASSIGN(auto body, read_json(req));
+  FieldReader f(body);
+  std::string leaf = f.string("certificate_pem", kPemBytesMax, FieldReader::Trim::no);
+  auto chain = f.optional_string("chain_pem", 4 * kPemBytesMax, FieldReader::Trim::no);
+  API_CHECK(f.finish());
+  if (pki::fingerprint_of_pem(leaf).empty())
+    return http::problem(
+        Error(Code::validation_failed, "not a PEM certificate", "/certificate_pem"));
+  auto lease = s.store.reads().lease();
+  API_ASSIGN(auto untrusted, pki::cross_cert_pems(*lease));
+  untrusted.push_back(ca->issuing_pem());
+  if (chain) untrusted.push_back(*chain);
+  auto path = pki::validate_path(leaf, {ca->root_pem()}, untrusted, 0);
+  json::object o;
+  o["valid"] = path.has_value();
+  o["path"] =
+      path ? to_array(*path, [](const std::string& n) { return json::value(n); }) : json::array();
+  o["detail"] = path ? json::value(nullptr) : json::value(path.error().detail);
+  return ok_json(o);
+}
+
 }  // namespace
 
 void add_pki_routes(http::Router& router, Services& s) {
@@ -696,6 +721,7 @@ void add_pki_routes(http::Router& router, Services& s) {
   router.add(Method::post, "/pki/tsa", bind(tsa));
   router.add(Method::get, "/pki/certs/{name}", bind(public_cert));
   router.add(Method::get, "/api/v1/pki/ca", bind(ca_info));
+  router.add(Method::post, "/api/v1/pki/validate", bind(validate));
   router.add(Method::get, "/api/v1/pki/certificates", bind(all_certs));
   router.add(Method::post, "/api/v1/pki/certificates", bind(officer_issue));
   router.add(Method::post, "/api/v1/pki/crl", bind(officer_crl));

@@ -21,6 +21,8 @@ class Authority;
 
 namespace jishi::api {
 
+class ApiKeyUseLog;
+
 struct Services {
   const Config& config;
   Env env;
@@ -40,6 +42,8 @@ struct Services {
   flows::TradeConfig trade{};
   // The certification authority; null until `jishi ca init` (its URLs answer 503).
   const pki::Authority* ca = nullptr;
+  // Records API keys' first use per day and address in the audit log; null: not recorded.
+  ApiKeyUseLog* key_use = nullptr;
 };
 
 }  // namespace jishi::api

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <thread>
 
+#include "api/key_use.h"
 #include "api/routes.h"
 #include "app/app.h"
 #include "app/security.h"
@@ -108,6 +109,8 @@ int serve(Runtime& rt) {
     }
   }
   services.ca = rt.ca.get();
+  api::ApiKeyUseLog key_use;
+  services.key_use = &key_use;
   if (!rt.ca)
     spdlog::warn("pki: no certification authority yet; /pki/* answers 503 until `jishi ca init`");
   // Orders become paid in the transaction that captures their payment.

@@ -209,6 +209,14 @@ Verification verify_package(std::string_view package_json, std::optional<std::st
                             const std::vector<std::string>& trusted_pems,
                             const std::vector<std::string>& untrusted_pems);
 
+// Validates a certificate's path to one of `trusted` (PEM) through `untrusted` (PEM bundles:
+// intermediates, cross-certificates) at at_us (0: now), SM2 IDs set on every link. Returns the
+// path's subjects, leaf first, or validation_failed naming the reason.
+Result<std::vector<std::string>> validate_path(std::string_view leaf_pem,
+                                               const std::vector<std::string>& trusted,
+                                               const std::vector<std::string>& untrusted,
+                                               std::int64_t at_us);
+
 // Checks a base64 signature by the certificate's key (with the SM2 ID for SM2 keys).
 bool verify_with_cert(std::string_view cert_pem, std::string_view data,
                       std::string_view signature_base64);

@@ -680,6 +680,29 @@ Result<Authority::RawSignature> Authority::sign_with_platform_key(std::string_vi
                       serial_hex(impl_->platform.cert.get()), b64(sig)};
 }
 
+Result<std::vector<std::string>> validate_path(std::string_view leaf_pem,
+                                               const std::vector<std::string>& trusted,
+                                               const std::vector<std::string>& untrusted,
+                                               std::int64_t at_us) {
+  JISHI_ASSIGN_OR_RETURN(auto leaf, cert_from_pem(leaf_pem));
+  std::vector<Cert> owned;
+  std::vector<X509*> anchors, others;
+  for (const auto& pem : trusted) {
+    auto certs = certs_from_pem(pem);
+    if (certs)
+      for (auto& x : *certs) anchors.push_back(owned.emplace_back(std::move(x)).get());
+  }
+  for (const auto& pem : untrusted) {
+    auto certs = certs_from_pem(pem);
+    if (certs)
+      for (auto& x : *certs) others.push_back(owned.emplace_back(std::move(x)).get());
+  }
+  JISHI_ASSIGN_OR_RETURN(auto path, validate_chain(leaf.get(), anchors, others, at_us));
+  std::vector<std::string> out;
+  for (X509* x : path) out.push_back(name_text(X509_get_subject_name(x)));
+  return out;
+}
+
 bool verify_with_cert(std::string_view cert_pem, std::string_view data,
                       std::string_view signature_base64) {
   auto cert = cert_from_pem(cert_pem);

@@ -383,6 +383,56 @@ class Sm2CaTest(unittest.TestCase):
             if cursor is None:
                 return out
 
+    def test_sm2_cross_certification_verifies_link_by_link_and_through_the_api(self):
+        f = self.f
+
+        def key(name):
+            return f.save(name, run("openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:SM2").stdout)
+
+        def sign(k, subj, ca, ca_key, name, ext=None):
+            csr = f.save(name + ".csr", run("openssl", "req", "-new", "-key", k, "-sm3", "-sigopt", DISTID, "-subj", subj).stdout)
+            args = ["openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-days", "365",
+                    "-sm3", "-sigopt", DISTID, "-vfyopt", DISTID]
+            if ext:
+                args += ["-extfile", ext]
+            return f.save(name, run(*args).stdout)
+
+        ext = f.save("sm2-ca.ext", "basicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign,cRLSign\n")
+        rk, ik, lk, ok_ = key("sr.key"), key("si.key"), key("sl.key"), key("so.key")
+        ext_root = f.save("sr.pem", run("openssl", "req", "-new", "-x509", "-key", rk, "-sm3", "-sigopt", DISTID,
+                                         "-subj", "/C=CN/O=SM Partner/CN=SM Partner Root", "-days", "3650",
+                                         "-addext", "basicConstraints=critical,CA:true",
+                                         "-addext", "keyUsage=critical,keyCertSign,cRLSign").stdout)
+        ext_int = sign(ik, "/C=CN/O=SM Partner/CN=SM Partner Sub", ext_root, rk, "si.pem", ext)
+        ext_leaf = sign(lk, "/C=CN/O=SM Partner/CN=SM Partner Shop", ext_int, ik, "sl.pem")
+        outside = sign(ok_, "/C=CN/O=Someone Else/CN=Other Shop", ext_int, ik, "so.pem")
+        with open(ext_root) as fh:
+            r = f.officer.post("/api/v1/pki/external-cas", {"name": "SM Partner CA", "certificate_pem": fh.read()})
+        self.assertEqual(r.status, 201, r)
+        r = f.officer.post("/api/v1/pki/external-cas/%s/cross-certificate" % r.json["id"],
+                           {"passphrase": PASSPHRASE, "path_length": 1, "permitted_dirs": ["/C=CN/O=SM Partner"]})
+        self.assertEqual(r.status, 201, r)
+        cross = f.save("sm2-cross.pem", r.json["certificate_pem"])
+        # Each link with stock openssl: our root signed the cross-certificate; the partner's
+        # sub-CA is signed by the key the cross-certificate certifies; the leaf by the sub-CA.
+        run("openssl", "verify", "-vfyopt", DISTID, "-CAfile", f.root, cross)
+        run("openssl", "verify", "-partial_chain", "-vfyopt", DISTID, "-CAfile", cross, ext_int)
+        run("openssl", "verify", "-partial_chain", "-vfyopt", DISTID, "-CAfile", ext_int, ext_leaf)
+        # The whole path, by jishi (the SM2 ID on every link), with the name constraints.
+        with open(ext_leaf) as a, open(ext_int) as b, open(outside) as c:
+            leaf_pem, int_pem, outside_pem = a.read(), b.read(), c.read()
+        v = f.server.client().post("/api/v1/pki/validate", {"certificate_pem": leaf_pem, "chain_pem": int_pem}).json
+        self.assertTrue(v["valid"], v)
+        self.assertEqual(len(v["path"]), 4)
+        self.assertIn("SM Partner Shop", v["path"][0])
+        self.assertIn("Test Market Root CA", v["path"][-1])
+        v = f.server.client().post("/api/v1/pki/validate", {"certificate_pem": outside_pem, "chain_pem": int_pem}).json
+        self.assertFalse(v["valid"])
+        v = f.server.client().post("/api/v1/pki/validate", {"certificate_pem": leaf_pem}).json
+        self.assertFalse(v["valid"])  # without the partner's sub-CA there is no path
+        r = f.server.client().post("/api/v1/pki/validate", {"certificate_pem": "nope"})
+        self.assertEqual(r.status, 400)
+
     def test_z_key_rotation_reencrypts_personal_data_in_the_background(self):
         f = self.f
         db = sqlite3.connect("file:%s?mode=ro" % f.server.db_path, uri=True)
@@ -522,6 +572,27 @@ class EcdsaCaTest(unittest.TestCase):
                                 ok=False).returncode, 0)
         listed = f.officer.get("/api/v1/pki/external-cas").json["items"]
         self.assertEqual(listed[0]["cross_certificate_serial"], r.json["serial"])
+        with open(ext_leaf) as a, open(ext_int) as b:
+            v = f.server.client().post("/api/v1/pki/validate", {"certificate_pem": a.read(), "chain_pem": b.read()}).json
+        self.assertTrue(v["valid"], v)
+
+    def test_api_key_use_is_audited_once_per_day_and_address(self):
+        f = self.f
+        r = f.merchant.post("/api/v1/orgs/%s/api-keys" % f.org["id"], {"name": "erp", "scopes": ["read"]})
+        self.assertEqual(r.status, 201, r)
+        key_id, erp = r.json["id"], f.server.client(r.json["token"])
+        for _ in range(3):
+            self.assertEqual(erp.get("/api/v1/orgs/%s/events" % f.org["id"]).status, 200)
+
+        def used():
+            items = f.reg.get("/api/v1/audit/entries?kind=identity.api_key_used&limit=100").json["items"]
+            return [e for e in items if e["data"]["api_key_id"] == key_id] or None
+
+        wait_until(used, what="the API key's use in the audit log")
+        time.sleep(0.3)
+        self.assertEqual(len(used()), 1)
+        created = f.reg.get("/api/v1/audit/entries?kind=identity.api_key_created&limit=100").json["items"]
+        self.assertIn(key_id, [e["data"]["api_key_id"] for e in created])
 
 
 class NoCaTest(unittest.TestCase):
