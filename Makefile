@@ -28,8 +28,12 @@ demo: build-release
 test: build-dev
 	@ctest --preset dev
 
+# The foundation benchmarks, then checkout side by side with a PostgreSQL peer; the run ends
+# with the checkout headline (bench/results/<date>-checkout.md).
 bench: build-release
+	@./scripts/setup bench
 	@./bench/run.sh
+	@python3 bench/compare.py build/release $${BENCH_CHECKOUT_SECONDS:-10} $${BENCH_CHECKOUT_SKUS:-100000}
 
 format:
 	@clang-format -i $$(git ls-files '*.cc' '*.h')

@@ -49,3 +49,7 @@ function response(status, headers, body)
     if id then pending[#pending + 1] = id end
   end
 end
+
+function done(summary, latency, requests)
+  io.write(string.format("p999_us=%d\n", latency:percentile(99.9)))
+end

@@ -26,6 +26,8 @@ import urllib.parse
 JISHI = sys.argv[1]
 SECONDS = int(sys.argv[2]) if len(sys.argv) > 2 else 10
 SKUS = int(sys.argv[3]) if len(sys.argv) > 3 else 10000
+FLASH_UNITS = int(os.environ.get("BENCH_FLASH_UNITS", "10000"))
+FLASH_MAX_SECONDS = int(os.environ.get("BENCH_FLASH_MAX_SECONDS", "120"))
 HERE = os.path.dirname(os.path.abspath(__file__))
 PASSWORD = "bench-password-1"
 
@@ -118,6 +120,17 @@ def main():
         _, rules = call(port, "GET", "/api/v1/risk/rules?limit=100", None, op)
         for rule in rules["items"]:
             call(port, "PATCH", "/api/v1/risk/rules/%s" % rule["id"], {"enabled": False}, op)
+        def metrics_now():
+            _, raw = call(port, "GET", "/metrics")
+            text = raw.decode() if isinstance(raw, bytes) else str(raw)
+
+            def metric(name):
+                m = re.search(r"^%s ([\d.e+-]+)$" % re.escape(name), text, re.M)
+                return float(m.group(1)) if m else 0.0
+            return {k: metric(k) for k in ("jishi_writer_batch_commands_sum", "jishi_writer_batch_commands_count",
+                                           "jishi_writer_commit_seconds_sum", "jishi_writer_commit_seconds_count",
+                                           "jishi_writer_queue_depth")}
+        before_runs = metrics_now()
         for kind, hot, pay in (("uniform", "0", "0"), ("hot", "1", "0"), ("uniform+pay", "0", "1")):
             if pay == "1":
                 _, before = call(port, "GET", "/api/v1/me/wallet", None, buyer)
@@ -140,10 +153,50 @@ def main():
                 _, now = call(port, "GET", "/api/v1/me/wallet", None, buyer)
                 spent = before["balance"]["amount"] - now["balance"]["amount"]
                 print("wallet spent %d minor units over the run" % spent, flush=True)
-            line = "checkout kind=%s per_s=%d p50_ms=%.2f p99_ms=%.2f errors=%s" % (
-                kind, per_s, pct(50), pct(99), non2xx.group(1) if non2xx else "0")
+            p999 = re.search(r"p999_us=(\d+)", out)
+            line = "checkout kind=%s per_s=%d p50_ms=%.2f p99_ms=%.2f p999_ms=%.2f errors=%s" % (
+                kind, per_s, pct(50), pct(99), int(p999.group(1)) / 1000 if p999 else 0,
+                non2xx.group(1) if non2xx else "0")
             print(line, flush=True)
             results.append(line)
+        # The server's own view of the runs (setup excluded): batch sizes, commit latency.
+        after_runs = metrics_now()
+        d = {k: after_runs[k] - before_runs[k] for k in after_runs}
+        print("server mean_batch_commands=%.1f mean_commit_ms=%.2f queue_depth=%d" % (
+            d["jishi_writer_batch_commands_sum"] / max(1, d["jishi_writer_batch_commands_count"]),
+            1000 * d["jishi_writer_commit_seconds_sum"] / max(1, d["jishi_writer_commit_seconds_count"]),
+            after_runs["jishi_writer_queue_depth"]), flush=True)
+        # A flash sale (秒杀): FLASH_UNITS units of one SKU, everyone at once, until sold out.
+        flash_sku = sku_ids[1]
+        _, level = call(port, "GET", "/api/v1/skus/%s/stock" % flash_sku, None, seller)
+        reserved_before = level["reserved"]  # earlier runs' checkouts still hold some
+        st, _ = call(port, "PUT", "/api/v1/skus/%s/stock" % flash_sku,
+                     {"on_hand": reserved_before + FLASH_UNITS}, seller)
+        assert st == 200
+        flash_file = os.path.join(work, "flash.txt")
+        with open(flash_file, "w") as f:
+            f.write(flash_sku)
+        wenv = dict(os.environ, JISHI_BENCH_TOKEN=buyer, JISHI_BENCH_SKUS=flash_file, JISHI_BENCH_HOT="1",
+                    JISHI_BENCH_PAY="0")
+        started = time.time()
+        wrk = subprocess.Popen(["wrk", "-t2", "-c64", "-d%ds" % FLASH_MAX_SECONDS, "-s",
+                                os.path.join(HERE, "checkout.lua"), "http://127.0.0.1:%d" % port],
+                               env=wenv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        sold_out_s = None
+        while wrk.poll() is None:
+            _, level = call(port, "GET", "/api/v1/skus/%s/stock" % flash_sku, None, seller)
+            if level["on_hand"] - level["reserved"] <= 0 and sold_out_s is None:
+                sold_out_s = time.time() - started
+                wrk.terminate()
+                break
+            time.sleep(0.05)
+        wrk.wait(30)
+        _, level = call(port, "GET", "/api/v1/skus/%s/stock" % flash_sku, None, seller)
+        sold = level["reserved"] - reserved_before
+        oversold = max(0, sold - FLASH_UNITS)
+        print("flash units=%d sold=%d sold_out_s=%s oversold=%d" % (
+            FLASH_UNITS, sold, "%.2f" % sold_out_s if sold_out_s else "never", oversold),
+            flush=True)
         out = subprocess.run([JISHI, "verify", "stock", "--data-dir", work], capture_output=True, text=True)
         print(out.stdout.strip())
         out = subprocess.run([JISHI, "verify", "ledger", "--data-dir", work], capture_output=True, text=True)

@@ -253,16 +253,6 @@ pay_field() { # pay_field KIND FIELD
   awk -v kind="kind=$1" -v f="$2" '$2 == kind {
     for (i = 3; i <= NF; i++) { split($i, kv, "="); if (kv[1] == f) print kv[2] } }' "$WORK/pay.txt"
 }
-echo "== checkout over HTTP (bench/checkout_bench.py: its own server; wrk on the same cores)"
-python3 "$BENCH/checkout_bench.py" "$JISHI" "${BENCH_CHECKOUT_SECONDS:-10}" \
-  "${BENCH_CHECKOUT_SKUS:-10000}" >"$WORK/checkout.txt" ||
-  { cat "$WORK/checkout.txt" >&2; die "checkout_bench failed"; }
-sed 's/^/  /' "$WORK/checkout.txt"
-mkdir -p "$WORK/inprocess"
-"$BUILD_DIR/bench/jishi_checkout_bench" "$WORK/inprocess" "${BENCH_CHECKOUT_SECONDS:-10}" \
-  "${BENCH_CHECKOUT_SKUS:-10000}" >>"$WORK/checkout.txt" || die "jishi_checkout_bench failed"
-grep '^checkout_inprocess' "$WORK/checkout.txt" | sed 's/^/  /'
-grep -q "^stock ok" "$WORK/checkout.txt" || die "stock did not verify after the checkout bench"
 PAY_WALLET=$(pay_field wallet payments_per_s)
 PAY_CARD=$(pay_field card payments_per_s)
 LEDGER_TWO_PHASE=$(ledger_field two_phase transfers_per_s)
@@ -300,11 +290,7 @@ HEADLINE="headline writer_1000_per_s=$WRITER_1000 ledger_single_per_s=$LEDGER_SI
   echo
   echo "${WRITER_SECONDS}s per cap on a fresh database; target ≥ 200000/s at cap 1000."
   echo
-  echo "## Checkout over HTTP (bench/checkout_bench.py, wrk 2 threads / 64 connections)"
-  echo
-  echo '```'
-  grep -E '^checkout' "$WORK/checkout.txt"
-  echo '```'
+  echo "Checkout (jishi vs the PostgreSQL peer): bench/compare.py writes <date>-checkout.md."
   echo
   echo "## Payments over HTTP (bench/pay_bench.py, ${BENCH_PAY_THREADS:-8} Python clients on the same cores)"
   echo

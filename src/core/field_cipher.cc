@@ -35,10 +35,32 @@ const unsigned char* u(std::string_view s) {
   return reinterpret_cast<const unsigned char*>(s.data());
 }
 
+// Algorithms fetched once: OpenSSL 3 otherwise fetches them from the provider on every call,
+// which costs more than encrypting a phone number.
+const EVP_CIPHER* aes_gcm() {
+  static EVP_CIPHER* const c = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+  return c;
+}
+const EVP_CIPHER* sm4_ctr_cipher() {
+  static EVP_CIPHER* const c = EVP_CIPHER_fetch(nullptr, "SM4-CTR", nullptr);
+  return c;
+}
+const EVP_MD* sm3_md() {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SM3", nullptr);
+  return md;
+}
+
+// A cipher context per thread, reset between uses.
+EVP_CIPHER_CTX* thread_ctx() {
+  thread_local CipherCtx ctx(EVP_CIPHER_CTX_new());
+  EVP_CIPHER_CTX_reset(ctx.get());
+  return ctx.get();
+}
+
 std::string hmac_sm3(std::string_view key, std::string_view data) {
   std::string out(kSm3Bytes, '\0');
   unsigned int len = 0;
-  if (!HMAC(EVP_sm3(), key.data(), static_cast<int>(key.size()), u(data), data.size(),
+  if (!HMAC(sm3_md(), key.data(), static_cast<int>(key.size()), u(data), data.size(),
             reinterpret_cast<unsigned char*>(out.data()), &len) ||
       len != kSm3Bytes)
     std::abort();  // HMAC-SM3 with valid sizes cannot fail
@@ -74,12 +96,12 @@ std::string sm4_mac_input(std::string_view field, std::string_view iv_and_ct) {
 }
 
 bool sm4_ctr(const std::string& key, std::string_view iv, std::string_view in, char* out) {
-  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  EVP_CIPHER_CTX* ctx = thread_ctx();
   int len = 0;
-  return ctx && EVP_EncryptInit_ex(ctx.get(), EVP_sm4_ctr(), nullptr, u(key), u(iv)) &&
-         (in.empty() || EVP_EncryptUpdate(ctx.get(), reinterpret_cast<unsigned char*>(out), &len,
-                                          u(in), static_cast<int>(in.size()))) &&
-         EVP_EncryptFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(out) + len, &len);
+  return ctx && EVP_EncryptInit_ex(ctx, sm4_ctr_cipher(), nullptr, u(key), u(iv)) &&
+         (in.empty() || EVP_EncryptUpdate(ctx, reinterpret_cast<unsigned char*>(out), &len, u(in),
+                                          static_cast<int>(in.size()))) &&
+         EVP_EncryptFinal_ex(ctx, reinterpret_cast<unsigned char*>(out) + len, &len);
 }
 
 bool valid_scheme(std::string_view s) {
@@ -246,15 +268,14 @@ std::string FieldCipher::encrypt(std::string_view field, std::string_view plaint
   std::string nonce = crypto::random_bytes(kNonceBytes);
   std::string out = nonce;
   out.resize(kNonceBytes + plaintext.size() + kTagBytes);
-  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  EVP_CIPHER_CTX* ctx = thread_ctx();
   int len = 0;
-  bool ok = ctx &&
-            EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, u(key.bytes), u(nonce)) &&
-            EVP_EncryptUpdate(ctx.get(), nullptr, &len, u(field), static_cast<int>(field.size())) &&
-            EVP_EncryptUpdate(ctx.get(), reinterpret_cast<unsigned char*>(out.data()) + kNonceBytes,
-                              &len, u(plaintext), static_cast<int>(plaintext.size())) &&
-            EVP_EncryptFinal_ex(ctx.get(), nullptr, &len) &&
-            EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kTagBytes,
+  bool ok = ctx && EVP_EncryptInit_ex(ctx, aes_gcm(), nullptr, u(key.bytes), u(nonce)) &&
+            EVP_EncryptUpdate(ctx, nullptr, &len, u(field), static_cast<int>(field.size())) &&
+            EVP_EncryptUpdate(ctx, reinterpret_cast<unsigned char*>(out.data()) + kNonceBytes, &len,
+                              u(plaintext), static_cast<int>(plaintext.size())) &&
+            EVP_EncryptFinal_ex(ctx, nullptr, &len) &&
+            EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, kTagBytes,
                                 out.data() + kNonceBytes + plaintext.size());
   if (!ok) std::abort();  // AES-GCM with valid sizes cannot fail; if it does, stop
   return keys->current + ":" + crypto::base64url(out);
@@ -285,15 +306,15 @@ Result<std::string> FieldCipher::decrypt(std::string_view field, std::string_vie
   std::size_t n = raw->size() - kNonceBytes - kTagBytes;
   std::string plain(n, '\0');
   auto* p = reinterpret_cast<const unsigned char*>(raw->data());
-  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  EVP_CIPHER_CTX* ctx = thread_ctx();
   int len = 0;
   std::string tag = raw->substr(kNonceBytes + n);
-  bool ok = ctx && EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, u(key.bytes), p) &&
-            EVP_DecryptUpdate(ctx.get(), nullptr, &len, u(field), static_cast<int>(field.size())) &&
-            EVP_DecryptUpdate(ctx.get(), reinterpret_cast<unsigned char*>(plain.data()), &len,
+  bool ok = ctx && EVP_DecryptInit_ex(ctx, aes_gcm(), nullptr, u(key.bytes), p) &&
+            EVP_DecryptUpdate(ctx, nullptr, &len, u(field), static_cast<int>(field.size())) &&
+            EVP_DecryptUpdate(ctx, reinterpret_cast<unsigned char*>(plain.data()), &len,
                               p + kNonceBytes, static_cast<int>(n)) &&
-            EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTagBytes, tag.data()) &&
-            EVP_DecryptFinal_ex(ctx.get(), nullptr, &len) == 1;
+            EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, kTagBytes, tag.data()) &&
+            EVP_DecryptFinal_ex(ctx, nullptr, &len) == 1;
   if (!ok) return fail(Code::internal, "ciphertext failed authentication");
   return plain;
 }

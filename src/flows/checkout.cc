@@ -229,9 +229,18 @@ Result<CheckoutResult> checkout(store::Tx& tx, Env& env, const TradeConfig& cfg,
   c.total = intent.amount;
   c.created_at_us = now;
   JISHI_TRY(order::insert_checkout(tx, env, c));
+  // The reply is built from what was written (a read-back would cost as much again).
+  CheckoutResult result;
+  result.checkout = c;
+  result.intent = intent;
+  order::SealedAddress sealed = order::seal_address(env, ship_to);
   for (auto& n : news) {
     n.intent_id = intent.id.value;
+    n.sealed = &sealed;
+    n.created_at_us = now;
     JISHI_TRY(order::insert_order(tx, env, n));
+    result.checkout.orders.push_back(n.id);
+    result.orders.push_back(order::order_as_inserted(n, now));
   }
   JISHI_TRY(events::schedule(tx, env, kJobCloseUnpaid, id_text(checkout_id.value), deadline));
   if (req.from_cart) {
@@ -239,7 +248,6 @@ Result<CheckoutResult> checkout(store::Tx& tx, Env& env, const TradeConfig& cfg,
     for (const auto& l : lines) done.push_back(l.sku_id);
     JISHI_TRY(order::remove_from_cart(tx, req.buyer, done));
   }
-  JISHI_ASSIGN_OR_RETURN(auto result, load_checkout(tx, env, checkout_id));
   for (const auto& o : result.orders) JISHI_TRY(internal::publish(tx, env, o, "order.created"));
   return result;
 }

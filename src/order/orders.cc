@@ -169,13 +169,43 @@ Status set_checkout_intent(store::Tx& tx, CheckoutId id, std::int64_t intent_id)
   return {};
 }
 
+SealedAddress seal_address(const Env& env, const AddressFields& a) {
+  return {env.cipher.encrypt("order.recipient", a.recipient),
+          env.cipher.encrypt("order.phone", a.phone), env.cipher.encrypt("order.detail", a.detail)};
+}
+
+Order order_as_inserted(const NewOrder& o, std::int64_t now) {
+  Order r;
+  r.id = o.id;
+  r.checkout = o.checkout;
+  r.buyer = o.buyer;
+  r.seller = o.seller;
+  r.status = "pending_payment";
+  r.payment_status = "unpaid";
+  r.fulfillment_status = "unfulfilled";
+  r.currency = o.currency;
+  for (const auto& l : o.lines) r.items_total += l.amount;
+  r.freight = o.freight;
+  r.total = r.items_total + o.freight;
+  r.intent_id = o.intent_id;
+  r.ship_to = o.ship_to;
+  r.buyer_note = o.buyer_note;
+  r.pay_deadline_us = o.pay_deadline_us;
+  r.created_at_us = r.updated_at_us = now;
+  r.lines = o.lines;
+  return r;
+}
+
 Status insert_order(store::Tx& tx, Env& env, const NewOrder& o) {
   std::int64_t items = 0;
   for (const auto& l : o.lines) {
     JISHI_INVARIANT(l.amount == l.unit_price * l.quantity, "new order line amount");
     items += l.amount;
   }
-  std::int64_t now = env.clock.now_us();
+  std::int64_t now = o.created_at_us ? o.created_at_us : env.clock.now_us();
+  SealedAddress own;
+  if (!o.sealed) own = seal_address(env, o.ship_to);
+  const SealedAddress& sealed = o.sealed ? *o.sealed : own;
   JISHI_TRY(tx.exec(
       "INSERT INTO ord_orders (id, checkout_id, buyer_id, seller_id, status, payment_status, "
       "fulfillment_status, currency, items_total, freight, total, intent_id, recipient_enc, "
@@ -183,11 +213,8 @@ Status insert_order(store::Tx& tx, Env& env, const NewOrder& o) {
       "updated_at_us) VALUES ($1, $2, $3, $4, 'pending_payment', 'unpaid', 'unfulfilled', $5, $6, "
       "$7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)",
       {o.id.value, o.checkout.value, o.buyer.value, o.seller.value, o.currency.code_view(), items,
-       o.freight, items + o.freight, o.intent_id,
-       env.cipher.encrypt("order.recipient", o.ship_to.recipient),
-       env.cipher.encrypt("order.phone", o.ship_to.phone), o.ship_to.region_code,
-       env.cipher.encrypt("order.detail", o.ship_to.detail), o.buyer_note, o.pay_deadline_us,
-       now}));
+       o.freight, items + o.freight, o.intent_id, sealed.recipient, sealed.phone,
+       o.ship_to.region_code, sealed.detail, o.buyer_note, o.pay_deadline_us, now}));
   for (const auto& l : o.lines)
     JISHI_TRY(tx.exec(
         "INSERT INTO ord_lines (order_id, line_no, sku_id, product_id, title, spec_text, "

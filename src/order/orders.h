@@ -58,6 +58,13 @@ struct Order {
   std::vector<Line> lines;
 };
 
+// An address encrypted once, for every order of a checkout (each field's ciphertext is bound to
+// its field name, not to the row, so the orders of one checkout can share them).
+struct SealedAddress {
+  std::string recipient, phone, detail;
+};
+SealedAddress seal_address(const Env& env, const AddressFields& a);
+
 struct NewOrder {
   OrderId id;
   CheckoutId checkout;
@@ -70,7 +77,12 @@ struct NewOrder {
   std::optional<std::string> buyer_note;
   std::int64_t intent_id = 0;
   std::int64_t pay_deadline_us = 0;
+  const SealedAddress* sealed = nullptr;  // ship_to already encrypted; null: encrypt here
+  std::int64_t created_at_us = 0;         // 0: the clock's now
 };
+
+// The order insert_order writes for `o` at `now`, as get_order would read it back.
+Order order_as_inserted(const NewOrder& o, std::int64_t now);
 
 struct Checkout {
   CheckoutId id;

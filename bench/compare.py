@@ -1,0 +1,152 @@
+"""jishi's checkout side by side with the PostgreSQL peer, in one run on one machine.
+
+  python3 bench/compare.py BUILD_DIR [SECONDS] [SKUS]
+
+Runs bench/checkout_bench.py (HTTP, wrk; includes the flash sale), build/bench/
+jishi_checkout_bench (in-process) and bench/pg_peer.py (pgbench -M prepared, 8 and 32 clients),
+then writes bench/results/<date>-checkout.md with the table, the ratios, a PNG chart (gnuplot,
+when installed), the machine and versions, and ends it — and the run — with the headline:
+
+  headline checkout_http_per_s=N checkout_http_p99_ms=N uniform_ratio_vs_pg=R hot_ratio_vs_pg=R inprocess_per_s=N oversold=0
+"""
+import datetime
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BUILD = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.join(HERE, "..", "build", "release")
+SECONDS = sys.argv[2] if len(sys.argv) > 2 else "10"
+SKUS = sys.argv[3] if len(sys.argv) > 3 else "100000"
+JISHI = os.path.join(BUILD, "src", "app", "jishi")
+INPROCESS = os.path.join(BUILD, "bench", "jishi_checkout_bench")
+
+
+def fields(line):
+    return dict(kv.split("=", 1) for kv in line.split()[1:] if "=" in kv)
+
+
+def run(args, env=None):
+    print("== " + " ".join(os.path.basename(a) if i == 0 else a for i, a in enumerate(args)), flush=True)
+    out = subprocess.run(args, capture_output=True, text=True, env=env)
+    sys.stdout.write(out.stdout)
+    if out.returncode != 0:
+        sys.stderr.write(out.stderr)
+        raise SystemExit("bench: %s failed" % args[0])
+    return out.stdout.splitlines()
+
+
+def first_line(cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, shell=True).stdout.strip().splitlines()[0]
+    except (IndexError, OSError):
+        return "?"
+
+
+def main():
+    http = run([sys.executable, os.path.join(HERE, "checkout_bench.py"), JISHI, SECONDS, SKUS])
+    work = tempfile.mkdtemp(prefix="jishi-inprocess-")
+    try:
+        inproc = run([INPROCESS, work, SECONDS, SKUS])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    pg = run([sys.executable, os.path.join(HERE, "pg_peer.py"), SECONDS, SKUS])
+
+    j = {fields(l)["kind"]: fields(l) for l in http if l.startswith("checkout ")}
+    ip = {fields(l)["kind"]: fields(l) for l in inproc if l.startswith("checkout_inprocess ")}
+    runs = [fields(l) for l in pg if l.startswith("pg ")]
+    best = {fields(l)["kind"]: fields(l) for l in pg if l.startswith("pg_best ")}
+    flash = next((fields(l) for l in http if l.startswith("flash ")), {})
+    server = next((fields(l) for l in http if l.startswith("server ")), {})
+    pg_version = next((l.split(" ", 1)[1] for l in pg if l.startswith("pg_version ")), "?")
+    stock_ok = any(l.startswith("stock ok") for l in http)
+    ledger_ok = any(l.startswith("ledger ok") for l in http)
+
+    def ratio(kind):
+        b = float(best.get(kind, {}).get("per_s", 0))
+        return float(j[kind]["per_s"]) / b if b else 0.0
+
+    oversold = int(flash.get("oversold", "0")) + (0 if stock_ok else 1)
+    headline = ("headline checkout_http_per_s=%d checkout_http_p99_ms=%.1f uniform_ratio_vs_pg=%.2f "
+                "hot_ratio_vs_pg=%.2f inprocess_per_s=%d oversold=%d" % (
+                    int(j["uniform"]["per_s"]), float(j["uniform"]["p99_ms"]), ratio("uniform"),
+                    ratio("hot"), int(ip["uniform"]["per_s"]), oversold))
+
+    date = datetime.date.today().isoformat()
+    results = os.path.join(HERE, "results")
+    os.makedirs(results, exist_ok=True)
+    md = os.path.join(results, "%s-checkout.md" % date)
+    png = os.path.join(results, "%s-checkout.png" % date)
+    chart = False
+    if shutil.which("gnuplot"):
+        data = os.path.join(tempfile.gettempdir(), "jishi-checkout-chart.dat")
+        with open(data, "w") as f:
+            f.write('"uniform" %s %s\n' % (j["uniform"]["per_s"], best["uniform"]["per_s"]))
+            f.write('"hot SKU" %s %s\n' % (j["hot"]["per_s"], best["hot"]["per_s"]))
+        script = ("set terminal pngcairo size 800,450 font ',11'; set output '%s';"
+                  "set title 'Checkouts per second, same machine, same run (higher is better)';"
+                  "set style data histograms; set style fill solid 0.8 border -1; set boxwidth 0.9;"
+                  "set yrange [0:*]; set grid ytics; set key top left;"
+                  "plot '%s' using 2:xtic(1) title 'jishi (HTTP)', '' using 3 title 'PostgreSQL 15 peer (best of 8/32 clients)'"
+                  % (png, data))
+        chart = subprocess.run(["gnuplot", "-e", script], capture_output=True).returncode == 0
+
+    cpu = first_line("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2")
+    lines = [
+        "# Checkout: jishi vs a PostgreSQL peer (%s)" % date,
+        "",
+        "One run, one machine: %s, %d cores, %s; SQLite %s; %s; PostgreSQL %s (fsync and "
+        "synchronous_commit on). Load generators (wrk, pgbench) run on the same cores. %s s per run, "
+        "%s SKUs." % (cpu.strip(), os.cpu_count(), platform.platform(), first_line("sqlite3 --version").split()[0],
+                      first_line("c++ --version"), pg_version, SECONDS, SKUS),
+        "",
+        "A checkout re-checks prices and stock, reserves stock, creates the order(s) and lines and the "
+        "payment intent, and is durable before the reply. The peer runs the conventional transaction "
+        "(guarded stock UPDATE per line, order + lines, a ledger transfer, two balance updates, an "
+        "idempotency key) through pgbench -M prepared.",
+        "",
+        "| workload | jishi HTTP /s | p50 ms | p99 ms | p999 ms | PostgreSQL best /s | its p99 ms | ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for kind, label in (("uniform", "1–3 lines, uniform"), ("hot", "one hot SKU")):
+        lines.append("| %s | %s | %s | %s | %s | %s (%s clients) | %s | %.2f× |" % (
+            label, j[kind]["per_s"], j[kind]["p50_ms"], j[kind]["p99_ms"], j[kind]["p999_ms"],
+            best[kind]["per_s"], best[kind]["clients"], best[kind]["p99_ms"], ratio(kind)))
+    lines += [
+        "",
+        "| other runs | /s | p50 ms | p99 ms |",
+        "|---|---:|---:|---:|",
+        "| jishi HTTP, uniform + wallet payment (two writes) | %s | %s | %s |" % (
+            j["uniform+pay"]["per_s"], j["uniform+pay"]["p50_ms"], j["uniform+pay"]["p99_ms"]),
+        "| jishi in-process, uniform | %s | %s | %s |" % (ip["uniform"]["per_s"], ip["uniform"]["p50_ms"], ip["uniform"]["p99_ms"]),
+        "| jishi in-process, hot SKU | %s | %s | %s |" % (ip["hot"]["per_s"], ip["hot"]["p50_ms"], ip["hot"]["p99_ms"]),
+    ]
+    for r in runs:
+        lines.append("| PostgreSQL %s, %s clients | %s | %s | %s |" % (r["kind"], r["clients"], r["per_s"], r["p50_ms"], r["p99_ms"]))
+    lines += [
+        "",
+        "Flash sale: %s units of one SKU, 64 connections buying one each until sold out: sold %s in %s s, "
+        "oversold %s. `jishi verify stock`: %s; `jishi verify ledger`: %s." % (
+            flash.get("units", "?"), flash.get("sold", "?"), flash.get("sold_out_s", "?"), flash.get("oversold", "?"),
+            "ok" if stock_ok else "FAILED", "ok" if ledger_ok else "FAILED"),
+        "",
+        "Server during the HTTP runs: %s commands per writer batch on average, %s ms per COMMIT "
+        "(fsync), queue depth at the end %s." % (server.get("mean_batch_commands", "?"),
+                                                 server.get("mean_commit_ms", "?"), server.get("queue_depth", "?")),
+        "",
+    ]
+    if chart:
+        lines += ["![checkouts per second](%s)" % os.path.basename(png), ""]
+    lines.append(headline)  # the file's last line, as the run's
+    with open(md, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("wrote %s" % os.path.relpath(md, os.path.join(HERE, "..")))
+    print(headline)
+
+
+if __name__ == "__main__":
+    main()
