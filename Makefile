@@ -1,5 +1,5 @@
 # jishi — the two commands: `make demo` and `make test`. Both install what they need.
-.PHONY: demo test bench build-dev build-release setup clean format
+.PHONY: demo test bench build-dev build-release setup web clean format
 
 JOBS ?= $(shell nproc)
 # ccache hits across checkouts (CI builds a fresh clone each time).
@@ -19,13 +19,18 @@ build-dev: setup
 	@cmake --preset dev >/dev/null
 	@cmake --build --preset dev -j $(JOBS)
 
+# The web UI (web/): npm ci against the committed package-lock.json, then a Vite build to
+# web/dist, which `jishi serve` serves (the shop at /).
+web: setup
+	@cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent
+
 # Starts the server on a fresh data dir with demo accounts; Ctrl-C stops it.
-demo: build-release
+demo: build-release web
 	@rm -rf $(DEMO_DIR)
 	@echo "Starting jishi on http://$(DEMO_LISTEN) (data in ./$(DEMO_DIR)); Ctrl-C to stop"
 	@./build/release/src/app/jishi demo --data-dir $(DEMO_DIR) --listen $(DEMO_LISTEN)
 
-test: build-dev
+test: build-dev web
 	@ctest --preset dev
 
 # The foundation benchmarks, then checkout side by side with a PostgreSQL peer; the run ends

@@ -1,0 +1,35 @@
+// The JSON API: the session token from localStorage, problem+json errors as ApiError with the
+// stable `code` (shown to people through i18n, never raw).
+export class ApiError extends Error {
+  constructor(status, problem) {
+    super(problem?.detail || problem?.title || `HTTP ${status}`);
+    this.status = status;
+    this.code = problem?.code || "network";
+    this.field = problem?.field;
+  }
+}
+
+export function token() {
+  return localStorage.getItem("jishi.token");
+}
+
+export function setToken(t) {
+  if (t) localStorage.setItem("jishi.token", t);
+  else localStorage.removeItem("jishi.token");
+}
+
+export async function api(method, path, body) {
+  const headers = { Accept: "application/json" };
+  if (token()) headers.Authorization = `Bearer ${token()}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let r;
+  try {
+    r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch {
+    throw new ApiError(0, { code: "network" });
+  }
+  const text = await r.text();
+  const data = text ? JSON.parse(text) : null;
+  if (!r.ok) throw new ApiError(r.status, data);
+  return data;
+}
