@@ -1,5 +1,7 @@
 // End to end in Debian's Chromium (headless) against a real `jishi demo`: a buyer on a phone-sized
-// viewport opens the shop, searches in Chinese, opens a product and picks a SKU. Screenshots go
+// viewport opens the shop, searches in Chinese, opens a product and picks a SKU; then signs in,
+// puts phones from two merchants in the cart, checks out, pays at the simulator's cashier and
+// sees both orders paid. Screenshots go
 // to $JISHI_UI_SHOTS (default /tmp/jishi-ui-shots) for a reviewer.
 //
 //   JISHI_URL=http://127.0.0.1:8080 node tests/shop.e2e.mjs
@@ -17,7 +19,8 @@ const browser = await chromium.launch({
          "--disable-background-networking", "--disable-component-update", "--disable-sync"],
 });
 try {
-  const page = await browser.newPage({ viewport: { width: 390, height: 844 }, locale: "zh-CN" });
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: "zh-CN" });
+  const page = await context.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
 
@@ -47,8 +50,53 @@ try {
   assert.equal(await skus.last().getAttribute("aria-checked"), "true");
   await page.screenshot({ path: `${shots}/3-product.png` });
 
+  // A demo buyer signs in, buys from two merchants, pays through the simulator's cashier and
+  // sees both orders paid.
+  await page.goto(base + "/login?redirect=/");
+  await page.locator('input[name="login"]').fill("buyer1@jishi.demo");
+  await page.locator('input[name="password"]').fill("jishi-demo-2026");
+  await page.getByRole("button", { name: "登录" }).click();
+  await page.waitForURL(base + "/");
+  const picks = await page.evaluate(async () => {
+    const r = await fetch("/api/v1/products?q=%E6%89%8B%E6%9C%BA&in_stock=true&limit=50").then((x) => x.json());
+    const bySeller = new Map();
+    for (const p of r.items) if (!bySeller.has(p.seller_org_id)) bySeller.set(p.seller_org_id, p.id);
+    return [...bySeller.values()].slice(0, 2);
+  });
+  assert.equal(picks.length, 2, "two merchants sell phones");
+  for (const id of picks) {
+    await page.goto(`${base}/products/${id}`);
+    await page.getByRole("button", { name: "加入购物车" }).click();
+    await page.getByText("已加入购物车").waitFor();
+  }
+  await page.goto(base + "/cart");
+  await page.locator(".group").nth(1).waitFor();
+  assert.equal(await page.locator(".group").count(), 2, "the cart groups lines by merchant");
+  await page.screenshot({ path: `${shots}/4-cart.png` });
+  await page.getByRole("button", { name: "去结算" }).click();
+  await page.waitForURL(/\/checkout$/);
+  await page.getByRole("button", { name: "提交订单" }).waitFor();
+  await page.screenshot({ path: `${shots}/5-checkout.png` });
+  await page.getByRole("button", { name: "提交订单" }).click();
+  await page.waitForURL(/\/pay\/\d+/);
+  await page.getByText("银行卡支付").click();
+  await page.getByRole("button", { name: "确认支付" }).click();
+  const sim = page.getByRole("link", { name: "用模拟器完成支付" });
+  await sim.waitFor();
+  await page.screenshot({ path: `${shots}/6-pay.png` });
+  const cashier = await context.newPage();
+  await cashier.goto(await sim.getAttribute("href"));
+  await cashier.getByRole("button", { name: /支付 Pay/ }).click();
+  await cashier.waitForLoadState();
+  await cashier.close();
+  await page.getByText("支付成功").waitFor({ timeout: 30000 });
+  await page.goto(base + "/orders");
+  await page.getByRole("tab", { name: "待发货" }).click();
+  await page.locator('.order[data-status="paid"]').nth(1).waitFor({ timeout: 15000 });
+  await page.screenshot({ path: `${shots}/7-orders.png` });
+
   assert.deepEqual(errors, [], "no script errors");
-  console.log(`shop ok: first load ${firstLoadMs} ms, ${titles.length} results for 手机, screenshots in ${shots}`);
+  console.log(`shop ok: first load ${firstLoadMs} ms, ${titles.length} results for 手机, bought from 2 merchants and paid; screenshots in ${shots}`);
 } finally {
   await browser.close();
 }
