@@ -94,6 +94,13 @@ try {
   await page.getByRole("tab", { name: "待发货" }).click();
   await page.locator('.order[data-status="paid"]').nth(1).waitFor({ timeout: 15000 });
   await page.screenshot({ path: `${shots}/7-orders.png` });
+  // The order's detail: status, amounts, the timeline so far.
+  await page.locator('.order[data-status="paid"]').first().click();
+  await page.waitForURL(/\/orders\/\d+$/);
+  await page.getByRole("status").filter({ hasText: "已付款" }).waitFor();
+  const steps = await page.locator(".van-step").allTextContents();
+  assert.ok(steps.some((s) => s.includes("下单")) && steps.some((s) => s.includes("已付款")), `timeline: ${steps}`);
+  await page.screenshot({ path: `${shots}/8-order.png` });
 
   assert.deepEqual(errors, [], "no script errors");
   console.log(`shop ok: first load ${firstLoadMs} ms, ${titles.length} results for 手机, bought from 2 merchants and paid; screenshots in ${shots}`);

@@ -11,6 +11,7 @@ import Cart from "./pages/Cart.vue";
 import Checkout from "./pages/Checkout.vue";
 import Pay from "./pages/Pay.vue";
 import Orders from "./pages/Orders.vue";
+import OrderDetail from "./pages/OrderDetail.vue";
 import { i18n } from "../common/i18n.js";
 
 const router = createRouter({
@@ -24,6 +25,7 @@ const router = createRouter({
     { path: "/checkout", component: Checkout },
     { path: "/pay/:id", component: Pay, props: true },
     { path: "/orders", component: Orders, meta: { tabbar: true } },
+    { path: "/orders/:id", component: OrderDetail, props: true },
   ],
 });
 
