@@ -102,8 +102,51 @@ try {
   assert.ok(steps.some((s) => s.includes("下单")) && steps.some((s) => s.includes("已付款")), `timeline: ${steps}`);
   await page.screenshot({ path: `${shots}/8-order.png` });
 
+  // The seller ships it from the seller center (its own browser context: its own session).
+  const orderId = page.url().split("/").pop();
+  const sellerOrg = await page.evaluate(async (id) => {
+    const token = localStorage.getItem("jishi.token");
+    const o = await fetch(`/api/v1/orders/${id}`, { headers: { Authorization: `Bearer ${token}` } }).then((r) => r.json());
+    return o.seller_org_id;
+  }, orderId);
+  const sellerLogin = await page.evaluate(async (org) => {
+    for (let i = 1; i <= 10; i++) {
+      const login = `shop${i}@jishi.demo`;
+      const r = await fetch("/api/v1/auth/login", { method: "POST", headers: { "Content-Type": "application/json" },
+                                                  body: JSON.stringify({ login, password: "jishi-demo-2026" }) }).then((x) => x.json());
+      const me = await fetch("/api/v1/me", { headers: { Authorization: `Bearer ${r.session.token}` } }).then((x) => x.json());
+      if (me.memberships.some((m) => m.org_id === org)) return login;
+    }
+    return null;
+  }, sellerOrg);
+  assert.ok(sellerLogin, "a demo shop account runs the order's merchant");
+  const sellerContext = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: "zh-CN" });
+  const seller = await sellerContext.newPage();
+  seller.on("pageerror", (e) => errors.push(String(e)));
+  await seller.goto(base + "/seller");
+  await seller.locator("#seller-login").fill(sellerLogin);
+  await seller.locator("#seller-password").fill("jishi-demo-2026");
+  await seller.getByRole("button", { name: "登录" }).click();
+  const row = seller.locator("tr", { hasText: orderId });
+  await row.waitFor({ timeout: 15000 });
+  await seller.screenshot({ path: `${shots}/9-seller-orders.png` });
+  await row.getByRole("button", { name: "发货" }).click();
+  await seller.locator("#ship-tracking").fill("SF1234567890");
+  await seller.getByRole("button", { name: "确认发货" }).click();
+  await row.waitFor({ state: "detached", timeout: 15000 });
+  await sellerContext.close();
+
+  // The buyer sees the tracking number, confirms receipt and rates the order.
+  await page.reload();
+  await page.getByText("SF1234567890").waitFor({ timeout: 15000 });
+  await page.getByRole("button", { name: "确认收货" }).click();
+  await page.getByRole("status").filter({ hasText: "已完成" }).waitFor({ timeout: 15000 });
+  await page.getByRole("button", { name: "提交评价" }).click();
+  await page.getByText("感谢评价").waitFor();
+  await page.screenshot({ path: `${shots}/10-completed.png` });
+
   assert.deepEqual(errors, [], "no script errors");
-  console.log(`shop ok: first load ${firstLoadMs} ms, ${titles.length} results for 手机, bought from 2 merchants and paid; screenshots in ${shots}`);
+  console.log(`shop ok: first load ${firstLoadMs} ms, ${titles.length} results for 手机, bought from 2 merchants, paid, shipped, confirmed and rated; screenshots in ${shots}`);
 } finally {
   await browser.close();
 }
