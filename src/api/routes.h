@@ -39,6 +39,9 @@ void add_pki_routes(http::Router& router, Services& s);
 // /api/v1/audit/* (entries, signed heads, proofs)
 void add_audit_routes(http::Router& router, Services& s);
 
+// /api/v1/stats/* (trade statistics for regulators and operators)
+void add_stats_routes(http::Router& router, Services& s);
+
 inline void add_all_routes(http::Router& router, Services& s, std::string openapi_json) {
   add_system_routes(router, s, std::move(openapi_json));
   add_auth_routes(router, s);
@@ -51,6 +54,7 @@ inline void add_all_routes(http::Router& router, Services& s, std::string openap
   add_event_routes(router, s);
   add_pki_routes(router, s);
   add_audit_routes(router, s);
+  add_stats_routes(router, s);
 }
 
 }  // namespace jishi::api
