@@ -11,7 +11,7 @@ export default defineConfig({
     chunkSizeWarningLimit: 600,
     // One page per section: the shop at /, the seller center at /seller (jishi's static handler
     // falls back to each section's index.html for client-side routes).
-    rollupOptions: { input: { shop: resolve(__dirname, "index.html"), seller: resolve(__dirname, "seller/index.html") } },
+    rollupOptions: { input: { shop: resolve(__dirname, "index.html"), seller: resolve(__dirname, "seller/index.html"), admin: resolve(__dirname, "admin/index.html") } },
   },
   server: { proxy: { "/api": "http://127.0.0.1:8080", "/media": "http://127.0.0.1:8080" } },
 });

@@ -145,8 +145,48 @@ try {
   await page.getByText("感谢评价").waitFor();
   await page.screenshot({ path: `${shots}/10-completed.png` });
 
+  // The operator approves the merchant awaiting review; the regulator's dashboard shows the GMV.
+  const opContext = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: "zh-CN" });
+  const op = await opContext.newPage();
+  op.on("pageerror", (e) => errors.push(String(e)));
+  await op.goto(base + "/admin");
+  await op.locator("#admin-login").fill("operator@jishi.demo");
+  await op.locator("#admin-password").fill("jishi-demo-2026");
+  await op.getByRole("button", { name: "登录" }).click();
+  const pending = op.locator("tr", { hasText: "深圳新店贸易有限公司" });
+  await pending.waitFor({ timeout: 15000 });
+  await op.screenshot({ path: `${shots}/11-onboarding.png` });
+  await pending.getByRole("button", { name: "通过" }).click();
+  await pending.waitFor({ state: "detached", timeout: 15000 });
+  await opContext.close();
+
+  const regContext = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "zh-CN" });
+  const reg = await regContext.newPage();
+  reg.on("pageerror", (e) => errors.push(String(e)));
+  await reg.goto(base + "/admin");
+  await reg.locator("#admin-login").fill("regulator@jishi.demo");
+  await reg.locator("#admin-password").fill("jishi-demo-2026");
+  await reg.getByRole("button", { name: "登录" }).click();
+  await reg.getByTestId("gmv").waitFor({ timeout: 15000 });
+  const shown = await reg.getByTestId("gmv").textContent();
+  const api = await reg.evaluate(async () => {
+    const token = localStorage.getItem("jishi.token");
+    return fetch("/api/v1/stats/gmv", { headers: { Authorization: `Bearer ${token}` } }).then((r) => r.json());
+  });
+  const bought = await page.evaluate(async () => {
+    const token = localStorage.getItem("jishi.token");
+    const r = await fetch("/api/v1/me/orders?limit=100", { headers: { Authorization: `Bearer ${token}` } }).then((x) => x.json());
+    return r.items.filter((o) => o.paid_at).reduce((sum, o) => sum + o.total.amount, 0);
+  });
+  assert.ok(api.gmv.amount >= bought && bought > 0, `GMV ${api.gmv.amount} includes this buyer's ${bought}`);
+  assert.match(shown, /^¥[\d,]+\.\d{2}$/);
+  assert.ok(await reg.locator("canvas").count() >= 2, "the charts are drawn");
+  await reg.waitForTimeout(500);
+  await reg.screenshot({ path: `${shots}/12-dashboard.png` });
+  await regContext.close();
+
   assert.deepEqual(errors, [], "no script errors");
-  console.log(`shop ok: first load ${firstLoadMs} ms, ${titles.length} results for 手机, bought from 2 merchants, paid, shipped, confirmed and rated; screenshots in ${shots}`);
+  console.log(`shop ok: first load ${firstLoadMs} ms, ${titles.length} results for 手机, bought from 2 merchants, paid, shipped, confirmed and rated, a merchant approved, GMV on the dashboard; screenshots in ${shots}`);
 } finally {
   await browser.close();
 }
