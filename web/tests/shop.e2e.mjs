@@ -183,6 +183,12 @@ try {
   assert.ok(await reg.locator("canvas").count() >= 2, "the charts are drawn");
   await reg.waitForTimeout(500);
   await reg.screenshot({ path: `${shots}/12-dashboard.png` });
+  // The audit log: an entry's inclusion in the signed tree, checked in the browser.
+  await reg.getByRole("tab", { name: "审计日志" }).click();
+  await reg.getByTestId("tree-size").waitFor({ timeout: 90000 });
+  await reg.getByRole("button", { name: "验证" }).first().click();
+  await reg.getByText("已验证").first().waitFor({ timeout: 15000 });
+  await reg.screenshot({ path: `${shots}/13-audit.png` });
   await regContext.close();
 
   assert.deepEqual(errors, [], "no script errors");
