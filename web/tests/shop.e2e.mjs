@@ -191,8 +191,28 @@ try {
   await reg.screenshot({ path: `${shots}/13-audit.png` });
   await regContext.close();
 
+  // The CA officer issues a TLS server certificate and revokes it; the register shows both.
+  const caContext = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "zh-CN" });
+  const officer = await caContext.newPage();
+  officer.on("pageerror", (e) => errors.push(String(e)));
+  await officer.goto(base + "/admin");
+  await officer.locator("#admin-login").fill("officer@jishi.demo");
+  await officer.locator("#admin-password").fill("jishi-demo-2026");
+  await officer.getByRole("button", { name: "登录" }).click();
+  await officer.getByTestId("ca-algorithm").waitFor({ timeout: 15000 });
+  assert.equal(await officer.getByTestId("ca-algorithm").textContent(), "sm2");
+  await officer.locator("#ca-cn").fill("shop.e2e.example");
+  await officer.getByRole("button", { name: /签发（平台托管密钥）/ }).click();
+  const issued = officer.locator("tr", { hasText: "CN=shop.e2e.example" });
+  await issued.waitFor({ timeout: 15000 });
+  await issued.getByRole("button", { name: "吊销" }).click();
+  await officer.getByRole("button", { name: /OK|确定/ }).click();
+  await issued.getByText("revoked").waitFor({ timeout: 15000 });
+  await officer.screenshot({ path: `${shots}/14-ca.png` });
+  await caContext.close();
+
   assert.deepEqual(errors, [], "no script errors");
-  console.log(`shop ok: first load ${firstLoadMs} ms, ${titles.length} results for 手机, bought from 2 merchants, paid, shipped, confirmed and rated, a merchant approved, GMV on the dashboard; screenshots in ${shots}`);
+  console.log(`shop ok: first load ${firstLoadMs} ms, ${titles.length} results for 手机, bought from 2 merchants, paid, shipped, confirmed and rated, a merchant approved, GMV on the dashboard, an audit proof verified, a certificate issued and revoked; screenshots in ${shots}`);
 } finally {
   await browser.close();
 }
