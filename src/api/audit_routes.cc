@@ -82,8 +82,7 @@ Reply entries(Services& s, Request& req) {
   }
   auto lease = s.store.reads().lease();
   // The cursor is the number of entries seen (the last index + 1), so it is never 0.
-  API_ASSIGN(auto list,
-             audit::list_entries(*lease, page.cursor.value_or(0) - 1, kind, page.limit));
+  API_ASSIGN(auto list, audit::list_entries(*lease, page.cursor.value_or(0) - 1, kind, page.limit));
   std::optional<std::int64_t> next;
   if (list.next_cursor) next = *list.next_cursor + 1;
   return ok_json(page_json(to_array(list.items, entry_json), next));

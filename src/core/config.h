@@ -54,10 +54,11 @@ struct Config {
   std::int64_t webhook_retry_hours = 24;         // retries stop this long after the event
 
   // Security (pki/, audit/, field encryption).
-  std::string field_cipher = "sm4";         // sm4 (SM4-CTR + HMAC-SM3) | aes (AES-256-GCM): new keys
+  std::string field_cipher = "sm4";  // sm4 (SM4-CTR + HMAC-SM3) | aes (AES-256-GCM): new keys
   std::int64_t audit_head_interval_s = 60;  // a signed tree head at most this often
-  std::int64_t audit_money_threshold = 1'000'000;  // money movements >= this (minor units) are audited
-  std::int64_t pki_crl_hours = 24;                 // CRLs are re-issued at least this often
+  std::int64_t audit_money_threshold =
+      1'000'000;                    // money movements >= this (minor units) are audited
+  std::int64_t pki_crl_hours = 24;  // CRLs are re-issued at least this often
 
   // Shifts the server's clock by this many seconds (rehearsals and tests of daily cut-offs).
   std::int64_t clock_offset_s = 0;
