@@ -7,7 +7,6 @@
 #include "api/audit_log.h"
 #include "api/common.h"
 #include "api/routes.h"
-#include "core/crypto.h"
 #include "core/json.h"
 #include "core/limits.h"
 #include "identity/orgs.h"
@@ -118,6 +117,23 @@ json::object verification_json(const pki::Verification& v) {
   return o;
 }
 
+// Up to 20 strings of at most 256 bytes (what they must look like is checked by pki).
+Result<std::vector<std::string>> string_list(FieldReader& f, std::string_view key) {
+  std::vector<std::string> out;
+  const auto* v = f.value(key, false);
+  if (!v) return out;
+  if (!v->is_array() || v->as_array().size() > 20)
+    return fail(Code::validation_failed, std::string(key) + " is an array of up to 20 strings",
+                "/" + std::string(key));
+  for (const auto& x : v->as_array()) {
+    if (!x.is_string() || x.as_string().size() > 256)
+      return fail(Code::validation_failed, std::string(key) + " is an array of strings",
+                  "/" + std::string(key));
+    out.emplace_back(x.as_string());
+  }
+  return out;
+}
+
 // --- public URLs ----------------------------------------------------------------------------
 
 Reply root_crt(Services& s, Request&) {
@@ -164,16 +180,10 @@ Reply ocsp_get(Services& s, Request& req) {
   API_ASSIGN(auto ca, ca_of(s));
   // RFC 6960 A.1: GET {url}/{url-encoding of base-64 encoding of the DER OCSPRequest}. The
   // router has percent-decoded the segment already.
-  auto decoded = http::percent_decode(req.param("request"));
-  std::string text = decoded.value_or("");
-  if (text.size() > kOcspRequestBytesMax * 2)
+  auto text = http::percent_decode(req.param("request"));
+  if (text && text->size() > kOcspRequestBytesMax * 2)
     return http::problem(Error(Code::body_too_large, "an OCSP request is at most 8 KiB"));
-  for (auto& c : text) {
-    if (c == '+') c = '-';
-    if (c == '/') c = '_';
-  }
-  while (!text.empty() && text.back() == '=') text.pop_back();
-  auto der = crypto::unbase64url(text);
+  auto der = text ? pki::base64_decode(*text) : std::nullopt;
   if (!der) return raw(std::string("\x30\x03\x0a\x01\x01", 5), "application/ocsp-response");
   return ocsp_answer(s, *ca, *der);
 }
@@ -317,22 +327,7 @@ Reply org_cert_create(Services& s, Request& req) {
   FieldReader f(body);
   API_ASSIGN(auto key, read_key_choice(f, *ca));
   auto profile_name = f.optional_string("profile", 16).value_or("signing");
-  std::vector<std::string> dns;
-  if (const auto* d = f.value("dns_names", false)) {
-    if (!d->is_array() || d->as_array().size() > 20)
-      return http::problem(
-          Error(Code::validation_failed, "dns_names is an array of up to 20 names", "/dns_names"));
-    for (const auto& n : d->as_array()) {
-      if (!n.is_string() || n.as_string().empty() || n.as_string().size() > 253 ||
-          std::string_view(n.as_string())
-                  .find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789.-*") !=
-              std::string_view::npos)
-        return http::problem(Error(Code::validation_failed,
-                                   "a DNS name is lower-case letters, digits, dots and hyphens",
-                                   "/dns_names"));
-      dns.emplace_back(n.as_string());
-    }
-  }
+  API_ASSIGN(auto dns, string_list(f, "dns_names"));
   API_CHECK(f.finish());
   auto profile = pki::parse_profile(profile_name);
   if (!profile || (*profile != pki::Profile::signing && *profile != pki::Profile::tls_server))
@@ -439,10 +434,7 @@ Reply officer_issue(Services& s, Request& req) {
   r.subject.organization = f.optional_string("organization", kNameMax);
   r.subject.serial_number = f.optional_string("serial_number", 64);
   r.days = static_cast<int>(f.optional_integer("days", 1, 1095).value_or(365));
-  if (const auto* d = f.value("dns_names", false); d && d->is_array())
-    for (const auto& n : d->as_array())
-      if (n.is_string() && r.subject.dns_names.size() < 20)
-        r.subject.dns_names.emplace_back(n.as_string());
+  API_ASSIGN(r.subject.dns_names, string_list(f, "dns_names"));
   API_CHECK(f.finish());
   if (!profile || *profile == pki::Profile::cross)
     return http::problem(
@@ -508,22 +500,6 @@ Reply external_import(Services& s, Request& req) {
                                      {"fingerprint_sha256", e.fingerprint}}));
     return ok_json(external_json(e), 201);
   });
-}
-
-Result<std::vector<std::string>> string_list(FieldReader& f, std::string_view key) {
-  std::vector<std::string> out;
-  const auto* v = f.value(key, false);
-  if (!v) return out;
-  if (!v->is_array() || v->as_array().size() > 20)
-    return fail(Code::validation_failed, std::string(key) + " is an array of up to 20 strings",
-                "/" + std::string(key));
-  for (const auto& x : v->as_array()) {
-    if (!x.is_string() || x.as_string().size() > 256)
-      return fail(Code::validation_failed, std::string(key) + " is an array of strings",
-                  "/" + std::string(key));
-    out.emplace_back(x.as_string());
-  }
-  return out;
 }
 
 Reply cross_certify(Services& s, Request& req) {
@@ -660,13 +636,7 @@ Reply verify(Services& s, Request& req) {
   std::string package = pkg->is_string() ? std::string(pkg->as_string()) : json::serialize(*pkg);
   std::optional<std::string> document;
   if (doc_b64) {
-    std::string t = *doc_b64;
-    for (auto& c : t) {
-      if (c == '+') c = '-';
-      if (c == '/') c = '_';
-    }
-    while (!t.empty() && t.back() == '=') t.pop_back();
-    document = crypto::unbase64url(t);
+    document = pki::base64_decode(*doc_b64);
     if (!document)
       return http::problem(
           Error(Code::validation_failed, "document_base64 is not base64", "/document_base64"));

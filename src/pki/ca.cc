@@ -76,6 +76,14 @@ std::string_view reason_name(int code) {
 
 namespace {
 
+// A DNS name as certificates carry it: lower-case letters, digits, dots and hyphens (and a
+// leading "*." wildcard where allowed), 1-253 bytes.
+bool valid_dns_name(std::string_view d, bool wildcard) {
+  if (wildcard && d.starts_with("*.")) d.remove_prefix(2);
+  return !d.empty() && d.size() <= 253 &&
+         d.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789.-") == std::string_view::npos;
+}
+
 Integer random_serial() {
   std::string bytes = crypto::random_bytes(16);
   bytes[0] = static_cast<char>((bytes[0] & 0x7f) | 0x40);  // positive, a full 127 bits
@@ -381,6 +389,11 @@ Result<CertInfo> Authority::issue(store::Tx& tx, Env& env, const IssueRequest& r
     return fail(Code::validation_failed, "validity is 1 to 1095 days", "/days");
   if (r.profile == Profile::tls_server && r.subject.dns_names.empty())
     return fail(Code::validation_failed, "a TLS server certificate needs DNS names", "/dns_names");
+  for (const auto& d : r.subject.dns_names)
+    if (!valid_dns_name(d, true))
+      return fail(Code::validation_failed,
+                  "a DNS name is lower-case letters, digits, dots and hyphens (\"*.\" may lead)",
+                  "/dns_names");
   Key key;
   Key generated;
   if (r.csr_pem) {
@@ -595,8 +608,7 @@ Result<CertInfo> Authority::cross_certify(store::Tx& tx, Env& env, const CrossCe
       sk_GENERAL_SUBTREE_push(nc->permittedSubtrees, st);
     };
     for (const auto& d : r.permitted_dns) {
-      if (d.empty() || d.size() > 253 ||
-          d.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789.-") != std::string::npos)
+      if (!valid_dns_name(d, false))
         return fail(Code::validation_failed,
                     "a permitted DNS name is lower-case letters, digits, "
                     "dots and hyphens",
@@ -684,19 +696,10 @@ Result<Page<CertInfo>> list_certs(store::Conn& conn, std::optional<UserId> user,
                                   std::size_t limit) {
   Page<CertInfo> page;
   std::int64_t cursor = before > 0 ? before : std::numeric_limits<std::int64_t>::max();
-  std::string sql = "SELECT " PKI_CERT_COLUMNS " FROM pki_certs WHERE created_at_us < $1";
-  std::optional<std::int64_t> who;
-  if (user) {
-    sql += " AND user_id = $2";
-    who = user->value;
-  } else if (org) {
-    sql += " AND org_id = $2";
-    who = org->value;
-  } else {
-    sql += " AND $2 IS NULL";
-  }
-  sql += " ORDER BY created_at_us DESC LIMIT $3";
-  JISHI_TRY(conn.query(sql, {cursor, who, static_cast<std::int64_t>(limit + 1)},
+  auto holder = holder_filter(user, org);
+  std::string sql = "SELECT " PKI_CERT_COLUMNS " FROM pki_certs WHERE created_at_us < $1" +
+                    holder.clause + " ORDER BY created_at_us DESC LIMIT $3";
+  JISHI_TRY(conn.query(sql, {cursor, holder.who, static_cast<std::int64_t>(limit + 1)},
                        [&](const store::Row& r) {
                          page.items.push_back(read_cert(r));
                          return true;
@@ -726,6 +729,12 @@ Result<std::vector<std::string>> cross_cert_pems(store::Conn& conn) {
         return true;
       }));
   return out;
+}
+
+HolderFilter holder_filter(std::optional<UserId> user, std::optional<OrgId> org) {
+  if (user) return {" AND user_id = $2", user->value};
+  if (org) return {" AND org_id = $2", org->value};
+  return {" AND $2 IS NULL", std::nullopt};
 }
 
 Result<Key> custodial_key(store::Conn& conn, const FieldCipher& cipher, std::string_view serial) {

@@ -25,6 +25,13 @@ struct Authority::Impl {
 };
 
 std::string_view reason_name(int code);
+
+// The WHERE clause ($2) that narrows a list to one holder: a person, an organisation, or all.
+struct HolderFilter {
+  std::string clause;
+  std::optional<std::int64_t> who;
+};
+HolderFilter holder_filter(std::optional<UserId> user, std::optional<OrgId> org);
 // A custodial key, unsealed.
 Result<ossl::Key> custodial_key(store::Conn& conn, const FieldCipher& cipher,
                                 std::string_view serial);

@@ -217,6 +217,11 @@ Result<std::vector<std::string>> validate_path(std::string_view leaf_pem,
                                                const std::vector<std::string>& untrusted,
                                                std::int64_t at_us);
 
+// Standard base64 (RFC 4648 §4), as in evidence packages and RFC 6960 GET requests. Decoding
+// accepts missing padding; nullopt for anything that is not base64.
+std::string base64_encode(std::string_view bytes);
+std::optional<std::string> base64_decode(std::string_view text);
+
 // Checks a base64 signature by the certificate's key (with the SM2 ID for SM2 keys).
 bool verify_with_cert(std::string_view cert_pem, std::string_view data,
                       std::string_view signature_base64);

@@ -26,29 +26,6 @@ namespace json = boost::json;
 
 namespace {
 
-std::string b64(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(bytes.data()),
-                          static_cast<int>(bytes.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
-
-std::optional<std::string> unb64(std::string_view text) {
-  if (text.size() % 4 != 0) return std::nullopt;
-  std::string out(text.size() / 4 * 3 + 1, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(text.data()),
-                          static_cast<int>(text.size()));
-  if (n < 0) return std::nullopt;
-  std::size_t pad = 0;
-  if (!text.empty() && text.back() == '=') ++pad;
-  if (text.size() > 1 && text[text.size() - 2] == '=') ++pad;
-  out.resize(static_cast<std::size_t>(n) - pad);
-  return out;
-}
-
 std::string hexs(std::string_view bytes) {
   return crypto::hex(bytes);
 }
@@ -259,9 +236,9 @@ Result<Signature> Authority::sign(store::Tx& tx, Env& env, const SignRequest& r)
                    {"sha256", sha256},
                    {"sm3", sm3}};
   json::object sig{{"algorithm", algorithm_label(key)},
-                   {"cms", b64(cms_der)},
-                   {"signed_attributes", b64(parts->signed_attrs_der)},
-                   {"signature_value", b64(parts->signature)},
+                   {"cms", base64_encode(cms_der)},
+                   {"signed_attributes", base64_encode(parts->signed_attrs_der)},
+                   {"signature_value", base64_encode(parts->signature)},
                    {"sm2_id", sm2 ? json::value(std::string(kSm2Id)) : json::value(nullptr)},
                    {"signing_time", time_text(now)}};
   json::array chain{json::value(cert_to_pem(cert)), json::value(issuing_pem()),
@@ -272,8 +249,8 @@ Result<Signature> Authority::sign(store::Tx& tx, Env& env, const SignRequest& r)
                    {"document", std::move(doc)},
                    {"signature", std::move(sig)},
                    {"certificates", std::move(chain)},
-                   {"ocsp_response", b64(ocsp)},
-                   {"timestamp_token", b64(token)},
+                   {"ocsp_response", base64_encode(ocsp)},
+                   {"timestamp_token", base64_encode(token)},
                    {"tsa_certificate", tsa_pem()},
                    {"subject_ref", r.subject_ref ? json::value(*r.subject_ref) : nullptr},
                    {"created_at", time_text(now)}};
@@ -323,19 +300,10 @@ Result<Page<Signature>> list_signatures(store::Conn& conn, std::optional<UserId>
                                         std::size_t limit) {
   Page<Signature> page;
   std::int64_t cursor = before > 0 ? before : std::numeric_limits<std::int64_t>::max();
-  std::string sql = "SELECT " PKI_SIG_COLUMNS " FROM pki_signatures WHERE id < $1";
-  std::optional<std::int64_t> who;
-  if (user) {
-    sql += " AND user_id = $2";
-    who = user->value;
-  } else if (org) {
-    sql += " AND org_id = $2";
-    who = org->value;
-  } else {
-    sql += " AND $2 IS NULL";
-  }
-  sql += " ORDER BY id DESC LIMIT $3";
-  JISHI_TRY(conn.query(sql, {cursor, who, static_cast<std::int64_t>(limit + 1)},
+  auto holder = holder_filter(user, org);
+  std::string sql = "SELECT " PKI_SIG_COLUMNS " FROM pki_signatures WHERE id < $1" + holder.clause +
+                    " ORDER BY id DESC LIMIT $3";
+  JISHI_TRY(conn.query(sql, {cursor, holder.who, static_cast<std::int64_t>(limit + 1)},
                        [&](const store::Row& r) {
                          page.items.push_back(read_signature(r));
                          return true;
@@ -468,7 +436,7 @@ Verification verify_package(std::string_view package_json, std::optional<std::st
   }
 
   // 2. The CMS signature over the signed attributes.
-  auto cms_der = unb64(json_str(sig, "cms"));
+  auto cms_der = base64_decode(json_str(sig, "cms"));
   if (!cms_der) {
     c.bad("signature", "the package has no readable CMS signature");
     return v;
@@ -525,8 +493,8 @@ Verification verify_package(std::string_view package_json, std::optional<std::st
     c.bad("signature", "the signed message digest does not match the document's hash");
   } else if (!verify(signer_key, parts->signed_attrs_der, parts->signature)) {
     c.bad("signature", "the signature does not verify with the signer's key");
-  } else if (unb64(json_str(sig, "signed_attributes")) != parts->signed_attrs_der ||
-             unb64(json_str(sig, "signature_value")) != parts->signature) {
+  } else if (base64_decode(json_str(sig, "signed_attributes")) != parts->signed_attrs_der ||
+             base64_decode(json_str(sig, "signature_value")) != parts->signature) {
     c.bad("signature", "the package's copies of the signed attributes differ from the CMS");
   } else {
     c.ok("signature");
@@ -550,7 +518,7 @@ Verification verify_package(std::string_view package_json, std::optional<std::st
   for (auto& x : trusted) anchors.push_back(x.get());
   std::vector<X509*> untrusted;
   for (auto& x : owned) untrusted.push_back(x.get());
-  auto token_der = unb64(json_str(pkg, "timestamp_token"));
+  auto token_der = base64_decode(json_str(pkg, "timestamp_token"));
   std::string attached;
   {
     int idx = CMS_unsigned_get_attr_by_NID(si, NID_id_smime_aa_timeStampToken, -1);
@@ -628,7 +596,7 @@ Verification verify_package(std::string_view package_json, std::optional<std::st
   }
 
   // 5. The OCSP answer at signing time: signed by a responder the issuer delegated, "good".
-  auto ocsp_der = unb64(json_str(pkg, "ocsp_response"));
+  auto ocsp_der = base64_decode(json_str(pkg, "ocsp_response"));
   const unsigned char* op =
       ocsp_der ? reinterpret_cast<const unsigned char*>(ocsp_der->data()) : nullptr;
   OcspResp resp(op ? d2i_OCSP_RESPONSE(nullptr, &op, static_cast<long>(ocsp_der->size()))
@@ -677,7 +645,34 @@ Verification verify_package(std::string_view package_json, std::optional<std::st
 Result<Authority::RawSignature> Authority::sign_with_platform_key(std::string_view data) const {
   JISHI_ASSIGN_OR_RETURN(auto sig, ossl::sign(impl_->platform.key.get(), data));
   return RawSignature{algorithm_label(impl_->platform.key.get()),
-                      serial_hex(impl_->platform.cert.get()), b64(sig)};
+                      serial_hex(impl_->platform.cert.get()), base64_encode(sig)};
+}
+
+std::string base64_encode(std::string_view bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(bytes.data()),
+                          static_cast<int>(bytes.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+std::optional<std::string> base64_decode(std::string_view text) {
+  std::string padded(text);
+  if (padded.find_first_not_of(
+          "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != std::string::npos)
+    return std::nullopt;
+  while (padded.size() % 4 != 0) padded += '=';
+  std::string out(padded.size() / 4 * 3 + 1, '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(padded.data()),
+                          static_cast<int>(padded.size()));
+  if (n < 0) return std::nullopt;
+  std::size_t pad = 0;
+  if (!padded.empty() && padded.back() == '=') ++pad;
+  if (padded.size() > 1 && padded[padded.size() - 2] == '=') ++pad;
+  out.resize(static_cast<std::size_t>(n) - pad);
+  return out;
 }
 
 Result<std::vector<std::string>> validate_path(std::string_view leaf_pem,
@@ -706,7 +701,7 @@ Result<std::vector<std::string>> validate_path(std::string_view leaf_pem,
 bool verify_with_cert(std::string_view cert_pem, std::string_view data,
                       std::string_view signature_base64) {
   auto cert = cert_from_pem(cert_pem);
-  auto sig = unb64(signature_base64);
+  auto sig = base64_decode(signature_base64);
   if (!cert || !sig) return false;
   return ossl::verify(X509_get0_pubkey(cert->get()), data, *sig);
 }

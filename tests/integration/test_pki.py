@@ -576,6 +576,21 @@ class EcdsaCaTest(unittest.TestCase):
             v = f.server.client().post("/api/v1/pki/validate", {"certificate_pem": a.read(), "chain_pem": b.read()}).json
         self.assertTrue(v["valid"], v)
 
+    def test_bad_dns_names_are_refused_for_every_issuer(self):
+        f = self.f
+        before = len(f.officer.get("/api/v1/pki/certificates?limit=100").json["items"])
+        for names in (["Bad Name!"], [123], ["ok.example"] * 21, "shop.example"):
+            r = f.officer.post("/api/v1/pki/certificates",
+                               {"profile": "tls_server", "common_name": "shop", "dns_names": names})
+            self.assertEqual((r.status, r.code), (400, "validation_failed"), (names, r))
+            r = f.merchant.post("/api/v1/orgs/%s/certificates" % f.org["id"],
+                                {"profile": "tls_server", "dns_names": names})
+            self.assertEqual((r.status, r.code), (400, "validation_failed"), (names, r))
+        self.assertEqual(len(f.officer.get("/api/v1/pki/certificates?limit=100").json["items"]), before)
+        r = f.officer.post("/api/v1/pki/certificates",
+                           {"profile": "tls_server", "common_name": "shop", "dns_names": ["*.shop.example"]})
+        self.assertEqual(r.status, 201, r)
+
     def test_api_key_use_is_audited_once_per_day_and_address(self):
         f = self.f
         r = f.merchant.post("/api/v1/orgs/%s/api-keys" % f.org["id"], {"name": "erp", "scopes": ["read"]})
