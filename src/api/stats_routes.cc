@@ -1,10 +1,13 @@
-// Trade statistics for regulators and operators.
+// Trade statistics and the integrity checks (ledger, stock) for regulators and operators.
 #include <boost/json.hpp>
 
 #include "api/common.h"
 #include "api/routes.h"
+#include "core/clock.h"
 #include "core/local_time.h"
+#include "inventory/inventory.h"
 #include "order/stats.h"
+#include "pay/ledger.h"
 
 namespace jishi::api {
 
@@ -68,10 +71,48 @@ Reply gmv(Services& s, Request& req) {
   return ok_json(o);
 }
 
+// The checks of `jishi verify ledger` and `jishi verify stock`, on one snapshot of a read
+// connection (WAL readers never block the writer). Each is one pass over its tables.
+Reply verification(Services& s, Request& req) {
+  API_ASSIGN(auto p, authenticate(s, req));
+  if (!is_regulator(p) && !is_operator(p))
+    return forbidden("ledger verification is for regulators and operators");
+  auto lease = s.store.reads().lease();
+  bool pg = lease->engine() == store::Engine::postgresql;
+  API_CHECK(lease->exec_script(pg ? "BEGIN ISOLATION LEVEL REPEATABLE READ" : "BEGIN"));
+  std::int64_t at = s.env.clock.now_us();
+  auto ledger = pay::verify_ledger(*lease);
+  auto stock = inventory::verify(*lease);
+  (void)lease->exec_script("COMMIT");
+  if (!ledger) return http::problem(ledger.error());
+  if (!stock) return http::problem(stock.error());
+  json::object o;
+  o["checked_at"] = format_rfc3339(at);
+  json::object l;
+  l["ok"] = !ledger->has_value();
+  if (*ledger)
+    l["problem"] = **ledger;
+  else
+    l["problem"] = nullptr;
+  o["ledger"] = std::move(l);
+  json::object st;
+  st["ok"] = stock->problems.empty();
+  st["skus"] = stock->skus;
+  st["movements"] = stock->movements;
+  json::array problems;
+  for (std::size_t i = 0; i < stock->problems.size() && i < 100; ++i)
+    problems.push_back(json::string(stock->problems[i]));
+  st["problems"] = std::move(problems);
+  o["stock"] = std::move(st);
+  return ok_json(o);
+}
+
 }  // namespace
 
 void add_stats_routes(http::Router& router, Services& s) {
   router.add(Method::get, "/api/v1/stats/gmv", [&s](Request& r) { return gmv(s, r); });
+  router.add(Method::get, "/api/v1/ledger/verification",
+             [&s](Request& r) { return verification(s, r); });
 }
 
 }  // namespace jishi::api

@@ -139,6 +139,38 @@ class PaymentsTest(unittest.TestCase):
         self.assertIn(("release", 9500), [(e["code"], e["amount"]) for e in statement])
         self.verify_ledger()
 
+    def test_ledger_verification_status_for_the_console(self):
+        """GET /api/v1/ledger/verification runs `verify ledger` and `verify stock` on one
+        snapshot: green while the books balance, red with the reason once a balance is
+        altered behind the ledger's back; buyers may not look."""
+        buyer = self.new_user("buyer")
+        _, org = self.new_merchant()
+        self.paid_intent(buyer, [("v-%d" % self.next_n(), org, 1999)])
+        for who in (self.op, self.reg):
+            r = who.get("/api/v1/ledger/verification")
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual((r.json["ledger"]["ok"], r.json["ledger"]["problem"]), (True, None))
+            self.assertTrue(r.json["stock"]["ok"], r.json)
+            self.assertEqual(r.json["stock"]["problems"], [])
+            self.assertRegex(r.json["checked_at"], r"^\d{4}-\d\d-\d\dT")
+        self.assertEqual(buyer.get("/api/v1/ledger/verification").status, 403)
+        self.assertEqual(self.server.client().get("/api/v1/ledger/verification").status, 401)
+        with sqlite3.connect(self.server.db_path) as db:
+            acct = db.execute("SELECT id FROM ledger_accounts WHERE credits_posted > 0 "
+                              "ORDER BY id LIMIT 1").fetchone()[0]
+            db.execute("UPDATE ledger_accounts SET credits_posted = credits_posted + 1 "
+                       "WHERE id = ?", (acct,))
+        try:
+            r = self.op.get("/api/v1/ledger/verification")
+            self.assertEqual(r.status, 200, r)
+            self.assertFalse(r.json["ledger"]["ok"])
+            self.assertIn("total debits != total credits", r.json["ledger"]["problem"])
+        finally:
+            with sqlite3.connect(self.server.db_path) as db:
+                db.execute("UPDATE ledger_accounts SET credits_posted = credits_posted - 1 "
+                           "WHERE id = ?", (acct,))
+        self.assertTrue(self.op.get("/api/v1/ledger/verification").json["ledger"]["ok"])
+
     def test_duplicate_reordered_and_forged_notifications_change_nothing(self):
         _, shop = self.new_merchant()
         buyer = self.new_user("buyer")
