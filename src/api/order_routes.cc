@@ -2,10 +2,13 @@
 // ratings; and the seller's stock.
 #include <boost/json.hpp>
 
+#include <algorithm>
+
 #include "api/common.h"
 #include "api/routes.h"
 #include "api/trade_json.h"
 #include "catalog/catalog.h"
+#include "core/currency.h"
 #include "core/json.h"
 #include "core/limits.h"
 #include "flows/internal.h"
@@ -67,6 +70,40 @@ Reply org_orders(Services& s, Request& req) {
   order::OrderFilter f;
   f.seller = org;
   return list_with(s, req, f);
+}
+
+// The seller center's after-sales queue: requests on the organisation's orders.
+Reply org_after_sales(Services& s, Request& req) {
+  API_ASSIGN(auto p, authenticate(s, req));
+  API_ASSIGN(auto id, path_id(req, "id"));
+  OrgId org{id};
+  if (!acts_for_seller(p, org, "read") && !is_operator(p) && !is_regulator(p))
+    return http::problem(Error(Code::not_found, "no such organisation"));
+  std::optional<std::string> status;
+  if (auto st = req.query_param("status")) {
+    static constexpr std::string_view kAfterSaleStatuses[] = {
+        "open", "requested", "approved", "returning", "refunded", "rejected", "cancelled"};
+    if (std::find(std::begin(kAfterSaleStatuses), std::end(kAfterSaleStatuses), *st) ==
+        std::end(kAfterSaleStatuses))
+      return http::problem(Error(Code::validation_failed,
+                                 "status is open, requested, approved, returning, refunded, "
+                                 "rejected or cancelled",
+                                 "status"));
+    status = std::string(*st);
+  }
+  API_ASSIGN(auto page, read_page(req));
+  auto lease = s.store.reads().lease();
+  API_ASSIGN(auto list, order::list_seller_after_sales(*lease, org, status, page.cursor.value_or(0),
+                                                       page.limit));
+  json::array items;
+  for (const auto& a : list.items) {
+    auto currency = currency_from_code(a.currency);
+    if (!currency) return http::problem(currency.error());
+    auto x = after_sale_json(a.sale, *currency);
+    x["order_status"] = a.order_status;
+    items.push_back(std::move(x));
+  }
+  return ok_json(page_json(std::move(items), list.next_cursor));
 }
 
 Reply all_orders(Services& s, Request& req) {
@@ -423,6 +460,8 @@ void add_order_routes(http::Router& router, Services& s) {
   router.add(Method::get, "/api/v1/me/orders", [&s](Request& r) { return my_orders(s, r); });
   router.add(Method::get, "/api/v1/orgs/{id}/orders",
              [&s](Request& r) { return org_orders(s, r); });
+  router.add(Method::get, "/api/v1/orgs/{id}/after-sales",
+             [&s](Request& r) { return org_after_sales(s, r); });
   router.add(Method::get, "/api/v1/orders", [&s](Request& r) { return all_orders(s, r); });
   router.add(Method::get, "/api/v1/orders/{id}", [&s](Request& r) { return get_order(s, r); });
   router.add(Method::post, "/api/v1/orders/{id}/cancel", [&s](Request& r) {

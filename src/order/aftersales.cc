@@ -47,6 +47,33 @@ Result<std::optional<AfterSale>> open_after_sale_of(store::Conn& conn, OrderId o
                         {order.value}, read);
 }
 
+Result<Page<SellerAfterSale>> list_seller_after_sales(store::Conn& conn, OrgId seller,
+                                                      const std::optional<std::string>& status,
+                                                      std::int64_t before, std::size_t limit) {
+  std::string sql =
+      "SELECT r.id, r.order_id, r.kind, r.status, r.amount, r.reason, r.reject_reason, "
+      "r.return_carrier, r.return_tracking_no, r.pay_refund_id, r.created_at_us, "
+      "r.updated_at_us, o.currency, o.status FROM ord_refunds r JOIN ord_orders o ON o.id = "
+      "r.order_id WHERE o.seller_id = $1 AND r.id < $2";
+  std::vector<store::Param> params{store::Param(seller.value),
+                                   store::Param(before > 0 ? before : INT64_MAX)};
+  if (status && *status == "open") {
+    sql += " AND r.status IN ('requested', 'approved', 'returning')";
+  } else if (status) {
+    params.emplace_back(*status);
+    sql += " AND r.status = $3";
+  }
+  params.emplace_back(static_cast<std::int64_t>(limit + 1));
+  sql += " ORDER BY r.id DESC LIMIT $" + std::to_string(params.size());
+  Page<SellerAfterSale> page;
+  JISHI_TRY(conn.query(sql, params, [&](const store::Row& r) {
+    page.items.push_back(SellerAfterSale{read(r), r.str(12), r.str(13)});
+    return true;
+  }));
+  trim_page(page, limit, [](const SellerAfterSale& a) { return a.sale.id.value; });
+  return page;
+}
+
 Result<std::vector<AfterSale>> after_sales_of(store::Conn& conn, OrderId order) {
   std::vector<AfterSale> out;
   JISHI_TRY(conn.query(

@@ -15,6 +15,7 @@
 
 #include "core/env.h"
 #include "core/ids.h"
+#include "core/page.h"
 #include "core/result.h"
 #include "order/orders.h"
 #include "store/database.h"
@@ -40,6 +41,18 @@ Result<AfterSale> open_after_sale(store::Tx& tx, Env& env, OrderId order, std::s
 Result<AfterSale> get_after_sale(store::Conn& conn, AfterSaleId id);
 Result<std::optional<AfterSale>> open_after_sale_of(store::Conn& conn, OrderId order);
 Result<std::vector<AfterSale>> after_sales_of(store::Conn& conn, OrderId order);
+
+// The after-sales requests on a seller's orders, newest first, for the seller center's queue.
+// status: one status, "open" (requested | approved | returning) or nullopt for all. Keyset
+// paging on the request id (before = 0 for the first page).
+struct SellerAfterSale {
+  AfterSale sale;
+  std::string currency;      // the order's
+  std::string order_status;  // the order's
+};
+Result<Page<SellerAfterSale>> list_seller_after_sales(store::Conn& conn, OrgId seller,
+                                                      const std::optional<std::string>& status,
+                                                      std::int64_t before, std::size_t limit);
 // Guarded move from one of `from` to `to`; invalid_state otherwise.
 Result<AfterSale> move_after_sale(store::Tx& tx, Env& env, AfterSaleId id,
                                   std::initializer_list<std::string_view> from,

@@ -286,11 +286,23 @@ class TradingTest(unittest.TestCase):
         self.assertEqual(buyer.post("/api/v1/orders/%s/confirm" % orders[1]["id"]).code, "invalid_state")
         rid = ret.json["id"]
         self.assertEqual(buyer.post("/api/v1/after-sales/%s/approve" % rid).status, 404)
+        # The seller center's queue: the open request, with the order's status; others see 404.
+        queue = seller.get("/api/v1/orgs/%s/after-sales?status=open" % org["id"])
+        self.assertEqual(queue.status, 200, queue)
+        self.assertEqual([(a["id"], a["status"], a["order_status"], a["amount"]["amount"])
+                          for a in queue.json["items"]],
+                         [(rid, "requested", "shipped", orders[1]["total"]["amount"])])
+        self.assertEqual(buyer.get("/api/v1/orgs/%s/after-sales" % org["id"]).status, 404)
+        self.assertEqual(seller.get("/api/v1/orgs/%s/after-sales?status=bogus" % org["id"]).code,
+                         "validation_failed")
         self.assertEqual(seller.post("/api/v1/after-sales/%s/approve" % rid).json["status"], "approved")
         back = buyer.post("/api/v1/after-sales/%s/ship-back" % rid, {"carrier": "SF", "tracking_no": "SF777"})
         self.assertEqual(back.json["status"], "returning", back)
         got = seller.post("/api/v1/after-sales/%s/receive" % rid)
         self.assertEqual(got.json["status"], "refunded", got)
+        self.assertEqual(seller.get("/api/v1/orgs/%s/after-sales?status=open" % org["id"]).json["items"], [])
+        done = seller.get("/api/v1/orgs/%s/after-sales?limit=1" % org["id"]).json
+        self.assertEqual([a["status"] for a in done["items"]], ["refunded"])
         o = buyer.get("/api/v1/orders/%s" % orders[1]["id"]).json
         self.assertEqual((o["status"], o["fulfillment_status"], o["refunded"]["amount"]),
                          ("closed", "returned", o["total"]["amount"]))
