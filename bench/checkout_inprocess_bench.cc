@@ -10,9 +10,11 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "catalog/catalog.h"
@@ -92,7 +94,11 @@ int main(int argc, char** argv) {
   store::WriterOptions wo;
   wo.batch_commands_max = limits::writer_batch_commands_max;
   wo.queue_commands_max = limits::writer_queue_commands_max;
+  // As `jishi serve` runs it (JISHI_WRITER_PIPELINED_SYNC=false for the plain COMMIT).
+  const char* pipelined = std::getenv("JISHI_WRITER_PIPELINED_SYNC");
+  wo.pipelined_sync = !pipelined || std::string_view(pipelined) != "false";
   store::Writer writer(std::move(conn), wo, nullptr);
+  std::printf("writer pipelined_sync=%s\n", writer.pipelined() ? "on" : "off");
   flows::TradeConfig cfg;
   order::AddressFields address{"压测", "+8613800138000", "330106", "文三路 90 号", std::nullopt};
 

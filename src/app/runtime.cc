@@ -56,6 +56,7 @@ Result<std::unique_ptr<Runtime>> open_runtime(const Config& config, bool migrate
   so.read_connections = config.read_connections;
   so.writer.batch_commands_max = config.writer_batch_max;
   so.writer.queue_commands_max = config.writer_queue_max;
+  so.writer.pipelined_sync = config.writer_pipelined_sync;
   so.migrate = migrate;
   JISHI_ASSIGN_OR_RETURN(rt->store, store::Store::open(so, &rt->metrics));
   return rt;

@@ -94,6 +94,11 @@ const std::vector<Key>& keys() {
          c.writer_queue_max = static_cast<std::size_t>(n);
          return {};
        }},
+      {"writer_pipelined_sync",
+       [](Config& c, std::string_view v) -> Status {
+         JISHI_ASSIGN_OR_RETURN(c.writer_pipelined_sync, to_bool("writer_pipelined_sync", v));
+         return {};
+       }},
       {"log_level",
        [](Config& c, std::string_view v) -> Status {
          for (auto l : {"trace", "debug", "info", "warn", "error", "off"})

@@ -20,6 +20,8 @@ struct Config {
   std::size_t read_connections = 4;
   std::size_t writer_batch_max = 1000;
   std::size_t writer_queue_max = 8192;
+  // COMMIT and fsync pipelined (store/writer.h); replies still wait for the fsync.
+  bool writer_pipelined_sync = true;
   std::string log_level = "info";  // trace debug info warn error off
   bool access_log = true;
   std::string web_root = "web/dist";

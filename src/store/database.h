@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <optional>
 #include <span>
@@ -87,6 +88,14 @@ class Conn {
   virtual Status begin() = 0;  // a write transaction (SQLite: BEGIN IMMEDIATE)
   virtual Status commit() = 0;
   virtual Status rollback() = 0;
+
+  // Pipelined durability, for the writer's connection. After defer_sync(), COMMIT no longer
+  // waits for the disk: the returned function (thread-safe, callable from another thread)
+  // makes every transaction committed before the call durable, and after_commit() must run on
+  // this connection's thread after each COMMIT (it keeps the log bounded, durably). Returns
+  // nullptr when the engine or the database (in memory) cannot defer, and nothing changes.
+  virtual std::function<Status()> defer_sync() { return nullptr; }
+  virtual Status after_commit() { return {}; }
 
   Result<std::int64_t> exec(std::string_view sql, std::initializer_list<Param> params = {}) {
     return exec(sql, Params(params.begin(), params.size()));

@@ -1,8 +1,15 @@
 #include "store/sqlite.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
+#include <filesystem>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -12,6 +19,9 @@
 namespace jishi::store {
 
 namespace {
+
+// The WAL is checkpointed once it holds this many frames (as wal_autocheckpoint=4000 below).
+constexpr int kWalCheckpointFrames = 4000;
 
 class SqliteRow final : public Row {
  public:
@@ -38,6 +48,9 @@ class SqliteConn final : public Conn {
  public:
   explicit SqliteConn(sqlite3* db) : db_(db) {}
   ~SqliteConn() override {
+    // The last connection to close checkpoints the log into the database and deletes it:
+    // that must happen at synchronous=FULL, or the log could go before the pages are on disk.
+    if (deferred_) (void)exec_script("PRAGMA synchronous=FULL");
     for (auto& [sql, p] : cache_) sqlite3_finalize(p.stmt);
     sqlite3_close_v2(db_);
   }
@@ -89,6 +102,39 @@ class SqliteConn final : public Conn {
   Status rollback() override {
     if (sqlite3_get_autocommit(db_)) return {};  // SQLite may already have rolled back
     return simple("ROLLBACK");
+  }
+
+  // synchronous=OFF: COMMIT writes the transaction's WAL frames (into the page cache) without
+  // fsync. The returned function fdatasyncs the WAL file, which makes every frame written
+  // before it durable; SQLite's recovery stops at the first frame whose cumulative checksum
+  // fails, so a crash can lose only a suffix of transactions none of which was acknowledged.
+  // Checkpoints (which copy the WAL into the database and then let it be overwritten) run at
+  // synchronous=FULL in after_commit(), never automatically.
+  std::function<Status()> defer_sync() override {
+    const char* file = sqlite3_db_filename(db_, "main");
+    if (!file || !*file) return nullptr;  // in memory: nothing to make durable
+    std::string wal = std::string(file) + "-wal";
+    std::string dir = std::filesystem::path(file).parent_path().string();
+    if (dir.empty()) dir = ".";
+    if (!exec_script("PRAGMA synchronous=OFF")) return nullptr;
+    sqlite3_wal_hook(db_, &SqliteConn::on_wal, this);  // replaces wal_autocheckpoint
+    deferred_ = true;
+    auto synced_dir = std::make_shared<std::atomic<bool>>(false);
+    return [wal = std::move(wal), dir = std::move(dir), synced_dir]() -> Status {
+      // The directory entry of the log, once: SQLite syncs it only at synchronous=FULL.
+      if (!synced_dir->load()) {
+        JISHI_TRY(sync_path(dir, O_RDONLY | O_DIRECTORY, false));
+        synced_dir->store(true);
+      }
+      return sync_path(wal, O_RDONLY, true);
+    };
+  }
+
+  Status after_commit() override {
+    if (!deferred_ || wal_frames_ < kWalCheckpointFrames) return {};
+    wal_frames_ = 0;
+    return exec_script(
+        "PRAGMA synchronous=FULL; PRAGMA wal_checkpoint(PASSIVE); PRAGMA synchronous=OFF;");
   }
 
  private:
@@ -173,7 +219,29 @@ class SqliteConn final : public Conn {
     return {};
   }
 
+  static int on_wal(void* self, sqlite3*, const char*, int frames) {
+    static_cast<SqliteConn*>(self)->wal_frames_ = frames;
+    return SQLITE_OK;
+  }
+
+  // fsync (data only for files) through a fresh descriptor: Linux flushes the file's dirty
+  // pages whichever descriptor asks.
+  static Status sync_path(const std::string& path, int flags, bool data_only) {
+    int fd = ::open(path.c_str(), flags | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == ENOENT && data_only) return {};  // no log yet: nothing committed to sync
+      return fail(Code::storage_failure, "open " + path + ": " + std::strerror(errno));
+    }
+    int rc = data_only ? ::fdatasync(fd) : ::fsync(fd);
+    int err = errno;
+    ::close(fd);
+    if (rc != 0) return fail(Code::storage_failure, "fsync " + path + ": " + std::strerror(err));
+    return {};
+  }
+
   sqlite3* db_;
+  bool deferred_ = false;
+  int wal_frames_ = 0;
   // Transparent hashing: lookups take the caller's string_view without building a string.
   struct SqlHash {
     using is_transparent = void;

@@ -9,11 +9,20 @@
 // needs no undo. If one fails after changing rows, the batch is rolled back and run again with
 // a SAVEPOINT per command. So execute() may run more than once: it must have no effects
 // outside its transaction (ids and clock reads are fine; nothing has been reported yet).
+//
+// Pipelined durability (WriterOptions::pipelined_sync, on in `jishi serve`): COMMIT returns
+// once the batch is in the log, not on disk, and a second thread, the syncer, makes it durable
+// (one fdatasync covering every batch committed meanwhile) while the writer already executes
+// the next batch. Commands are still completed only after their batch is durable, in order, so
+// nothing is acknowledged before it would survive a power loss. Readers may see a batch in the
+// few milliseconds between its COMMIT and its fsync; a crash in that window loses that batch
+// (and every later one) as a whole, and none of them had been acknowledged.
 #pragma once
 
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -46,7 +55,8 @@ class Command {
 
 struct WriterOptions {
   std::size_t batch_commands_max = 1000;
-  std::size_t queue_commands_max = 8192;
+  std::size_t queue_commands_max = 8192;  // also bounds the commands waiting for the syncer
+  bool pipelined_sync = false;            // see above; needs an engine that can defer sync
 };
 
 class Writer {
@@ -64,6 +74,8 @@ class Writer {
   std::uint64_t batches() const { return batches_.load(); }
   // Batches that had to be re-run with savepoints.
   std::uint64_t replays() const { return replays_.load(); }
+  // Whether COMMIT and fsync are pipelined (the option was set and the engine can defer).
+  bool pipelined() const { return static_cast<bool>(sync_); }
 
  private:
   void run();
@@ -71,6 +83,15 @@ class Writer {
   enum class Pass { done, needs_savepoints, broken };
   Pass execute_all(std::deque<std::unique_ptr<Command>>& batch, std::vector<Outcome>& outcomes,
                    bool savepoints);
+  void run_syncer();
+  static void complete_all(std::deque<std::unique_ptr<Command>>& batch,
+                           const std::vector<Outcome>& outcomes);
+
+  // A committed batch waiting for the syncer.
+  struct Committed {
+    std::deque<std::unique_ptr<Command>> commands;
+    std::vector<Outcome> outcomes;
+  };
 
   std::unique_ptr<Conn> conn_;
   WriterOptions options_;
@@ -85,6 +106,17 @@ class Writer {
   metrics::Histogram* commit_seconds_ = nullptr;
   metrics::Counter* overloaded_ = nullptr;
   metrics::Counter* commit_failures_ = nullptr;
+  metrics::Histogram* sync_seconds_ = nullptr;
+  metrics::Histogram* sync_batches_ = nullptr;
+
+  std::function<Status()> sync_;  // set when pipelined
+  std::mutex sync_mutex_;
+  std::condition_variable sync_cv_;    // the syncer waits for work
+  std::condition_variable sync_room_;  // the writer waits when too much awaits the syncer
+  std::deque<Committed> sync_pending_;
+  std::size_t sync_pending_commands_ = 0;
+  bool sync_stopping_ = false;
+  std::thread sync_thread_;
   std::thread thread_;
 };
 
