@@ -57,6 +57,61 @@ try {
   await page.locator('input[name="password"]').fill("jishi-demo-2026");
   await page.getByRole("button", { name: "登录" }).click();
   await page.waitForURL(base + "/");
+
+  // 我的 → the address book: a new default address, picked province → city → county.
+  await page.locator(".van-tabbar-item", { hasText: /^\s*我的\s*$/ }).click();
+  await page.waitForURL(/\/me$/);
+  await page.getByText("收货地址").click();
+  await page.waitForURL(/\/addresses$/);
+  const before = await page.locator('[data-testid^="address-"]').count();
+  await page.getByRole("button", { name: "新增收货地址" }).click();
+  await page.locator("#book-recipient").fill("李小龙");
+  await page.locator("#book-phone").fill("13912345678");
+  await page.locator("#book-region").click();
+  for (let level = 0; level < 3; level++) {
+    const popup = page.locator(".van-popup .van-cascader");
+    if (!(await popup.isVisible())) break;
+    // The newest level is the last list (each level loads when its parent is picked).
+    const options = popup.locator(".van-cascader__options").last().locator(".van-cascader__option");
+    await options.first().waitFor();
+    await options.first().click();
+    await page.waitForTimeout(300);
+  }
+  const region = await page.locator("#book-region").inputValue();
+  assert.ok(region.split(" ").length >= 2, `a region picked down the levels: ${region}`);
+  await page.locator("#book-detail").fill("文三路 90 号 2 幢 301");
+  await page.getByRole("switch").click();
+  await page.screenshot({ path: `${shots}/3a-address-form.png` });
+  await page.getByRole("button", { name: "保存地址" }).click();
+  const saved = page.locator('[data-testid^="address-"]', { hasText: "李小龙" });
+  await saved.waitFor({ timeout: 15000 });
+  assert.equal(await page.locator('[data-testid^="address-"]').count(), before + 1);
+  assert.match(await saved.textContent(), /默认/, "the new address is the default");
+  assert.match(await saved.textContent(), /\+8613912345678/, "the phone, normalised to E.164");
+  await page.screenshot({ path: `${shots}/3b-addresses.png` });
+  // A second one, then deleted again: the book is back to what it was plus the default.
+  await page.getByRole("button", { name: "新增收货地址" }).click();
+  await page.locator("#book-recipient").fill("临时地址");
+  await page.locator("#book-phone").fill("13700000000");
+  await page.locator("#book-region").click();
+  for (let level = 0; level < 3; level++) {
+    const popup = page.locator(".van-popup .van-cascader");
+    if (!(await popup.isVisible())) break;
+    const options = popup.locator(".van-cascader__options").last().locator(".van-cascader__option");
+    await options.first().waitFor();
+    await options.nth((await options.count()) > 1 ? 1 : 0).click();
+    await page.waitForTimeout(300);
+  }
+  await page.locator("#book-detail").fill("一号路 1 号");
+  await page.getByRole("button", { name: "保存地址" }).click();
+  const temp = page.locator('[data-testid^="address-"]', { hasText: "临时地址" });
+  await temp.waitFor({ timeout: 15000 });
+  await temp.click();
+  await page.getByRole("button", { name: "删除" }).click();
+  await page.locator(".van-dialog").getByRole("button", { name: "删除" }).click();
+  await temp.waitFor({ state: "detached", timeout: 15000 });
+  assert.match(await saved.textContent(), /默认/, "still the default");
+
   const picks = await page.evaluate(async () => {
     const r = await fetch("/api/v1/products?q=%E6%89%8B%E6%9C%BA&in_stock=true&limit=50").then((x) => x.json());
     const bySeller = new Map();
@@ -76,6 +131,8 @@ try {
   await page.getByRole("button", { name: "去结算" }).click();
   await page.waitForURL(/\/checkout$/);
   await page.getByRole("button", { name: "提交订单" }).waitFor();
+  assert.equal(await page.getByRole("radio", { name: "李小龙" }).getAttribute("aria-checked"), "true",
+               "checkout starts with the default address");
   await page.screenshot({ path: `${shots}/5-checkout.png` });
   await page.getByRole("button", { name: "提交订单" }).click();
   await page.waitForURL(/\/pay\/\d+/);

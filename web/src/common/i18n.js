@@ -3,7 +3,12 @@ import { createI18n } from "vue-i18n";
 const messages = {
   "zh-CN": {
     app: { name: "集市" },
-    nav: { home: "首页", cart: "购物车", orders: "我的订单" },
+    nav: { home: "首页", cart: "购物车", orders: "我的订单", me: "我的" },
+    address: { title: "收货地址", empty: "还没有收货地址", add: "新增收货地址", edit: "编辑地址", default: "默认",
+               makeDefault: "设为默认地址", postalCode: "邮政编码", optional: "选填", postalCodeRule: "邮政编码是 6 位数字",
+               cancel: "取消", remove: "删除", removeConfirm: "删除这个地址？", removed: "已删除", saved: "已保存" },
+    me: { title: "我的", signIn: "登录 / 注册", signOut: "退出登录", addresses: "收货地址", orders: "我的订单",
+          language: "语言", realName: "实名认证", verified: "已实名", unverified: "未实名" },
     login: { title: "登录", login: "账号", loginHint: "邮箱或手机号", password: "密码", submit: "登录", register: "注册新账号",
              required: "必填", wrong: "账号或密码不对" },
     cart: { title: "购物车", empty: "购物车是空的", shop: "去逛逛", checkout: "去结算", total: "合计", remove: "删除",
@@ -46,7 +51,13 @@ const messages = {
   },
   "en-US": {
     app: { name: "jishi" },
-    nav: { home: "Home", cart: "Cart", orders: "Orders" },
+    nav: { home: "Home", cart: "Cart", orders: "Orders", me: "Me" },
+    address: { title: "Addresses", empty: "No saved addresses yet", add: "Add an address", edit: "Edit address",
+               default: "Default", makeDefault: "Make it the default", postalCode: "Postal code", optional: "optional",
+               postalCodeRule: "A postal code is 6 digits", cancel: "Cancel", remove: "Delete",
+               removeConfirm: "Delete this address?", removed: "Deleted", saved: "Saved" },
+    me: { title: "Me", signIn: "Sign in / sign up", signOut: "Sign out", addresses: "Addresses", orders: "My orders",
+          language: "Language", realName: "Real-name verification", verified: "Verified", unverified: "Not verified" },
     login: { title: "Sign in", login: "Account", loginHint: "Email or phone", password: "Password", submit: "Sign in",
              register: "Create an account", required: "Required", wrong: "Wrong account or password" },
     cart: { title: "Cart", empty: "Your cart is empty", shop: "Go shopping", checkout: "Check out", total: "Total",

@@ -12,6 +12,8 @@ import Checkout from "./pages/Checkout.vue";
 import Pay from "./pages/Pay.vue";
 import Orders from "./pages/Orders.vue";
 import OrderDetail from "./pages/OrderDetail.vue";
+import Me from "./pages/Me.vue";
+import Addresses from "./pages/Addresses.vue";
 import { i18n } from "../common/i18n.js";
 
 const router = createRouter({
@@ -26,6 +28,8 @@ const router = createRouter({
     { path: "/pay/:id", component: Pay, props: true },
     { path: "/orders", component: Orders, meta: { tabbar: true } },
     { path: "/orders/:id", component: OrderDetail, props: true },
+    { path: "/me", component: Me, meta: { tabbar: true } },
+    { path: "/addresses", component: Addresses },
   ],
 });
 
