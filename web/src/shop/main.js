@@ -1,7 +1,7 @@
 // The mobile shop: Vant components imported one by one (tree-shaken), zh-CN by default.
 import { createApp } from "vue";
 import { createRouter, createWebHistory } from "vue-router";
-import "vant/lib/index.css";
+import "./vant-styles.js";
 import App from "./App.vue";
 import Home from "./pages/Home.vue";
 import Search from "./pages/Search.vue";
