@@ -38,6 +38,21 @@ try {
   const titles = await page.locator(".card .title").allTextContents();
   assert.ok(titles.length > 0 && titles.every((t) => t.includes("手机")), `search results: ${titles.slice(0, 3)}`);
   await page.screenshot({ path: `${shots}/2-search.png` });
+  // Filters: a price range typed in yuan goes to the API in fen, and every result is within it.
+  await page.getByRole("button", { name: "筛选" }).click();
+  await page.locator("#price-min").fill("1000");
+  await page.locator("#price-max").fill("3000.5");
+  await page.getByRole("switch", { name: "仅看有货" }).click();
+  await page.screenshot({ path: `${shots}/2a-filters.png` });
+  await page.getByRole("button", { name: "确定" }).click();
+  await page.waitForURL(/price_min=100000&price_max=300050&in_stock=true/);
+  await page.locator(".card").first().waitFor({ timeout: 15000 });
+  const filtered = await page.evaluate(async () => {
+    const r = await fetch(`/api/v1/products?${new URL(location.href).searchParams}&limit=50`).then((x) => x.json());
+    return r.items.map((p) => [p.price_min.amount, p.price_max.amount]);
+  });
+  assert.ok(filtered.length > 0 && filtered.every(([lo, hi]) => hi >= 100000 && lo <= 300050), `in the range: ${filtered}`);
+  assert.equal(await page.locator(".card").count(), Math.min(filtered.length, 40), "the page shows what the API found");
 
   await page.locator(".card").first().click();
   await page.waitForURL(/\/products\/\d+/);

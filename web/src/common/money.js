@@ -18,3 +18,29 @@ export function formatMoney(m) {
   const frac = exp ? "." + digits.slice(digits.length - exp) : "";
   return (neg ? "-" : "") + (SYMBOL[m.currency] ?? m.currency + " ") + whole + frac;
 }
+
+const MAX_MINOR = 1000000000000; // the API's limit for prices and withdrawals
+
+// An amount typed by a person ("19.9", "1,299.00", "¥5") to integer minor units, by string
+// arithmetic only: no parseFloat, no multiplication of a decimal, so ¥0.29 is 29 fen, never
+// 28.999…. Returns { amount } (a safe integer) or { error: "format" | "decimals" | "zero" |
+// "tooLarge" }.
+export function parseAmount(text, currency = "CNY") {
+  const exp = EXPONENT[currency] ?? 2;
+  const s = String(text ?? "").trim().replace(/^[¥￥$€]/, "").replace(/,/g, "").trim();
+  const m = /^(\d+)(?:\.(\d*))?$/.exec(s);
+  if (!m) return { error: "format" };
+  const frac = m[2] ?? "";
+  if (frac.length > exp) return { error: "decimals" };
+  const digits = (m[1] + frac.padEnd(exp, "0")).replace(/^0+(?=\d)/, "");
+  if (digits.length > 13) return { error: "tooLarge" };
+  const amount = Number(digits); // ≤ 13 digits: exact
+  if (amount === 0) return { error: "zero" };
+  if (amount > MAX_MINOR) return { error: "tooLarge" };
+  return { amount };
+}
+
+// Minor units back to the plain decimal a form field shows (1999 → "19.99").
+export function amountText(amount, currency = "CNY") {
+  return decimalAmount({ amount, currency });
+}
