@@ -320,7 +320,11 @@ Reply get_product(Services& s, Request& req) {
   API_ASSIGN(auto stocks, inventory::get_stocks(*lease, ids));
   std::map<std::int64_t, std::int64_t> available;
   for (const auto& st : stocks) available[st.sku_id] = st.available();
-  return ok_json(product_json(*product, &available));
+  auto o = product_json(*product, &available);
+  // The shop's name for the product page (the organisation itself is not public).
+  API_ASSIGN(auto seller, identity::get_org(*lease, product->seller));
+  o["seller_name"] = seller ? json::value(seller->name) : json::value(nullptr);
+  return ok_json(o);
 }
 
 Reply patch_product(Services& s, Request& req) {

@@ -72,6 +72,9 @@ class Market:
             assert s.status == 200, s
         listed = seller.post("/api/v1/products/%s/list" % product["id"])
         assert listed.status == 200, listed
+        # The product page, for anyone: the shop's name comes with it.
+        page = self.server.client().get("/api/v1/products/%s" % product["id"])
+        assert (page.status, page.json["seller_name"]) == (200, org["name"]), page
         return product, skus
 
     def set_price(self, seller, sku, price):

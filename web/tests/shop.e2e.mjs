@@ -63,6 +63,10 @@ try {
   assert.ok((await skus.count()) >= 1, "the SKU picker shows the product's SKUs");
   await skus.last().click();
   assert.equal(await skus.last().getAttribute("aria-checked"), "true");
+  // The shop: its name and its ratings (or that it has none yet).
+  const shopBox = page.getByRole("region", { name: "店铺" });
+  assert.ok((await shopBox.locator(".shop-name").textContent()).trim().length > 0, "the shop's name");
+  assert.match(await shopBox.textContent(), /条评价|暂无评价/);
   await page.screenshot({ path: `${shots}/3-product.png` });
 
   // A demo buyer signs in, buys from two merchants, pays through the simulator's cashier and

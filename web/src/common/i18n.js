@@ -35,6 +35,7 @@ const messages = {
               rangeRule: "最低价不能高于最高价", inStock: "仅看有货", reset: "重置", apply: "确定", more: "加载更多" },
     home: { categories: "分类", recommended: "为你推荐" },
     product: { addToCart: "加入购物车", buyNow: "立即购买", stock: "库存 {n} 件", soldOut: "已售罄", seller: "店铺",
+               rating: "评分 {r}", ratings: "{n} 条评价", noRatings: "暂无评价",
                added: "已加入购物车" },
     state: { loading: "加载中…", retry: "重试" },
     errors: {
@@ -88,7 +89,7 @@ const messages = {
               inStock: "In stock only", reset: "Reset", apply: "Apply", more: "Load more" },
     home: { categories: "Categories", recommended: "Recommended" },
     product: { addToCart: "Add to cart", buyNow: "Buy now", stock: "{n} in stock", soldOut: "Sold out", seller: "Shop",
-               added: "Added to the cart" },
+               rating: "Rated {r}", ratings: "{n} ratings", noRatings: "No ratings yet", added: "Added to the cart" },
     state: { loading: "Loading…", retry: "Retry" },
     errors: {
       network: "The network is unavailable; try again later",
