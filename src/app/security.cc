@@ -16,6 +16,7 @@
 #include "audit/audit.h"
 #include "core/crypto.h"
 #include "core/json.h"
+#include "core/thread_name.h"
 #include "pki/pki.h"
 #include "store/writer.h"
 
@@ -296,7 +297,10 @@ SecurityWorker::~SecurityWorker() {
 }
 
 void SecurityWorker::start() {
-  thread_ = std::thread([this] { loop(); });
+  thread_ = std::thread([this] {
+    name_this_thread("jishi-security");
+    loop();
+  });
 }
 
 void SecurityWorker::stop() {

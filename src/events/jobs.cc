@@ -2,6 +2,7 @@
 
 #include "core/limits.h"
 #include "core/log.h"
+#include "core/thread_name.h"
 
 namespace jishi::events {
 
@@ -53,7 +54,10 @@ void JobRunner::on(std::string kind, JobHandler handler) {
 }
 
 void JobRunner::start() {
-  thread_ = std::thread([this] { loop(); });
+  thread_ = std::thread([this] {
+    name_this_thread("jishi-jobs");
+    loop();
+  });
 }
 
 void JobRunner::stop() {

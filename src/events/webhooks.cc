@@ -6,6 +6,7 @@
 #include "core/crypto.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "core/thread_name.h"
 #include "events/events.h"
 #include "http/client.h"
 
@@ -207,8 +208,15 @@ WebhookDeliverer::~WebhookDeliverer() {
 }
 
 void WebhookDeliverer::start() {
-  dispatcher_ = std::thread([this] { dispatch_loop(); });
-  for (std::size_t i = 0; i < options_.threads; ++i) workers_.emplace_back([this] { work_loop(); });
+  dispatcher_ = std::thread([this] {
+    name_this_thread("jishi-hooks");
+    dispatch_loop();
+  });
+  for (std::size_t i = 0; i < options_.threads; ++i)
+    workers_.emplace_back([this] {
+      name_this_thread("jishi-hook-send");
+      work_loop();
+    });
 }
 
 void WebhookDeliverer::stop() {

@@ -13,6 +13,7 @@
 
 #include "core/crypto.h"
 #include "core/limits.h"
+#include "core/thread_name.h"
 #include "http/idempotency.h"
 #include "http/rate_limiter.h"
 #include "http/static_files.h"
@@ -548,7 +549,11 @@ void Server::run() {
   asio::co_spawn(s.ioc, s.accept_loop(), asio::detached);
   asio::co_spawn(s.ioc, s.purge_loop(), asio::detached);
   std::vector<std::thread> threads;
-  for (auto& w : s.workers) threads.emplace_back([ctx = w.get()] { ctx->run(); });
+  for (auto& w : s.workers)
+    threads.emplace_back([ctx = w.get()] {
+      name_this_thread("jishi-io");
+      ctx->run();
+    });
   s.ioc.run();
   for (auto& t : threads) t.join();
 }

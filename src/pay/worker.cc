@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/limits.h"
+#include "core/thread_name.h"
 #include "pay/payments.h"
 #include "pay/settlement.h"
 
@@ -16,7 +17,10 @@ Worker::~Worker() {
 }
 
 void Worker::start() {
-  thread_ = std::thread([this] { loop(); });
+  thread_ = std::thread([this] {
+    name_this_thread("jishi-pay");
+    loop();
+  });
 }
 
 void Worker::stop() {

@@ -5,6 +5,7 @@
 
 #include <chrono>
 
+#include "core/thread_name.h"
 #include "http/client.h"
 #include "pay/gateway_wire.h"
 #include "paysim/internal.h"
@@ -149,6 +150,7 @@ void Simulator::start() {
   if (impl_->thread.joinable()) return;
   impl_->stopping = false;
   impl_->thread = std::thread([this] {
+    name_this_thread("jishi-simnotify");
     auto last_expiry = std::chrono::steady_clock::now();
     std::unique_lock wait_lock(impl_->thread_mu);
     while (!impl_->stopping) {

@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <future>
 
+#include "core/thread_name.h"
+
 namespace jishi::store {
 
 Writer::Writer(std::unique_ptr<Conn> conn, WriterOptions options, metrics::Registry* registry)
@@ -35,8 +37,15 @@ Writer::Writer(std::unique_ptr<Conn> conn, WriterOptions options, metrics::Regis
                     [this] { return static_cast<double>(queue_depth()); });
   }
   if (options_.pipelined_sync) sync_ = conn_->defer_sync();
-  if (sync_) sync_thread_ = std::thread([this] { run_syncer(); });
-  thread_ = std::thread([this] { run(); });
+  if (sync_)
+    sync_thread_ = std::thread([this] {
+      name_this_thread("jishi-sync");
+      run_syncer();
+    });
+  thread_ = std::thread([this] {
+    name_this_thread("jishi-writer");
+    run();
+  });
 }
 
 Writer::~Writer() {

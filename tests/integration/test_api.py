@@ -54,6 +54,15 @@ class ApiTest(unittest.TestCase):
         return seller, org
 
     # --- accounts ------------------------------------------------------------------------
+    def test_threads_are_named_for_operators(self):
+        """`top -H` and perf show what each thread is: the writer, its syncer, the I/O threads."""
+        tasks = "/proc/%d/task" % self.server.proc.pid
+        names = set()
+        for tid in os.listdir(tasks):
+            with open(os.path.join(tasks, tid, "comm")) as f:
+                names.add(f.read().strip())
+        self.assertLessEqual({"jishi-writer", "jishi-sync", "jishi-io", "jishi-jobs", "jishi-pay"}, names)
+
     def test_register_login_me(self):
         c = self.server.client()
         r = c.post("/api/v1/auth/register", {"email": "Li.Lei@Example.com", "password": "s3cret-pass",
