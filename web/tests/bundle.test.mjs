@@ -44,3 +44,16 @@ walk(join(web, "src", "shop"));
 const missing = [...used].filter((c) => !imported.has(c));
 assert.deepEqual(missing, [], `Vant components without their stylesheet in vant-styles.js: ${missing}`);
 console.log(`bundle ok: shop JavaScript ${Math.round(gz / 1024)} KB gzipped, ${used.size} Vant components styled, no CDN`);
+
+// Every problem code the server can answer (src/core/error.h) has plain words in both languages.
+const errorH = readFileSync(join(web, "..", "src", "core", "error.h"), "utf8");
+const codes = [...errorH.slice(errorH.indexOf("enum class Code")).split("};")[0].matchAll(/^\s+([a-z_]+),?/gm)].map((m) => m[1]);
+assert.ok(codes.length > 20, `codes read from error.h: ${codes}`);
+const i18nSrc = readFileSync(join(web, "src", "common", "i18n.js"), "utf8");
+const errorBlocks = [...i18nSrc.matchAll(/errors: \{([^}]*)\}/g)].map((m) => m[1]);
+assert.equal(errorBlocks.length, 2, "one errors table per language");
+for (const block of errorBlocks) {
+  const missing = codes.filter((c) => !new RegExp(`\\b${c}:`).test(block));
+  assert.deepEqual(missing, [], `problem codes without words: ${missing}`);
+}
+console.log(`i18n ok: ${codes.length} problem codes in zh-CN and en-US`);

@@ -1,5 +1,5 @@
-// The seller center's texts (merged into the shared i18n instance by main.js). `errors` adds
-// the problem codes the seller center meets that the shared table lacks.
+// The seller center's texts (merged into the shared i18n instance by main.js). Problem codes
+// are in the shared table (common/i18n.js).
 const webhookTypesZh = {
   order_created: "下单", order_paid: "已付款", order_cancelled: "已取消", order_shipped: "已发货", order_delivered: "已送达",
   order_completed: "交易完成", order_refunded: "已退款", order_return_requested: "申请退货", order_return_approved: "同意退货",
@@ -183,23 +183,6 @@ export const messages = {
       },
       secret: { once: "请立即复制保存：它只显示这一次，关闭或刷新页面后无法再查看。", copy: "复制", copied: "已复制" },
     },
-    errors: {
-      invalid_credentials: "账号或密码不对",
-      account_locked: "登录失败次数过多，账号已临时锁定，请 15 分钟后再试",
-      forbidden: "你没有权限做这个操作",
-      already_exists: "已经存在（例如这个统一社会信用代码或邮箱已被注册）",
-      conflict: "和现有数据冲突（例如数量已达上限）",
-      insufficient_funds: "余额不足",
-      body_too_large: "文件太大",
-      unsupported_media_type: "不支持的文件格式",
-      overloaded: "系统繁忙，请稍后重试",
-      storage_failure: "保存失败，请重试",
-      upstream_failure: "外部服务暂时不可用",
-      idempotency_key_reused: "重复提交了不同的内容",
-      bad_request: "请求格式不对",
-      invalid_json: "请求格式不对",
-      internal: "系统出错了，请稍后再试",
-    },
   },
   "en-US": {
     seller: {
@@ -368,23 +351,6 @@ export const messages = {
         status: "Status", active: "Active", revokedAt: "Revoked {at}", revoke: "Revoke", revokeConfirm: "Systems using “{name}” lose access at once. Revoke it?",
       },
       secret: { once: "Copy it now: it is shown only this once and cannot be seen again after you leave this page.", copy: "Copy", copied: "Copied" },
-    },
-    errors: {
-      invalid_credentials: "Wrong account or password",
-      account_locked: "Too many failed sign-ins; the account is locked for 15 minutes",
-      forbidden: "You may not do that",
-      already_exists: "That already exists (e.g. the credit code or email is registered)",
-      conflict: "That conflicts with existing data (e.g. a limit is reached)",
-      insufficient_funds: "Not enough balance",
-      body_too_large: "The file is too large",
-      unsupported_media_type: "That file type is not supported",
-      overloaded: "The system is busy; try again shortly",
-      storage_failure: "Could not save; try again",
-      upstream_failure: "An outside service is unavailable",
-      idempotency_key_reused: "A repeated request had different content",
-      bad_request: "The request is malformed",
-      invalid_json: "The request is malformed",
-      internal: "Something went wrong on our side; try again later",
     },
   },
 };
