@@ -1,0 +1,106 @@
+// End to end in Debian's Chromium (headless) against a real `jishi demo`: the console's tabs for
+// operators and regulators beyond those of shop.e2e.mjs — ledger status, merchants, takedowns,
+// and the GMV export as XLSX. Screenshots go to $JISHI_UI_SHOTS.
+//
+//   JISHI_URL=http://127.0.0.1:8080 node tests/admin.e2e.mjs
+import { chromium } from "playwright-core";
+import { mkdirSync, readFileSync } from "node:fs";
+import assert from "node:assert/strict";
+
+const base = process.env.JISHI_URL || "http://127.0.0.1:8080";
+const shots = process.env.JISHI_UI_SHOTS || "/tmp/jishi-ui-shots";
+mkdirSync(shots, { recursive: true });
+const PASSWORD = "jishi-demo-2026";
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+const errors = [];
+
+async function signIn(login) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "zh-CN", acceptDownloads: true });
+  const page = await context.newPage();
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await page.goto(base + "/admin");
+  await page.locator("#admin-login").fill(login);
+  await page.locator("#admin-password").fill(PASSWORD);
+  await page.getByRole("button", { name: "登录" }).click();
+  await page.getByRole("tab").first().waitFor({ timeout: 15000 });
+  return { context, page };
+}
+
+try {
+  // --- the operator ---------------------------------------------------------------------------
+  const { context: opContext, page: op } = await signIn("operator@jishi.demo");
+  // Ledger status: both checks green, as `jishi verify` would say.
+  await op.getByRole("tab", { name: "账本核验" }).click();
+  await op.getByTestId("ledger-check").filter({ hasText: "借贷平衡" }).waitFor({ timeout: 30000 });
+  assert.match(await op.getByTestId("stock-check").textContent(), /一致：\d+ 个 SKU/);
+  assert.equal(await op.locator(".check.bad").count(), 0, "nothing is inconsistent in the demo");
+  await op.screenshot({ path: `${shots}/admin-1-ledger.png` });
+
+  // Takedowns: a listed product taken down with a reason, gone from the shop, then restored.
+  const product = await op.evaluate(async () => {
+    const r = await fetch("/api/v1/products?q=%E6%89%8B%E6%9C%BA&limit=1").then((x) => x.json());
+    return r.items[0];
+  });
+  await op.getByRole("tab", { name: "商品下架" }).click();
+  await op.locator("#takedown-product").fill(product.id);
+  await op.locator("#takedown-reason").fill("涉嫌虚假宣传");
+  await op.getByRole("button", { name: "下架", exact: true }).click();
+  const entry = op.locator(".el-table__row", { hasText: "涉嫌虚假宣传" });
+  await entry.waitFor({ timeout: 15000 });
+  assert.match(await entry.textContent(), new RegExp(product.id));
+  const gone = await op.evaluate((id) => fetch(`/api/v1/products/${id}`).then((r) => r.status), product.id);
+  assert.equal(gone, 404, "a product taken down is gone from the shop");
+  await op.screenshot({ path: `${shots}/admin-2-takedowns.png` });
+  await entry.getByRole("button", { name: "恢复上架" }).click();
+  await op.locator(".el-message-box").getByRole("button", { name: "恢复" }).click();
+  // The newest entry is the restore.
+  await op.getByTestId("takedown-action").first().filter({ hasText: /^\s*恢复\s*$/ }).waitFor({ timeout: 15000 });
+  const status = await op.evaluate(async (id) => {
+    const token = localStorage.getItem("jishi.token");
+    return fetch(`/api/v1/products/${id}`, { headers: { Authorization: `Bearer ${token}` } }).then((r) => r.json());
+  }, product.id);
+  assert.equal(status.status, "delisted", "restored: the seller may list it again");
+  await opContext.close();
+
+  // --- the regulator (read only) --------------------------------------------------------------
+  const { context: regContext, page: reg } = await signIn("regulator@jishi.demo");
+  await reg.getByRole("tab", { name: "商家" }).click();
+  await reg.getByTestId("org-status").first().waitFor({ timeout: 15000 });
+  await reg.locator("label.el-radio-button", { hasText: "已开通" }).click();
+  await reg.waitForTimeout(300);
+  const statuses = await reg.getByTestId("org-status").allTextContents();
+  assert.ok(statuses.length > 0 && statuses.every((s) => s.trim() === "已开通"), `approved only: ${statuses}`);
+  await reg.screenshot({ path: `${shots}/admin-3-merchants.png` });
+  await reg.getByRole("tab", { name: "商品下架" }).click();
+  await reg.getByTestId("takedown-action").first().waitFor({ timeout: 15000 });
+  assert.equal(await reg.locator("#takedown-product").count(), 0, "regulators see no takedown form");
+  assert.equal(await reg.getByRole("button", { name: "恢复上架" }).count(), 0, "nor restore buttons");
+  await reg.getByRole("tab", { name: "交易统计" }).click();
+  await reg.getByTestId("gmv").waitFor({ timeout: 15000 });
+  const [download] = await Promise.all([reg.waitForEvent("download"), reg.getByRole("button", { name: "导出 Excel" }).click()]);
+  assert.match(download.suggestedFilename(), /^gmv-\d{4}-\d\d-\d\d-\d{4}-\d\d-\d\d\.xlsx$/);
+  const xlsx = readFileSync(await download.path());
+  assert.equal(xlsx.subarray(0, 2).toString(), "PK", "a ZIP");
+  const text = xlsx.toString("utf8");
+  for (const part of ["[Content_Types].xml", "xl/workbook.xml", "xl/worksheets/sheet1.xml", "xl/worksheets/sheet2.xml"])
+    assert.ok(text.includes(part), `the workbook has ${part}`);
+  const gmv = await reg.evaluate(async () => {
+    const token = localStorage.getItem("jishi.token");
+    return fetch("/api/v1/stats/gmv", { headers: { Authorization: `Bearer ${token}` } }).then((r) => r.json());
+  });
+  const busiest = gmv.by_day.reduce((a, d) => (d.gmv.amount > a.gmv.amount ? d : a), gmv.by_day[0]);
+  const amount = `${Math.floor(busiest.gmv.amount / 100)}.${String(busiest.gmv.amount % 100).padStart(2, "0")}`;
+  assert.ok(text.includes(`<v>${amount}</v>`), `the busiest day's GMV ${amount} is a numeric cell`);
+  await regContext.close();
+
+  assert.deepEqual(errors, [], "no script errors");
+  console.log(`admin ok: ledger status green, a product taken down and restored, merchants filtered by status, ` +
+              `regulator read only, GMV exported as XLSX; screenshots in ${shots}`);
+} finally {
+  await browser.close();
+}
