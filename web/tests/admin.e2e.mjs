@@ -65,6 +65,25 @@ try {
     return fetch(`/api/v1/products/${id}`, { headers: { Authorization: `Bearer ${token}` } }).then((r) => r.json());
   }, product.id);
   assert.equal(status.status, "delisted", "restored: the seller may list it again");
+  // Categories: a new sub-category under the first top-level one, then renamed.
+  await op.getByRole("tab", { name: "商品分类" }).click();
+  const top = op.locator(".el-tree > .el-tree-node").first();
+  await top.waitFor({ timeout: 15000 });
+  await top.locator(".node").first().getByRole("button", { name: "新增子分类" }).click();
+  await op.locator("#category-code").fill("Bad Code");
+  await op.getByText("只能用小写字母、数字、- 和 _").waitFor();
+  const code = `e2e-${Date.now()}`;
+  await op.locator("#category-code").fill(code);
+  await op.locator("#category-name").fill("智能手表");
+  await op.getByRole("dialog").getByRole("button", { name: "保存" }).click();
+  const node = op.getByTestId(`category-${code}`);
+  await node.waitFor({ timeout: 15000 });
+  assert.equal(await top.getByTestId(`category-${code}`).count(), 1, "filed under its parent");
+  await node.getByRole("button", { name: "编辑" }).click();
+  await op.locator("#category-name").fill("智能手表与手环");
+  await op.getByRole("dialog").getByRole("button", { name: "保存" }).click();
+  await node.filter({ hasText: "智能手表与手环" }).waitFor({ timeout: 15000 });
+  await op.screenshot({ path: `${shots}/admin-2a-categories.png` });
   await opContext.close();
 
   // --- the regulator (read only) --------------------------------------------------------------
@@ -99,7 +118,7 @@ try {
   await regContext.close();
 
   assert.deepEqual(errors, [], "no script errors");
-  console.log(`admin ok: ledger status green, a product taken down and restored, merchants filtered by status, ` +
+  console.log(`admin ok: ledger status green, a product taken down and restored, a category created and renamed, merchants filtered by status, ` +
               `regulator read only, GMV exported as XLSX; screenshots in ${shots}`);
 } finally {
   await browser.close();

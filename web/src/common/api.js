@@ -18,13 +18,15 @@ export function setToken(t) {
   else localStorage.removeItem("jishi.token");
 }
 
-export async function api(method, path, body) {
+// options.cache: a fetch cache mode, e.g. "no-cache" where an editor must see its own change
+// at once through a response the server marks cacheable (GET /api/v1/categories, 60 s).
+export async function api(method, path, body, options = {}) {
   const headers = { Accept: "application/json" };
   if (token()) headers.Authorization = `Bearer ${token()}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let r;
   try {
-    r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: options.cache });
   } catch {
     throw new ApiError(0, { code: "network" });
   }

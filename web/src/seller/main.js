@@ -3,6 +3,7 @@
 import { createApp } from "vue";
 import { createRouter, createWebHistory } from "vue-router";
 import "element-plus/dist/index.css";
+import "../common/element-contrast.css";
 import App from "./App.vue";
 import { i18n } from "../common/i18n.js";
 import { messages } from "./messages.js";
