@@ -16,6 +16,7 @@
 #include "pay/recon.h"
 #include "pay/risk.h"
 #include "pay/settlement.h"
+#include "store/writer.h"
 
 namespace jishi::api {
 
@@ -397,8 +398,28 @@ Reply confirm_intent(Services& s, Request& req) {
   if (intent.status == pay::IntentStatus::processing && intent.channel == channel)
     return ok_json(intent_json(intent));  // already under way: the same instructions
   // The gateway call happens on the CPU pool, outside any transaction; it is idempotent by
-  // out_trade_no, so a retry gets the same trade.
+  // out_trade_no, so a retry gets the same trade. The risk rules run first, in a write of
+  // their own made durable before the call: a payment held for review or blocked never gets
+  // a trade at the gateway (so no cashier to pay at), and the decision is kept either way.
   return Reply::on_cpu([&s, intent, channel = *channel, payer, sig]() -> Reply {
+    std::optional<std::int64_t> decision;
+    std::optional<Response> held;
+    auto outcome = store::run_and_wait(s.store.writer(), [&](store::Tx& tx) {
+      decision.reset();
+      held.reset();
+      auto open = pay::payable_intent(tx, s.env.clock, intent.id, payer);
+      if (!open) {
+        held = http::problem(open.error());
+        return false;
+      }
+      held = check_payment_risk(s, tx, *open, sig, decision);
+      return !held || held->status < 400 || held->keep_writes;
+    });
+    if (held) return std::move(*held);
+    if (outcome != store::Outcome::committed)
+      return http::problem(
+          Error(outcome == store::Outcome::overloaded ? Code::overloaded : Code::unavailable,
+                "the payment could not be checked; try again"));
     std::string notify_url =
         s.base_url + "/api/v1/payments/notify/" + std::string(pay::name_of(channel));
     auto trade = s.gateway->create_trade(
@@ -406,12 +427,11 @@ Reply confirm_intent(Services& s, Request& req) {
         intent.amount.currency.code_view(),
         intent.description.empty() ? intent.reference : intent.description, notify_url);
     if (!trade) return http::problem(trade.error());
-    return Reply::write(
-        [&s, id = intent.id, payer, channel, t = *trade](store::Tx& tx) -> Response {
-          API_ASSIGN(auto i,
-                     pay::start_channel_payment(tx, s.env, id, payer, channel, t, std::nullopt));
-          return ok_json(intent_json(i));
-        });
+    return Reply::write([&s, id = intent.id, payer, channel, t = *trade,
+                         decision](store::Tx& tx) -> Response {
+      API_ASSIGN(auto i, pay::start_channel_payment(tx, s.env, id, payer, channel, t, decision));
+      return ok_json(intent_json(i));
+    });
   });
 }
 

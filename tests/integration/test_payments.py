@@ -171,6 +171,38 @@ class PaymentsTest(unittest.TestCase):
                            "WHERE id = ?", (acct,))
         self.assertTrue(self.op.get("/api/v1/ledger/verification").json["ledger"]["ok"])
 
+    def test_card_payments_pass_the_risk_rules_before_the_gateway(self):
+        """The risk rules apply to card payments as to wallet ones, before any trade exists at
+        the gateway: blocked (the default per-transaction limit, ¥50,000) or held for review,
+        the payer gets no cashier to pay at; approved, confirming again goes ahead."""
+        buyer = self.new_user("buyer")
+        _, org = self.new_merchant()
+        big = self.intent(buyer, [("big-%d" % self.next_n(), org, 6_000_000)])
+        c = buyer.post("/api/v1/payments/intents/%s/confirm" % big["id"], {"channel": "card"})
+        self.assertEqual(c.code, "payment_declined", c)
+        got = buyer.get("/api/v1/payments/intents/%s" % big["id"]).json
+        self.assertEqual(got["status"], "failed", got)
+        self.assertFalse(got.get("cashier_url"), got)
+        rule = self.op.post("/api/v1/risk/rules", {
+            "kind": "per_transaction", "action": "payment", "account_class": "personal",
+            "outcome": "review", "max_amount": CNY(100_000), "description": "card review test"})
+        self.assertEqual(rule.status, 201, rule)
+        try:
+            mid = self.intent(buyer, [("mid-%d" % self.next_n(), org, 200_000)])
+            c = buyer.post("/api/v1/payments/intents/%s/confirm" % mid["id"], {"channel": "card"})
+            self.assertEqual((c.status, c.json["risk"]["outcome"]), (202, "review"), c)
+            self.assertFalse(c.json.get("cashier_url"), c)
+            review = c.json["risk"]["review_id"]
+            ok = self.op.post("/api/v1/risk/reviews/%s/approve" % review, {"reason": "called the buyer"})
+            self.assertEqual(ok.status, 200, ok)
+            again = buyer.post("/api/v1/payments/intents/%s/confirm" % mid["id"], {"channel": "card"})
+            self.assertEqual((again.status, again.json["status"]), (200, "processing"), again)
+            self.pay_at_cashier(again.json)
+            self.wait_status(buyer, mid["id"], "succeeded")
+        finally:
+            self.op.request("PATCH", "/api/v1/risk/rules/%s" % rule.json["id"], {"enabled": False})
+        self.verify_ledger()
+
     def test_duplicate_reordered_and_forged_notifications_change_nothing(self):
         _, shop = self.new_merchant()
         buyer = self.new_user("buyer")

@@ -65,6 +65,41 @@ try {
     return fetch(`/api/v1/products/${id}`, { headers: { Authorization: `Bearer ${token}` } }).then((r) => r.json());
   }, product.id);
   assert.equal(status.status, "delisted", "restored: the seller may list it again");
+  // Risk review: a rule that holds every payment over ¥1 for review, a buyer's payment
+  // held by it, approved by the operator with a reason.
+  const held = await op.evaluate(async () => {
+    const opToken = localStorage.getItem("jishi.token");
+    const call = async (method, path, token, body) => {
+      const r = await fetch(path, { method, headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
+                                    body: body && JSON.stringify(body) });
+      return { status: r.status, json: await r.json().catch(() => null) };
+    };
+    const rule = await call("POST", "/api/v1/risk/rules", opToken, { kind: "per_transaction", action: "payment", account_class: "personal",
+                                                        outcome: "review", max_amount: { amount: 100, currency: "CNY" }, description: "e2e" });
+    const buyer = await fetch("/api/v1/auth/login", { method: "POST", headers: { "Content-Type": "application/json" },
+                                                     body: JSON.stringify({ login: "buyer2@jishi.demo", password: "jishi-demo-2026" }) }).then((r) => r.json());
+    const seller = (await fetch("/api/v1/products?limit=1").then((r) => r.json())).items[0].seller_org_id;
+    const ref = `e2e-risk-${Date.now()}`;
+    const intent = await call("POST", "/api/v1/payments/intents", buyer.session.token, {
+      amount: { amount: 12345, currency: "CNY" }, reference: ref,
+      splits: [{ reference: ref + "-1", payee_org_id: seller, amount: { amount: 12345, currency: "CNY" } }] });
+    const confirm = await call("POST", `/api/v1/payments/intents/${intent.json.id}/confirm`, buyer.session.token, { channel: "wallet" });
+    return { rule: rule.status, ruleProblem: rule.json?.detail || null, intent: intent.status, confirm: confirm.status };
+  });
+  assert.deepEqual(held, { rule: 201, ruleProblem: null, intent: 201, confirm: 202 }, "the payment is held for review");
+  await op.getByRole("tab", { name: "风控审核" }).click();
+  const review = op.locator(".el-table__row", { hasText: "¥123.45" });
+  await review.waitFor({ timeout: 15000 });
+  await review.locator(".el-table__expand-icon").click();
+  await op.getByText("人工审核").first().waitFor({ timeout: 15000 });
+  await op.screenshot({ path: `${shots}/admin-1a-risk.png` });
+  await review.getByRole("button", { name: "放行" }).click();
+  await op.locator(".el-message-box input").fill("电话核实为本人操作");
+  await op.locator(".el-message-box").getByRole("button", { name: "确定" }).click();
+  await review.waitFor({ state: "detached", timeout: 15000 });
+  await op.locator("label.el-radio-button", { hasText: "已放行" }).click();
+  await op.locator(".el-table__row", { hasText: "电话核实为本人操作" }).waitFor({ timeout: 15000 });
+
   // Categories: a new sub-category under the first top-level one, then renamed.
   await op.getByRole("tab", { name: "商品分类" }).click();
   const top = op.locator(".el-tree > .el-tree-node").first();
@@ -118,7 +153,7 @@ try {
   await regContext.close();
 
   assert.deepEqual(errors, [], "no script errors");
-  console.log(`admin ok: ledger status green, a product taken down and restored, a category created and renamed, merchants filtered by status, ` +
+  console.log(`admin ok: ledger status green, a held payment approved, a product taken down and restored, a category created and renamed, merchants filtered by status, ` +
               `regulator read only, GMV exported as XLSX; screenshots in ${shots}`);
 } finally {
   await browser.close();
