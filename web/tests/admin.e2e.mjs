@@ -88,7 +88,7 @@ try {
   });
   assert.deepEqual(held, { rule: 201, ruleProblem: null, intent: 201, confirm: 202 }, "the payment is held for review");
   await op.getByRole("tab", { name: "风控审核" }).click();
-  const review = op.locator(".el-table__row", { hasText: "¥123.45" });
+  const review = op.locator(".review-row", { hasText: "¥123.45" });
   await review.waitFor({ timeout: 15000 });
   await review.locator(".el-table__expand-icon").click();
   await op.getByText("人工审核").first().waitFor({ timeout: 15000 });
@@ -98,7 +98,25 @@ try {
   await op.locator(".el-message-box").getByRole("button", { name: "确定" }).click();
   await review.waitFor({ state: "detached", timeout: 15000 });
   await op.locator("label.el-radio-button", { hasText: "已放行" }).click();
-  await op.locator(".el-table__row", { hasText: "电话核实为本人操作" }).waitFor({ timeout: 15000 });
+  await op.locator(".review-row", { hasText: "电话核实为本人操作" }).waitFor({ timeout: 15000 });
+
+  // Settlement and reconciliation of yesterday (its cut-off has passed): the result and the
+  // batches shown are what the API has; a reconciliation run appears with its counts.
+  await op.getByRole("tab", { name: "结算对账" }).click();
+  await op.getByRole("button", { name: "执行结算" }).click();
+  await op.getByTestId("settle-result").waitFor({ timeout: 30000 });
+  const day = await op.locator("#settle-date").inputValue();
+  const batches = await op.evaluate(async (d) => {
+    const token = localStorage.getItem("jishi.token");
+    return (await fetch(`/api/v1/settlements?date=${d}&limit=100`, { headers: { Authorization: `Bearer ${token}` } }).then((r) => r.json())).items.length;
+  }, day);
+  await op.waitForTimeout(300);
+  assert.equal(await op.getByTestId("batches").locator("tbody tr").count(), batches, "the batches of the date");
+  await op.getByRole("button", { name: `对账 ${day}` }).click();
+  const runRow = op.getByTestId("recon-runs").locator("tbody tr", { hasText: day }).first();
+  await runRow.waitFor({ timeout: 30000 });
+  await op.getByText(`差异明细（card ${day}）`).waitFor({ timeout: 15000 });
+  await op.screenshot({ path: `${shots}/admin-1b-settlement.png`, fullPage: true });
 
   // Categories: a new sub-category under the first top-level one, then renamed.
   await op.getByRole("tab", { name: "商品分类" }).click();
@@ -153,7 +171,7 @@ try {
   await regContext.close();
 
   assert.deepEqual(errors, [], "no script errors");
-  console.log(`admin ok: ledger status green, a held payment approved, a product taken down and restored, a category created and renamed, merchants filtered by status, ` +
+  console.log(`admin ok: ledger status green, a held payment approved, a date settled and reconciled, a product taken down and restored, a category created and renamed, merchants filtered by status, ` +
               `regulator read only, GMV exported as XLSX; screenshots in ${shots}`);
 } finally {
   await browser.close();
