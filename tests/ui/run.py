@@ -19,7 +19,9 @@ if not os.path.exists(os.path.join(WEB, "dist", "index.html")):
 work = tempfile.mkdtemp(prefix="jishi-ui-")
 server = subprocess.Popen([JISHI, "demo", "--data-dir", work, "--listen", "127.0.0.1:0",
                            "--set", "web_root=" + os.path.join(WEB, "dist"),
-                           "--set", "password_hash_cost=min", "--set", "log_level=warn"],
+                           "--set", "password_hash_cost=min", "--set", "log_level=warn",
+                           # signed tree heads every 2 s, so the console has two to prove consistent
+                           "--set", "audit_head_interval_s=2"],
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 try:
     port = None
@@ -30,7 +32,7 @@ try:
             break
     if port is None:
         sys.exit("jishi demo did not start")
-    env = dict(os.environ, JISHI_URL="http://127.0.0.1:%d" % port,
+    env = dict(os.environ, JISHI_URL="http://127.0.0.1:%d" % port, JISHI_DATA_DIR=work,
                JISHI_UI_SHOTS=os.environ.get("JISHI_UI_SHOTS", os.path.join(work, "shots")))
     out = subprocess.run(["node", SCRIPT], cwd=WEB, env=env, timeout=300)
     sys.exit(out.returncode)

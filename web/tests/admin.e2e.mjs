@@ -4,7 +4,9 @@
 //
 //   JISHI_URL=http://127.0.0.1:8080 node tests/admin.e2e.mjs
 import { chromium } from "playwright-core";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { tmpdir } from "node:os";
 import assert from "node:assert/strict";
 
 const base = process.env.JISHI_URL || "http://127.0.0.1:8080";
@@ -18,6 +20,16 @@ const browser = await chromium.launch({
          "--disable-background-networking", "--disable-component-update", "--disable-sync"],
 });
 const errors = [];
+
+// A partner's self-signed P-256 CA certificate, made with the system openssl.
+function partnerCaPem(name) {
+  const dir = mkdtempSync(`${tmpdir()}/jishi-xca-`);
+  execFileSync("openssl", ["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", `${dir}/key.pem`]);
+  execFileSync("openssl", ["req", "-x509", "-new", "-key", `${dir}/key.pem`, "-subj", `/C=CN/O=${name}/CN=Partner Root`, "-days", "30",
+                           "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+                           "-out", `${dir}/ca.pem`]);
+  return readFileSync(`${dir}/ca.pem`, "utf8");
+}
 
 async function signIn(login) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "zh-CN", acceptDownloads: true });
@@ -170,9 +182,42 @@ try {
   assert.ok(text.includes(`<v>${amount}</v>`), `the busiest day's GMV ${amount} is a numeric cell`);
   await regContext.close();
 
+  // --- the CA officer: a partner CA imported and cross-certified; the audit log's heads -----
+  const { context: caContext, page: ca } = await signIn("officer@jishi.demo");
+  const partner = `Partner ${Date.now()}`;
+  await ca.getByRole("tab", { name: "证书认证中心" }).click();
+  await ca.locator("#xca-name").fill(partner);
+  await ca.locator("#xca-pem").fill(partnerCaPem(partner));
+  await ca.getByRole("button", { name: "导入外部 CA" }).click();
+  const ext = ca.getByTestId("external-cas").locator(".el-table__row", { hasText: partner });
+  await ext.waitFor({ timeout: 15000 });
+  // A wrong root passphrase is refused in plain words; the right one issues the cross-certificate.
+  await ext.getByRole("button", { name: "交叉认证" }).click();
+  await ca.waitForFunction(() => document.activeElement?.id === "xca-pass");
+  await ca.keyboard.type("not-the-passphrase");
+  await ca.keyboard.press("Enter");
+  await ca.getByText("根密钥口令不对").waitFor({ timeout: 60000 });
+  const passphrase = readFileSync(`${process.env.JISHI_DATA_DIR}/ca-root-passphrase.txt`, "utf8").trim();
+  await ca.locator("#xca-pass").fill(passphrase);
+  await ca.keyboard.press("Enter");
+  await ext.locator('a[href^="/pki/certs/"]').waitFor({ timeout: 60000 });
+  await ca.screenshot({ path: `${shots}/admin-4-cross-certified.png` });
+  // The audit log: a consistency proof between two signed heads, checked in the browser.
+  await ca.getByRole("tab", { name: "审计日志" }).click();
+  await ca.getByTestId("tree-size").waitFor({ timeout: 15000 });
+  await ca.locator("#cons-first").waitFor({ timeout: 15000 }); // two signed heads (one every 2 s)
+  let consistency = "";
+  {
+    await ca.locator(".el-card", { hasText: "一致性证明" }).getByRole("button", { name: "验证" }).click();
+    consistency = (await ca.getByTestId("consistency-result").textContent()).trim();
+    assert.match(consistency, /已验证/);
+  }
+  await ca.screenshot({ path: `${shots}/admin-5-audit.png` });
+  await caContext.close();
+
   assert.deepEqual(errors, [], "no script errors");
   console.log(`admin ok: ledger status green, a held payment approved, a date settled and reconciled, a product taken down and restored, a category created and renamed, merchants filtered by status, ` +
-              `regulator read only, GMV exported as XLSX; screenshots in ${shots}`);
+              `regulator read only, GMV exported as XLSX, a partner CA cross-certified, consistency: ${consistency}; screenshots in ${shots}`);
 } finally {
   await browser.close();
 }
