@@ -582,34 +582,30 @@ Result<Page<Product>> seller_products(store::Conn& conn, const SellerFilter& f) 
 
 Result<std::vector<SkuOffer>> offers(store::Conn& conn, std::span<const SkuId> skus) {
   std::vector<SkuOffer> out;
-  if (skus.empty()) return out;
-  // One statement text per list length keeps the prepared-statement cache effective.
-  std::string sql =
-      "SELECT s.id, s.product_id, p.seller_id, p.title, s.spec_text, s.price, s.currency, c.code, "
-      "s.status, p.status FROM cat_skus s JOIN cat_products p ON p.id = s.product_id JOIN "
-      "cat_categories c ON c.id = p.category_id WHERE s.id IN (";
-  std::vector<store::Param> params;
-  params.reserve(skus.size());
-  for (std::size_t i = 0; i < skus.size(); ++i) {
-    sql += (i ? ", $" : "$") + std::to_string(i + 1);
-    params.emplace_back(skus[i].value);
-  }
-  sql += ")";
-  JISHI_TRY(conn.query(sql, params, [&](const store::Row& r) {
-    SkuOffer o;
-    o.sku = SkuId{r.i64(0)};
-    o.product = ProductId{r.i64(1)};
-    o.seller = OrgId{r.i64(2)};
-    o.title = r.str(3);
-    o.spec_text = r.str(4);
-    o.price = Money{r.i64(5), stored_currency(r.text(6))};
-    o.category_code = r.str(7);
-    o.product_status = r.str(9);
-    o.sellable = r.text(8) == "active" && o.product_status == "listed";
-    if (r.text(8) != "active" && o.product_status == "listed") o.product_status = "sku disabled";
-    out.push_back(std::move(o));
-    return true;
-  }));
+  out.reserve(skus.size());
+  // One primary-key lookup per SKU with one prepared statement: an IN list would cost SQLite
+  // an ephemeral table per call, more than the few extra steps (a checkout has a few lines).
+  for (SkuId sku : skus)
+    JISHI_TRY(conn.query(
+        "SELECT s.id, s.product_id, p.seller_id, p.title, s.spec_text, s.price, s.currency, "
+        "c.code, s.status, p.status FROM cat_skus s JOIN cat_products p ON p.id = s.product_id "
+        "JOIN cat_categories c ON c.id = p.category_id WHERE s.id = $1",
+        {sku.value}, [&](const store::Row& r) {
+          SkuOffer o;
+          o.sku = SkuId{r.i64(0)};
+          o.product = ProductId{r.i64(1)};
+          o.seller = OrgId{r.i64(2)};
+          o.title = r.str(3);
+          o.spec_text = r.str(4);
+          o.price = Money{r.i64(5), stored_currency(r.text(6))};
+          o.category_code = r.str(7);
+          o.product_status = r.str(9);
+          o.sellable = r.text(8) == "active" && o.product_status == "listed";
+          if (r.text(8) != "active" && o.product_status == "listed")
+            o.product_status = "sku disabled";
+          out.push_back(std::move(o));
+          return false;
+        }));
   return out;
 }
 

@@ -57,6 +57,30 @@ EVP_CIPHER_CTX* thread_ctx() {
   return ctx.get();
 }
 
+// An encryption context per thread that keeps its key schedule between fields: setting the key
+// costs more than encrypting an address field (AES-GCM precomputes its GHASH table). A new
+// cipher or key (rotation) re-keys it; otherwise only the IV is set.
+EVP_CIPHER_CTX* keyed_encrypt_ctx(const EVP_CIPHER* cipher, std::string_view key,
+                                  std::string_view iv) {
+  struct Keyed {
+    CipherCtx ctx{EVP_CIPHER_CTX_new()};
+    const EVP_CIPHER* cipher = nullptr;
+    std::string key;
+  };
+  thread_local Keyed k;
+  if (!k.ctx) return nullptr;
+  if (k.cipher == cipher && k.key == key)
+    return EVP_EncryptInit_ex(k.ctx.get(), nullptr, nullptr, nullptr, u(iv)) ? k.ctx.get()
+                                                                             : nullptr;
+  EVP_CIPHER_CTX_reset(k.ctx.get());
+  k.cipher = nullptr;
+  k.key.clear();
+  if (!EVP_EncryptInit_ex(k.ctx.get(), cipher, nullptr, u(key), u(iv))) return nullptr;
+  k.cipher = cipher;
+  k.key.assign(key);
+  return k.ctx.get();
+}
+
 std::string hmac_sm3(std::string_view key, std::string_view data) {
   std::string out(kSm3Bytes, '\0');
   unsigned int len = 0;
@@ -96,9 +120,9 @@ std::string sm4_mac_input(std::string_view field, std::string_view iv_and_ct) {
 }
 
 bool sm4_ctr(const std::string& key, std::string_view iv, std::string_view in, char* out) {
-  EVP_CIPHER_CTX* ctx = thread_ctx();
+  EVP_CIPHER_CTX* ctx = keyed_encrypt_ctx(sm4_ctr_cipher(), key, iv);
   int len = 0;
-  return ctx && EVP_EncryptInit_ex(ctx, sm4_ctr_cipher(), nullptr, u(key), u(iv)) &&
+  return ctx &&
          (in.empty() || EVP_EncryptUpdate(ctx, reinterpret_cast<unsigned char*>(out), &len, u(in),
                                           static_cast<int>(in.size()))) &&
          EVP_EncryptFinal_ex(ctx, reinterpret_cast<unsigned char*>(out) + len, &len);
@@ -268,9 +292,9 @@ std::string FieldCipher::encrypt(std::string_view field, std::string_view plaint
   std::string nonce = crypto::random_bytes(kNonceBytes);
   std::string out = nonce;
   out.resize(kNonceBytes + plaintext.size() + kTagBytes);
-  EVP_CIPHER_CTX* ctx = thread_ctx();
+  EVP_CIPHER_CTX* ctx = keyed_encrypt_ctx(aes_gcm(), key.bytes, nonce);
   int len = 0;
-  bool ok = ctx && EVP_EncryptInit_ex(ctx, aes_gcm(), nullptr, u(key.bytes), u(nonce)) &&
+  bool ok = ctx &&
             EVP_EncryptUpdate(ctx, nullptr, &len, u(field), static_cast<int>(field.size())) &&
             EVP_EncryptUpdate(ctx, reinterpret_cast<unsigned char*>(out.data()) + kNonceBytes, &len,
                               u(plaintext), static_cast<int>(plaintext.size())) &&

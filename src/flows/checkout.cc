@@ -43,7 +43,7 @@ Result<std::vector<CheckoutLine>> lines_of(store::Tx& tx, const CheckoutRequest&
 
 pay::NewIntent intent_for(const TradeConfig& cfg, Env& env, UserId buyer,
                           order::CheckoutId checkout, const Currency& currency,
-                          const std::vector<order::Order>& orders) {
+                          const std::vector<order::Order>& orders, bool fresh) {
   pay::NewIntent n;
   n.payer = buyer;
   n.purpose = pay::Purpose::escrow;
@@ -70,6 +70,7 @@ pay::NewIntent intent_for(const TradeConfig& cfg, Env& env, UserId buyer,
   }
   // Never beyond the orders' own deadline: a payment after it is refunded as late.
   std::int64_t deadline = orders.front().pay_deadline_us;
+  n.fresh_references = fresh;
   n.ttl_us = std::max<std::int64_t>(1, deadline - env.clock.now_us());
   (void)cfg;
   return n;
@@ -220,7 +221,8 @@ Result<CheckoutResult> checkout(store::Tx& tx, Env& env, const TradeConfig& cfg,
   }
   JISHI_ASSIGN_OR_RETURN(
       auto intent,
-      pay::create_intent(tx, env, intent_for(cfg, env, req.buyer, checkout_id, *currency, shapes)));
+      pay::create_intent(tx, env,
+                         intent_for(cfg, env, req.buyer, checkout_id, *currency, shapes, true)));
   order::Checkout c;
   c.id = checkout_id;
   c.buyer = req.buyer;
@@ -268,9 +270,9 @@ Result<CheckoutResult> renew_intent(store::Tx& tx, Env& env, const TradeConfig& 
   if (env.clock.now_us() >= pending.front().pay_deadline_us)
     return fail(Code::invalid_state, "the orders' payment deadline has passed");
   JISHI_ASSIGN_OR_RETURN(
-      auto intent,
-      pay::create_intent(tx, env,
-                         intent_for(cfg, env, buyer, id, current.intent.amount.currency, pending)));
+      auto intent, pay::create_intent(tx, env,
+                                      intent_for(cfg, env, buyer, id,
+                                                 current.intent.amount.currency, pending, false)));
   JISHI_TRY(order::set_checkout_intent(tx, id, intent.id.value));
   return load_checkout(tx, env, id);
 }

@@ -12,6 +12,9 @@
 
 namespace jishi::flows::internal {
 
+// The order as its events carry it: ids, statuses, total and refunded, carrier and tracking
+// number when set, the lines; `extra_json_fields` ("\"k\":v,...") is spliced in at the end.
+std::string order_event_json(const order::Order& o, std::string_view extra_json_fields = {});
 // Publishes an order event for the order's seller (webhooks, the pull API) in the transaction.
 Status publish(store::Tx& tx, Env& env, const order::Order& o, std::string_view type,
                std::string_view extra_json_fields = {});

@@ -159,16 +159,22 @@ Result<std::vector<StockChange>> reserve(store::Tx& tx, Env& env, std::int64_t o
   for (const auto& [sku, quantity] : per_sku) {
     // The guard in the WHERE clause is the whole oversell protection: the writer serialises
     // transactions, and the row is only updated while enough units are available.
+    // (Read, then a guarded UPDATE: in SQLite a RETURNING clause costs an ephemeral table per
+    // statement, more than the extra primary-key read.)
     JISHI_ASSIGN_OR_RETURN(
-        auto after,
-        tx.query_one("UPDATE inv_stock SET reserved = reserved + $2, updated_at_us = $3 "
-                     "WHERE sku_id = $1 AND on_hand - reserved >= $2 RETURNING on_hand - reserved",
-                     {sku, quantity, now}, [](const store::Row& r) { return r.i64(0); }));
-    if (!after) {
+        auto available, tx.query_one("SELECT on_hand - reserved FROM inv_stock WHERE sku_id = $1",
+                                     {sku}, [](const store::Row& r) { return r.i64(0); }));
+    if (!available || *available < quantity) {
       short_skus.push_back(sku);
       continue;
     }
-    if (!short_skus.empty()) continue;  // failing anyway; the caller's rollback undoes this
+    if (!short_skus.empty()) continue;  // failing anyway
+    JISHI_ASSIGN_OR_RETURN(
+        auto updated, tx.exec("UPDATE inv_stock SET reserved = reserved + $2, updated_at_us = $3 "
+                              "WHERE sku_id = $1 AND on_hand - reserved >= $2",
+                              {sku, quantity, now}));
+    if (updated != 1) return fail(Code::internal, "the stock guard refused a checked reservation");
+    std::optional<std::int64_t> after = *available - quantity;
     JISHI_TRY(
         tx.exec("INSERT INTO inv_reservations (id, sku_id, order_id, quantity, status, "
                 "expires_at_us, created_at_us, updated_at_us) "

@@ -327,6 +327,7 @@ Result<Intent> create_intent(store::Tx& tx, Env& env, const NewIntent& n) {
       if (payee->second != "approved")
         return fail(Code::invalid_state, "the merchant is not approved to receive payments",
                     at + "/payee_org_id");
+      if (n.fresh_references) continue;
       JISHI_ASSIGN_OR_RETURN(
           auto paid, tx.query_one("SELECT status FROM pay_escrows WHERE reference = $1",
                                   {s.reference}, [](const store::Row& r) { return r.str(0); }));

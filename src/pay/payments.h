@@ -55,6 +55,9 @@ struct NewIntent {
   Money amount;
   std::vector<Split> splits;  // escrow: sums to amount; wallet_topup: empty
   std::int64_t ttl_us = 0;    // how long it may stay open
+  // The split references were made in this same transaction (a checkout's new orders): nothing
+  // can have paid them or hold an open intent for them, so those two lookups are skipped.
+  bool fresh_references = false;
 };
 
 struct Intent {
