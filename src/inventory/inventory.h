@@ -5,10 +5,13 @@
 //
 // A checkout reserves units per order (all or nothing); payment converts the reservation (the
 // units leave on_hand); closing an unpaid order releases it; a refund before shipment (or a
-// returned parcel) restocks converted units. Every change appends to the movement journal, so
-//   sum(delta_on_hand) == on_hand and sum(delta_reserved) == reserved   per SKU,
-// which verify() (`jishi verify stock`) checks, together with reserved == sum of active
-// reservations. Functions run inside the caller's transaction.
+// returned parcel) restocks converted units. Every change of on_hand appends to the movement
+// journal; every reserved unit is held by a reservation row (order, quantity, status). So, per
+// SKU,
+//   sum(delta_on_hand) == on_hand   and   reserved == sum of active reservations,
+// which verify() (`jishi verify stock`) checks. Reserving and releasing add no journal entry
+// (until 2026-11 they did; such older entries are kept and carry on_hand deltas of 0).
+// Functions run inside the caller's transaction.
 #pragma once
 
 #include <cstdint>
@@ -67,7 +70,7 @@ Result<std::vector<StockChange>> restock(store::Tx& tx, Env& env, std::int64_t o
 
 struct Movement {
   std::int64_t id = 0, sku_id = 0;
-  std::string kind;  // adjust | reserve | release | convert | restock
+  std::string kind;  // adjust | convert | restock (and reserve | release in older entries)
   std::int64_t delta_on_hand = 0, delta_reserved = 0;
   std::optional<std::string> reference;
   std::optional<std::int64_t> actor_id;

@@ -91,6 +91,36 @@ TEST_F(InventoryTest, PaymentConvertsAndCloseReleasesEachOnce) {
   expect_verified();
 }
 
+TEST_F(InventoryTest, TheJournalRecordsOnHandChangesAndReservationsHoldTheReservedUnits) {
+  stock(1, 10);
+  std::vector<Want> w{{1, 4}};
+  ASSERT_TRUE(tx([&](store::Tx& t) { return reserve(t, env_, 500, w, 0); }));
+  ASSERT_TRUE(tx([&](store::Tx& t) { return reserve(t, env_, 501, w, 0); }));
+  ASSERT_TRUE(tx([&](store::Tx& t) { return release(t, env_, 501); }));
+  ASSERT_TRUE(tx([&](store::Tx& t) { return convert(t, env_, 500); }));
+  auto page = movements(*db_, 1, 0, 10);
+  ASSERT_TRUE(page);
+  std::vector<std::string> kinds;
+  for (const auto& m : page->items) kinds.push_back(m.kind);
+  EXPECT_EQ(kinds, (std::vector<std::string>{"convert", "adjust"}));
+  EXPECT_EQ(page->items[0].delta_on_hand, -4);
+  EXPECT_EQ(get(1).on_hand, 6);
+  EXPECT_EQ(get(1).reserved, 0);
+  expect_verified();
+}
+
+TEST_F(InventoryTest, VerifyFindsReservedUnitsThatNoReservationHolds) {
+  stock(1, 10);
+  std::vector<Want> w{{1, 3}};
+  ASSERT_TRUE(tx([&](store::Tx& t) { return reserve(t, env_, 600, w, 0); }));
+  expect_verified();
+  ASSERT_TRUE(db_->exec("UPDATE inv_stock SET reserved = 5 WHERE sku_id = 1"));
+  auto v = verify(*db_);
+  ASSERT_TRUE(v);
+  ASSERT_EQ(v->problems.size(), 1u);
+  EXPECT_NE(v->problems[0].find("active reservations hold 3, the stock says 5"), std::string::npos);
+}
+
 TEST_F(InventoryTest, CountBelowReservedUnitsIsRefused) {
   stock(1, 10);
   std::vector<Want> w{{1, 7}};
