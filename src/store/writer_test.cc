@@ -335,5 +335,46 @@ TEST(WriterPipelined, RandomisedOutcomesMatchTheTableAcrossCheckpoints) {
   EXPECT_EQ(sum.value().value(), committed_sum.load());
 }
 
+// Three times the checkpoint threshold of data, written without a pause: the writer copies the
+// log into the database between batches and the log restarts, so it never grows far past the
+// threshold (4,000 frames).
+TEST(WriterPipelined, TheLogStaysBoundedUnderEndlessWrites) {
+  auto path = testing::fresh_db_path("writer_pipelined_bounded");
+  std::string pad(3000, 'y');  // ~1 page per row
+  constexpr int kRows = 12'000;
+  {
+    WriterOptions opts;
+    opts.pipelined_sync = true;
+    opts.batch_commands_max = 50;
+    auto conn = fresh_conn(path);
+    ASSERT_TRUE(conn->exec_script("CREATE TABLE pad (id BIGINT PRIMARY KEY, b TEXT NOT NULL)"));
+    Writer w(std::move(conn), opts, nullptr);
+    ASSERT_TRUE(w.pipelined());
+    constexpr int kChunk = 2'000;  // within the queue's bound, and the writer never idles long
+    std::vector<std::promise<Outcome>> done(kRows);
+    for (int from = 0; from < kRows; from += kChunk) {
+      for (int i = from; i < from + kChunk; ++i)
+        w.submit(make_command(
+            [i, &pad](Tx& tx) {
+              return tx.exec("INSERT INTO pad (id, b) VALUES ($1, $2)", {std::int64_t{i}, pad})
+                  .has_value();
+            },
+            [&done, i](Outcome o) { done[static_cast<std::size_t>(i)].set_value(o); }));
+      // Wait for the chunk before the one just sent, so two are always in flight.
+      if (from < kChunk) continue;
+      for (int i = from - kChunk; i < from; ++i)
+        ASSERT_EQ(done[static_cast<std::size_t>(i)].get_future().get(), Outcome::committed);
+    }
+    for (int i = kRows - kChunk; i < kRows; ++i)
+      ASSERT_EQ(done[static_cast<std::size_t>(i)].get_future().get(), Outcome::committed);
+    auto wal = std::filesystem::file_size(path + "-wal");
+    EXPECT_LT(wal, 8'600u * 4'096u) << "the log kept growing: it never restarted";
+    EXPECT_GT(std::filesystem::file_size(path), 30u << 20) << "the pages reached the database";
+  }
+  auto r = std::move(open_sqlite(path, OpenMode::read_only).value());
+  auto n = r->query_one("SELECT COUNT(*) FROM pad", {}, [](const Row& row) { return row.i64(0); });
+  EXPECT_EQ(n.value().value(), kRows);
+}
+
 }  // namespace
 }  // namespace jishi::store
