@@ -341,7 +341,9 @@ Reply create_checkout(Services& s, Request& req) {
         Error(Code::validation_failed, "give either address_id or address", "/address"));
   return Reply::write([&s, c](store::Tx& tx) -> Response {
     API_ASSIGN(auto r, flows::checkout(tx, s.env, s.trade, c));
-    return ok_json(checkout_json(r), r.replayed ? 200 : 201);
+    int status = r.replayed ? 200 : 201;
+    auto done = std::make_shared<const flows::CheckoutResult>(std::move(r));
+    return ok_json_later([done] { return checkout_json(*done); }, status);
   });
 }
 

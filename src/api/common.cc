@@ -97,6 +97,15 @@ http::Response ok_json(const boost::json::value& v, int status) {
   return http::json_response(status, v);
 }
 
+http::Response ok_json_later(std::function<boost::json::value()> build, int status) {
+  http::Response r;
+  r.status = status;
+  r.render = [build = std::move(build)](http::Response& out) {
+    out.body = boost::json::serialize(build());
+  };
+  return r;
+}
+
 boost::json::object page_json(boost::json::array items, std::optional<std::int64_t> next) {
   boost::json::object o;
   o["items"] = std::move(items);

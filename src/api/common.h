@@ -40,6 +40,10 @@ http::Response invalidates_access(Services& s, http::Response r);
 http::Response invalidates_access_of(Services& s, UserId user, http::Response r);
 
 http::Response ok_json(const boost::json::value& v, int status = 200);
+// A write's JSON reply built once the write is durable, on an I/O thread
+// (http::Response::render), so that rendering costs the writer's thread nothing. `build` must
+// own everything it reads.
+http::Response ok_json_later(std::function<boost::json::value()> build, int status = 200);
 // {"items":[...],"next_cursor":"..."|null}
 boost::json::object page_json(boost::json::array items, std::optional<std::int64_t> next);
 

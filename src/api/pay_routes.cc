@@ -385,7 +385,8 @@ Reply confirm_intent(Services& s, Request& req) {
       std::optional<std::int64_t> decision;
       if (auto held = check_payment_risk(s, tx, open, sig, decision)) return std::move(*held);
       API_ASSIGN(auto i, pay::pay_with_wallet(tx, s.env, intent_id, payer, decision));
-      return ok_json(intent_json(i));
+      auto paid = std::make_shared<const pay::Intent>(std::move(i));
+      return ok_json_later([paid] { return intent_json(*paid); });
     });
   }
   if (!s.gateway)

@@ -97,6 +97,7 @@ TxStep with_idempotency(TxStep inner, IdempotencyContext ctx, const FieldCipher&
     if (*stored) return std::move(**stored);
     Response r = inner(tx);
     if (r.status >= 200 && r.status < 300) {
+      render_now(r);  // the body is stored with the key
       std::string body = ctx.encrypt ? cipher.encrypt(kBodyField, r.body) : r.body;
       auto saved = tx.exec(
           "INSERT INTO idempotency_keys (scope, idem_key, request_hash, status, content_type, "

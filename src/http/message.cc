@@ -62,6 +62,13 @@ Response json_response(int status, const boost::json::value& body) {
   return r;
 }
 
+void render_now(Response& r) {
+  if (!r.render) return;
+  auto render = std::move(r.render);
+  r.render = nullptr;
+  render(r);
+}
+
 Response no_content() {
   Response r;
   r.status = 204;

@@ -53,7 +53,15 @@ struct Response {
   // Runs on the writer's thread right after this write's COMMIT (never when it did not
   // commit): for invalidating caches. Must be quick and must not block.
   std::function<void()> on_committed;
+  // Fills in this response (usually its body) from values the write step captured. It runs on
+  // an I/O thread once the write is durable, so rendering stays off the writer's thread; it is
+  // dropped when the write did not commit. A write under an Idempotency-Key renders at once in
+  // the writer, since its body is stored with the key.
+  std::function<void(Response&)> render;
 };
+
+// Runs and clears r.render, if set.
+void render_now(Response& r);
 
 Response json_response(int status, const boost::json::value& body);
 Response no_content();

@@ -54,6 +54,7 @@ class HttpCommand final : public store::Command {
         if (response_.on_committed) response_.on_committed();
         break;
       case store::Outcome::rolled_back:
+        response_.render = nullptr;
         break;
       case store::Outcome::commit_failed:
         response_ = problem(Error(Code::storage_failure, "the write could not be made durable"));
@@ -282,7 +283,9 @@ awaitable<Response> Server::Impl::handle(Request& req, Router::Match& match) {
     }
     TxStep step = std::move(std::get<TxStep>(reply.step));
     if (idem) step = with_idempotency(std::move(step), *idem, cipher, clock);  // scope set above
-    co_return co_await submit(std::move(step));
+    Response written = co_await submit(std::move(step));
+    render_now(written);  // here, on this I/O thread, now that the write is durable
+    co_return written;
   }
 }
 

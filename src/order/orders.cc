@@ -14,7 +14,7 @@ constexpr std::string_view kColumns =
     "items_total, freight, total, refunded, intent_id, recipient_enc, phone_enc, region_code, "
     "detail_enc, buyer_note, carrier, tracking_no, cancel_reason, pay_deadline_us, paid_at_us, "
     "shipped_at_us, delivered_at_us, auto_confirm_at_us, completed_at_us, cancelled_at_us, "
-    "confirm_extended, created_at_us, updated_at_us";
+    "confirm_extended, created_at_us, updated_at_us, postal_code";
 
 Currency stored_currency(std::string_view code) {
   auto c = currency_from_code(code);
@@ -54,6 +54,7 @@ Result<Order> read_order(const store::Row& r, const Env& env) {
   o.confirm_extended = r.i64(28) != 0;
   o.created_at_us = r.i64(29);
   o.updated_at_us = r.i64(30);
+  o.ship_to.postal_code = r.opt_str(31);
   return o;
 }
 
@@ -210,11 +211,12 @@ Status insert_order(store::Tx& tx, Env& env, const NewOrder& o) {
       "INSERT INTO ord_orders (id, checkout_id, buyer_id, seller_id, status, payment_status, "
       "fulfillment_status, currency, items_total, freight, total, intent_id, recipient_enc, "
       "phone_enc, region_code, detail_enc, buyer_note, pay_deadline_us, created_at_us, "
-      "updated_at_us) VALUES ($1, $2, $3, $4, 'pending_payment', 'unpaid', 'unfulfilled', $5, $6, "
-      "$7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)",
+      "updated_at_us, postal_code) VALUES ($1, $2, $3, $4, 'pending_payment', 'unpaid', "
+      "'unfulfilled', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17)",
       {o.id.value, o.checkout.value, o.buyer.value, o.seller.value, o.currency.code_view(), items,
        o.freight, items + o.freight, o.intent_id, sealed.recipient, sealed.phone,
-       o.ship_to.region_code, sealed.detail, o.buyer_note, o.pay_deadline_us, now}));
+       o.ship_to.region_code, sealed.detail, o.buyer_note, o.pay_deadline_us, now,
+       o.ship_to.postal_code}));
   for (const auto& l : o.lines)
     JISHI_TRY(tx.exec(
         "INSERT INTO ord_lines (order_id, line_no, sku_id, product_id, title, spec_text, "

@@ -200,6 +200,28 @@ class TradingTest(unittest.TestCase):
         m.verify("ledger")
         m.verify("stock")
 
+    def test_a_checkout_under_an_idempotency_key_replays_the_reply_it_stored(self):
+        # The checkout's reply is rendered after the write is durable, on an I/O thread; under an
+        # Idempotency-Key it must be rendered in the write instead, since it is stored there.
+        m = self.m
+        seller, org = m.merchant()
+        _, skus = m.product(seller, org, "保温杯", 8800, 10)
+        buyer, _ = m.user()
+        body = {"checkout_token": token(), "address": ADDRESS,
+                "lines": [{"sku_id": skus[0], "quantity": 2}]}
+        key = "checkout-" + token()
+        first = buyer.post("/api/v1/checkouts", body, key=key)
+        self.assertEqual(first.status, 201, first)
+        self.assertEqual(first.json["orders"][0]["total"]["amount"], 2 * 8800 + FREIGHT)
+        again = buyer.post("/api/v1/checkouts", body, key=key)
+        self.assertEqual(again.status, 201, again)
+        self.assertEqual(again.json, first.json)
+        self.assertEqual(m.stock(seller, skus[0])["reserved"], 2)
+        # Without the key the same token answers 200 with the same checkout, rendered afresh.
+        plain = buyer.post("/api/v1/checkouts", body)
+        self.assertEqual((plain.status, plain.json["id"]), (200, first.json["id"]))
+        self.assertEqual(plain.json["orders"], first.json["orders"])
+
     def test_two_hundred_buyers_race_for_fifty_units(self):
         m = self.m
         seller, org = m.merchant()

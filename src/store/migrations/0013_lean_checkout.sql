@@ -12,3 +12,7 @@ DROP INDEX IF EXISTS ord_orders_paid_at;
 CREATE INDEX ord_orders_paid_at ON ord_orders (paid_at_us) WHERE paid_at_us IS NOT NULL;
 DROP INDEX IF EXISTS pay_intents_trade;
 CREATE INDEX pay_intents_trade ON pay_intents (channel, trade_no) WHERE trade_no IS NOT NULL;
+
+-- The postal code given with the shipping address is kept with the order (checkout's reply
+-- showed it, but reading the order back lost it).
+ALTER TABLE ord_orders ADD COLUMN postal_code TEXT;
