@@ -4,7 +4,7 @@
 
 Sets up, through the API: one merchant with SKUS SKUs (100 per product, a million units each),
 one buyer with a funded wallet (a top-up paid by card through the built-in simulator). Then runs
-wrk (2 threads, 64 connections) for SECONDS each:
+wrk (2 threads, BENCH_CONNECTIONS keep-alive connections, 64 by default) for SECONDS each:
   uniform      checkouts of 1–3 random SKUs
   hot          every checkout buys the same SKU
   uniform+pay  each checkout followed by paying its intent from the wallet (two writes)
@@ -27,6 +27,7 @@ JISHI = sys.argv[1]
 SECONDS = int(sys.argv[2]) if len(sys.argv) > 2 else 10
 SKUS = int(sys.argv[3]) if len(sys.argv) > 3 else 10000
 FLASH_UNITS = int(os.environ.get("BENCH_FLASH_UNITS", "10000"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "64"))
 FLASH_MAX_SECONDS = int(os.environ.get("BENCH_FLASH_MAX_SECONDS", "120"))
 HERE = os.path.dirname(os.path.abspath(__file__))
 PASSWORD = "bench-password-1"
@@ -139,7 +140,7 @@ def main():
                 _, before = call(port, "GET", "/api/v1/me/wallet", None, buyer)
             wenv = dict(os.environ, JISHI_BENCH_TOKEN=buyer, JISHI_BENCH_SKUS=sku_file,
                         JISHI_BENCH_HOT=hot, JISHI_BENCH_PAY=pay)
-            out = subprocess.run(["wrk", "-t2", "-c64", "-d%ds" % SECONDS, "--latency",
+            out = subprocess.run(["wrk", "-t2", "-c%d" % CONNECTIONS, "-d%ds" % SECONDS, "--latency",
                                   "-s", os.path.join(HERE, "checkout.lua"), "http://127.0.0.1:%d" % port],
                                  env=wenv, capture_output=True, text=True).stdout
             rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
@@ -187,7 +188,7 @@ def main():
         wenv = dict(os.environ, JISHI_BENCH_TOKEN=buyer, JISHI_BENCH_SKUS=flash_file, JISHI_BENCH_HOT="1",
                     JISHI_BENCH_PAY="0")
         started = time.time()
-        wrk = subprocess.Popen(["wrk", "-t2", "-c64", "-d%ds" % FLASH_MAX_SECONDS, "-s",
+        wrk = subprocess.Popen(["wrk", "-t2", "-c%d" % CONNECTIONS, "-d%ds" % FLASH_MAX_SECONDS, "-s",
                                 os.path.join(HERE, "checkout.lua"), "http://127.0.0.1:%d" % port],
                                env=wenv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         sold_out_s = None
