@@ -129,9 +129,10 @@ def main():
         lines.append("| PostgreSQL %s, %s clients | %s | %s | %s |" % (r["kind"], r["clients"], r["per_s"], r["p50_ms"], r["p99_ms"]))
     lines += [
         "",
-        "Flash sale: %s units of one SKU, 64 connections buying one each until sold out: sold %s in %s s, "
+        "Flash sale: %s units of one SKU, %s connections buying one each until sold out: sold %s in %s s, "
         "oversold %s. `jishi verify stock`: %s; `jishi verify ledger`: %s." % (
-            flash.get("units", "?"), flash.get("sold", "?"), flash.get("sold_out_s", "?"), flash.get("oversold", "?"),
+            flash.get("units", "?"), os.environ.get("BENCH_CONNECTIONS", "64"), flash.get("sold", "?"),
+            flash.get("sold_out_s", "?"), flash.get("oversold", "?"),
             "ok" if stock_ok else "FAILED", "ok" if ledger_ok else "FAILED"),
         "",
         "Server during the HTTP runs: %s commands per writer batch on average, %s ms per COMMIT, "
