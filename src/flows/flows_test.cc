@@ -2,7 +2,14 @@
 
 #include <boost/json.hpp>
 
+#include "catalog/catalog.h"
+#include "events/jobs.h"
 #include "flows/internal.h"
+#include "flows/trade.h"
+#include "inventory/inventory.h"
+#include "pay/payments.h"
+#include "store/store.h"
+#include "store/test_util.h"
 
 namespace jishi::flows {
 namespace {
@@ -56,6 +63,104 @@ TEST(OrderEventJson, LeavesOutUnsetFieldsAndSplicesExtraFieldsInAtTheEnd) {
   EXPECT_EQ(o.at("rating").at("score").as_int64(), 5);
   EXPECT_EQ(o.at("note").as_string(), "x");
   EXPECT_EQ(text.back(), '}');
+}
+
+// A checkout nobody pays: at its deadline the unpaid-timeout job cancels its order, releases
+// its stock and closes its intent, once; before the deadline it does nothing.
+class UnpaidTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store::StoreOptions o;
+    o.sqlite_path = store::testing::fresh_db_path("flows_unpaid");
+    store_ = std::move(store::Store::open(o, nullptr).value());
+    write([&](store::Tx& tx) -> Status {
+      JISHI_TRY(tx.exec_script(
+          "INSERT INTO users (id, email, display_name, password_hash, status, created_at_us, "
+          "updated_at_us) VALUES (1, 's@x', 's', 'x', 'active', 0, 0);"
+          "INSERT INTO orgs (id, kind, name, status, created_by, created_at_us, updated_at_us) "
+          "VALUES (7, 'merchant', 'shop', 'approved', 1, 0, 0);"));
+      JISHI_ASSIGN_OR_RETURN(auto cat,
+                             catalog::create_category(tx, env_, {{}, "cups", "杯子", {}, 0}));
+      catalog::ProductFields f{"保温杯", std::nullopt, std::nullopt, cat.id, {}};
+      std::vector<catalog::NewSku> skus{{{{"色", "白"}}, Money{8800, cny_}, std::nullopt}};
+      JISHI_ASSIGN_OR_RETURN(auto product, catalog::create_product(tx, env_, seller_, f, skus));
+      sku_ = product.skus.front().id.value;
+      JISHI_TRY(inventory::set_on_hand(tx, env_, sku_, seller_, 10, UserId{1}, ""));
+      JISHI_TRY(catalog::list_product(tx, env_, product.id, UserId{1}));
+      return {};
+    });
+    runner_ = std::make_unique<events::JobRunner>(*store_, env_, events::JobRunnerOptions{});
+    runner_->on(std::string(kJobCloseUnpaid),
+                [](store::Tx& tx, Env& env, const events::Job& job) -> Status {
+                  return close_unpaid(tx, env, order::CheckoutId{std::stoll(job.key)});
+                });
+  }
+  void write(const std::function<Status(store::Tx&)>& f) {
+    Status result;
+    auto outcome = store::run_and_wait(store_->writer(), [&](store::Tx& tx) {
+      result = f(tx);
+      return result.has_value();
+    });
+    ASSERT_TRUE(result) << result.error().detail;
+    ASSERT_EQ(outcome, store::Outcome::committed);
+  }
+  CheckoutResult buy(std::int64_t quantity) {
+    CheckoutResult out;
+    write([&](store::Tx& tx) -> Status {
+      CheckoutRequest req;
+      req.buyer = UserId{1000};
+      req.token = "unpaid-test-token-" + std::to_string(++tokens_);
+      req.address =
+          order::AddressFields{"张三", "+8613800138000", "330106", "文三路 90 号", std::nullopt};
+      req.lines.push_back({sku_, quantity, std::nullopt});
+      JISHI_ASSIGN_OR_RETURN(out, checkout(tx, env_, cfg_, req));
+      return {};
+    });
+    return out;
+  }
+  inventory::Stock stock() {
+    auto lease = store_->reads().lease();
+    return inventory::get_stock(*lease, sku_).value().value();
+  }
+  CheckoutResult reload(const CheckoutResult& c) {
+    auto lease = store_->reads().lease();
+    return load_checkout(*lease, env_, c.checkout.id).value();
+  }
+
+  ManualClock clock_{1'800'000'000'000'000};
+  IdGenerator ids_{clock_, 1};
+  FieldCipher cipher_ = FieldCipher::from_keys("k", std::string(32, 'k'), std::string(32, 'l'));
+  Env env_{clock_, ids_, cipher_};
+  Currency cny_ = currency_from_code("CNY").value();
+  OrgId seller_{7};
+  TradeConfig cfg_;
+  std::int64_t sku_ = 0;
+  int tokens_ = 0;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<events::JobRunner> runner_;
+};
+
+TEST_F(UnpaidTest, AtItsDeadlineAnUnpaidCheckoutIsCancelledAndItsStockReleased) {
+  auto c = buy(3);
+  EXPECT_EQ(stock().reserved, 3);
+  clock_.advance_us(cfg_.pay_timeout_us - 1);
+  EXPECT_EQ(runner_->run_once(), 0);  // not yet
+  EXPECT_EQ(reload(c).orders.front().status, "pending_payment");
+
+  clock_.advance_us(1);
+  EXPECT_EQ(runner_->run_once(), 1);
+  auto after = reload(c);
+  EXPECT_EQ(after.orders.front().status, "cancelled");
+  EXPECT_EQ(after.orders.front().cancel_reason, "unpaid_timeout");
+  EXPECT_NE(after.intent.status, pay::IntentStatus::requires_payment);
+  EXPECT_EQ(stock().reserved, 0);
+  EXPECT_EQ(stock().on_hand, 10);
+  EXPECT_EQ(runner_->run_once(), 0);  // once
+
+  auto lease = store_->reads().lease();
+  auto v = inventory::verify(*lease);
+  ASSERT_TRUE(v);
+  EXPECT_TRUE(v->problems.empty()) << v->problems.front();
 }
 
 }  // namespace
