@@ -19,13 +19,7 @@ class EventsTest : public ::testing::Test {
   }
   template <class F>
   void write(F f) {
-    Status result;
-    auto outcome = store::run_and_wait(store_->writer(), [&](store::Tx& tx) {
-      result = f(tx);
-      return result.has_value();
-    });
-    ASSERT_TRUE(result) << result.error().detail;
-    ASSERT_EQ(outcome, store::Outcome::committed);
+    store::testing::write_ok(store_->writer(), f);
   }
   std::int64_t count(std::string_view sql) {
     auto lease = store_->reads().lease();

@@ -96,13 +96,7 @@ class UnpaidTest : public ::testing::Test {
                 });
   }
   void write(const std::function<Status(store::Tx&)>& f) {
-    Status result;
-    auto outcome = store::run_and_wait(store_->writer(), [&](store::Tx& tx) {
-      result = f(tx);
-      return result.has_value();
-    });
-    ASSERT_TRUE(result) << result.error().detail;
-    ASSERT_EQ(outcome, store::Outcome::committed);
+    store::testing::write_ok(store_->writer(), f);
   }
   CheckoutResult buy(std::int64_t quantity) {
     CheckoutResult out;

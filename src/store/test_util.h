@@ -6,7 +6,10 @@
 
 #include <atomic>
 #include <cstdio>
+#include <functional>
 #include <string>
+
+#include "store/writer.h"
 
 namespace jishi::store::testing {
 
@@ -16,6 +19,17 @@ inline std::string fresh_db_path(const std::string& name) {
                      "_" + std::to_string(counter++) + ".db";
   for (auto suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
   return path;
+}
+
+// Runs f as one writer command; the test fails unless f succeeds and the command commits.
+inline void write_ok(Writer& writer, const std::function<Status(Tx&)>& f) {
+  Status result;
+  auto outcome = run_and_wait(writer, [&](Tx& tx) {
+    result = f(tx);
+    return result.has_value();
+  });
+  ASSERT_TRUE(result) << result.error().detail;
+  ASSERT_EQ(outcome, Outcome::committed);
 }
 
 }  // namespace jishi::store::testing

@@ -286,6 +286,19 @@ TEST(WriterPipelined, InMemoryDatabasesCannotDeferAndStayPlain) {
       Outcome::committed);
 }
 
+// Pipelined durability with small batches, on a database with a table `pad` (id, b) beside `t`.
+WriterOptions pipelined_options() {
+  WriterOptions opts;
+  opts.pipelined_sync = true;
+  opts.batch_commands_max = 50;
+  return opts;
+}
+std::unique_ptr<Conn> padded_conn(const std::string& path) {
+  auto conn = fresh_conn(path);
+  EXPECT_TRUE(conn->exec_script("CREATE TABLE pad (id BIGINT PRIMARY KEY, b TEXT NOT NULL)"));
+  return conn;
+}
+
 // Many threads, random failures, and enough data to pass the checkpoint threshold several
 // times: every committed row is there after the writer closes (at synchronous=FULL), the WAL
 // has been checkpointed into the database, and the sum matches.
@@ -295,12 +308,7 @@ TEST(WriterPipelined, RandomisedOutcomesMatchTheTableAcrossCheckpoints) {
   auto path = testing::fresh_db_path("writer_pipelined_random");
   std::atomic<std::int64_t> committed_sum{0};
   {
-    WriterOptions opts;
-    opts.pipelined_sync = true;
-    opts.batch_commands_max = 50;
-    auto conn = fresh_conn(path);
-    ASSERT_TRUE(conn->exec_script("CREATE TABLE pad (id BIGINT PRIMARY KEY, b TEXT NOT NULL)"));
-    Writer w(std::move(conn), opts, nullptr);
+    Writer w(padded_conn(path), pipelined_options(), nullptr);
     ASSERT_TRUE(w.pipelined());
     std::vector<std::thread> threads;
     std::string pad(3000, 'x');  // ~1 page per row: the WAL passes 4,000 frames
@@ -343,12 +351,7 @@ TEST(WriterPipelined, TheLogStaysBoundedUnderEndlessWrites) {
   std::string pad(3000, 'y');  // ~1 page per row
   constexpr int kRows = 12'000;
   {
-    WriterOptions opts;
-    opts.pipelined_sync = true;
-    opts.batch_commands_max = 50;
-    auto conn = fresh_conn(path);
-    ASSERT_TRUE(conn->exec_script("CREATE TABLE pad (id BIGINT PRIMARY KEY, b TEXT NOT NULL)"));
-    Writer w(std::move(conn), opts, nullptr);
+    Writer w(padded_conn(path), pipelined_options(), nullptr);
     ASSERT_TRUE(w.pipelined());
     constexpr int kChunk = 2'000;  // within the queue's bound, and the writer never idles long
     std::vector<std::promise<Outcome>> done(kRows);
