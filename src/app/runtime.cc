@@ -79,6 +79,7 @@ void register_trade_jobs(events::JobRunner& jobs, const flows::TradeConfig& trad
             if (!id) return fail(Code::internal, "bad job key " + job.key);
             return flows::close_unpaid(tx, env, order::CheckoutId{*id});
           });
+  jobs.sweep(std::string(flows::kJobCloseUnpaid), flows::close_unpaid_sweep());
   jobs.on(std::string(flows::kJobAutoConfirm),
           [trade](store::Tx& tx, Env& env, const events::Job& job) -> Status {
             auto id = parse_id(job.key);

@@ -155,5 +155,37 @@ TEST_F(EventsTest, WebhookUrlsAreChecked) {
   EXPECT_TRUE(validate_webhook({"https://erp.example.com/hooks/jishi", {"order.paid"}, {}}));
 }
 
+// A sweep handles what its query finds, each key in a transaction of its own; a failing key is
+// retried with backoff while the others go on.
+TEST_F(EventsTest, ASweepHandlesWhatItFindsAndRetriesAFailureWithBackoff) {
+  JobRunner runner(*store_, env_, JobRunnerOptions{});
+  std::vector<std::string> due{"a", "b"};
+  std::vector<std::string> handled;
+  bool b_fails = true;
+  runner.sweep(
+      "test.sweep",
+      Sweep{[&](store::Conn&, const Env&) -> Result<std::vector<std::string>> { return due; },
+            [&](store::Tx& tx, Env&, const std::string& key) -> Status {
+              JISHI_TRY(
+                  tx.exec("INSERT INTO ev_events (id, type, subject, data, created_at_us) "
+                          "VALUES ($1, 'swept', $2, '{}', 0)",
+                          {static_cast<std::int64_t>(handled.size() + 1), key}));
+              if (key == "b" && b_fails) return fail(Code::internal, "b is broken");
+              handled.push_back(key);
+              return {};
+            }});
+  EXPECT_EQ(runner.run_once(), 1);  // a; b failed and its writes were rolled back
+  EXPECT_EQ(handled, (std::vector<std::string>{"a"}));
+  EXPECT_EQ(count("SELECT COUNT(*) FROM ev_events WHERE subject = 'b'"), 0);
+  due = {"b"};
+  b_fails = false;
+  EXPECT_EQ(runner.run_once(), 0);  // backing off
+  clock_.advance_us(JobRunnerOptions{}.retry_base_us);
+  EXPECT_EQ(runner.run_once(), 1);
+  EXPECT_EQ(handled, (std::vector<std::string>{"a", "b"}));
+  due.clear();
+  EXPECT_EQ(runner.run_once(), 0);
+}
+
 }  // namespace
 }  // namespace jishi::events

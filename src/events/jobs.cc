@@ -53,6 +53,10 @@ void JobRunner::on(std::string kind, JobHandler handler) {
   handlers_[std::move(kind)] = std::move(handler);
 }
 
+void JobRunner::sweep(std::string name, Sweep sweep) {
+  sweeps_[std::move(name)] = std::move(sweep);
+}
+
 void JobRunner::start() {
   thread_ = std::thread([this] {
     name_this_thread("jishi-jobs");
@@ -94,10 +98,10 @@ std::int64_t JobRunner::run_once() {
                      });
     if (!r) {
       spdlog::warn("jobs: {}", r.error().detail);
-      return 0;
+      return run_sweeps();
     }
   }
-  std::int64_t done = 0;
+  std::int64_t done = run_sweeps();
   for (const auto& seen : due) {
     auto it = handlers_.find(seen.kind);
     if (it == handlers_.end()) continue;
@@ -143,6 +147,49 @@ std::int64_t JobRunner::run_once() {
                env_.clock.now_us() + delay, env_.clock.now_us(), seen.run_at_us})
           .has_value();
     });
+  }
+  return done;
+}
+
+std::int64_t JobRunner::run_sweeps() {
+  std::int64_t done = 0;
+  for (const auto& [name, sweep] : sweeps_) {
+    Result<std::vector<std::string>> due;
+    {
+      auto lease = store_.reads().lease();
+      due = sweep.due(*lease, env_);
+    }
+    if (!due) {
+      spdlog::warn("sweep {}: {}", name, due.error().detail);
+      continue;
+    }
+    for (const auto& key : *due) {
+      auto retry = sweep_retries_.find({name, key});
+      if (retry != sweep_retries_.end() && env_.clock.now_us() < retry->second.next_us) continue;
+      Status result;
+      auto outcome = store::run_and_wait(store_.writer(), [&](store::Tx& tx) {
+        result = sweep.run(tx, env_, key);
+        return result.has_value();
+      });
+      if (outcome == store::Outcome::committed && result) {
+        ++done;
+        if (retry != sweep_retries_.end()) sweep_retries_.erase(retry);
+        if (registry_)
+          registry_
+              ->counter("jishi_jobs_run_total", "Durable jobs completed", "kind=\"" + name + "\"")
+              .add();
+        continue;
+      }
+      std::string why = result ? "the write did not commit" : result.error().detail;
+      if (retry == sweep_retries_.end()) {
+        if (sweep_retries_.size() >= limits::jobs_per_pass_max) sweep_retries_.clear();
+        retry = sweep_retries_.emplace(std::pair(name, key), Retry{}).first;
+      }
+      std::int64_t attempts = ++retry->second.attempts;
+      retry->second.next_us = env_.clock.now_us() +
+                              (options_.retry_base_us << std::min<std::int64_t>(attempts - 1, 12));
+      spdlog::warn("sweep {} {} failed (attempt {}): {}", name, key, attempts, why);
+    }
   }
   return done;
 }

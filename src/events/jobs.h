@@ -36,6 +36,16 @@ Result<std::optional<Job>> get_job(store::Conn& conn, std::string_view kind, std
 
 using JobHandler = std::function<Status(store::Tx&, Env&, const Job&)>;
 
+// Timed work that is found by a query instead of being scheduled row by row (unpaid orders by
+// their deadline: a checkout then writes no job). Each pass `due` reads, on a read
+// connection, the keys whose time has come (at most jobs_per_pass_max); `run` handles each in a
+// writer command of its own and must be idempotent: a key may be seen again before its
+// handling commits. A key whose handling fails is retried with backoff (kept in memory).
+struct Sweep {
+  std::function<Result<std::vector<std::string>>(store::Conn&, const Env&)> due;
+  std::function<Status(store::Tx&, Env&, const std::string& key)> run;
+};
+
 struct JobRunnerOptions {
   std::int64_t interval_ms = 500;
   std::int64_t attempts_max = 10;
@@ -47,20 +57,28 @@ class JobRunner {
   JobRunner(store::Store& store, Env env, JobRunnerOptions options,
             metrics::Registry* registry = nullptr);
   ~JobRunner();
-  // Handlers are registered before start(); a due job of an unknown kind waits.
+  // Handlers and sweeps are registered before start(); a due job of an unknown kind waits.
   void on(std::string kind, JobHandler handler);
+  void sweep(std::string name, Sweep sweep);
   void start();
   void stop();
-  // Runs every job due now once; returns how many completed (tests, the CLI).
+  // Runs every job due now once, then every sweep's due keys; returns how many completed (tests,
+  // the CLI).
   std::int64_t run_once();
 
  private:
   void loop();
+  std::int64_t run_sweeps();
   store::Store& store_;
   Env env_;
   JobRunnerOptions options_;
   metrics::Registry* registry_;
   std::map<std::string, JobHandler, std::less<>> handlers_;
+  std::map<std::string, Sweep, std::less<>> sweeps_;
+  struct Retry {
+    std::int64_t attempts = 0, next_us = 0;
+  };
+  std::map<std::pair<std::string, std::string>, Retry> sweep_retries_;  // (sweep, key); bounded
   std::mutex mutex_;
   std::condition_variable cv_;
   bool stopping_ = false;

@@ -6,7 +6,6 @@
 #include "core/check.h"
 #include "core/limits.h"
 #include "events/events.h"
-#include "events/jobs.h"
 #include "flows/internal.h"
 #include "flows/trade.h"
 #include "inventory/inventory.h"
@@ -244,7 +243,7 @@ Result<CheckoutResult> checkout(store::Tx& tx, Env& env, const TradeConfig& cfg,
     result.checkout.orders.push_back(n.id);
     result.orders.push_back(order::order_as_inserted(n, now));
   }
-  JISHI_TRY(events::schedule(tx, env, kJobCloseUnpaid, id_text(checkout_id.value), deadline));
+  // No job: the close_unpaid sweep finds the orders by their deadline (ord_orders_unpaid).
   if (req.from_cart) {
     std::vector<std::int64_t> done;
     for (const auto& l : lines) done.push_back(l.sku_id);

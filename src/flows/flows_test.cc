@@ -90,10 +90,7 @@ class UnpaidTest : public ::testing::Test {
       return {};
     });
     runner_ = std::make_unique<events::JobRunner>(*store_, env_, events::JobRunnerOptions{});
-    runner_->on(std::string(kJobCloseUnpaid),
-                [](store::Tx& tx, Env& env, const events::Job& job) -> Status {
-                  return close_unpaid(tx, env, order::CheckoutId{std::stoll(job.key)});
-                });
+    runner_->sweep(std::string(kJobCloseUnpaid), close_unpaid_sweep());
   }
   void write(const std::function<Status(store::Tx&)>& f) {
     store::testing::write_ok(store_->writer(), f);

@@ -178,8 +178,7 @@ Status on_intent_succeeded(store::Tx& tx, Env& env, const pay::Intent& intent) {
       JISHI_TRY(catalog::add_sales(tx, catalog::ProductId{l.product_id}, l.quantity));
     JISHI_TRY(publish(tx, env, paid, "order.paid"));
   }
-  JISHI_TRY(events::cancel_job(tx, kJobCloseUnpaid, id_text(c->id.value)));
-  return {};
+  return {};  // a paid order leaves the unpaid sweep's index by its status
 }
 
 Result<order::Order> cancel_order(store::Tx& tx, Env& env, const TradeConfig& cfg,
@@ -221,6 +220,24 @@ Status close_unpaid(store::Tx& tx, Env& env, order::CheckoutId id) {
   }
   if (closed_any) JISHI_TRY(pay::close_intent(tx, env, pay::IntentId{c.checkout.intent_id}));
   return {};
+}
+
+events::Sweep close_unpaid_sweep() {
+  events::Sweep sweep;
+  sweep.due = [](store::Conn& conn, const Env& env) -> Result<std::vector<std::string>> {
+    JISHI_ASSIGN_OR_RETURN(
+        auto ids, order::overdue_checkouts(conn, env.clock.now_us(), limits::jobs_per_pass_max));
+    std::vector<std::string> keys;
+    keys.reserve(ids.size());
+    for (auto id : ids) keys.push_back(id_text(id.value));
+    return keys;
+  };
+  sweep.run = [](store::Tx& tx, Env& env, const std::string& key) -> Status {
+    auto id = parse_id(key);
+    if (!id) return fail(Code::internal, "bad checkout id " + key);
+    return close_unpaid(tx, env, order::CheckoutId{*id});
+  };
+  return sweep;
 }
 
 Result<order::Order> ship(store::Tx& tx, Env& env, const TradeConfig& cfg, order::OrderId id,

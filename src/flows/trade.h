@@ -25,6 +25,10 @@
 #include "pay/payments.h"
 #include "store/database.h"
 
+namespace jishi::events {
+struct Sweep;
+}
+
 namespace jishi::flows {
 
 struct TradeConfig {
@@ -36,6 +40,8 @@ struct TradeConfig {
 };
 
 // Durable job kinds (events::JobRunner) the flows schedule and handle.
+// Unpaid checkouts are found by the close_unpaid sweep (close_unpaid_sweep()); databases from
+// before 2026-11-29 may still hold jobs of this kind, which run the same close_unpaid().
 inline constexpr std::string_view kJobCloseUnpaid = "order.close_unpaid";  // key: checkout id
 inline constexpr std::string_view kJobAutoConfirm = "order.auto_confirm";  // key: order id
 
@@ -82,9 +88,12 @@ Status on_intent_succeeded(store::Tx& tx, Env& env, const pay::Intent& intent);
 // other orders of it remain unpaid, replaced by one for them.
 Result<order::Order> cancel_order(store::Tx& tx, Env& env, const TradeConfig& cfg,
                                   order::OrderId id, UserId buyer, std::string_view reason);
-// Job: the checkout's orders still unpaid at their deadline are cancelled. Running it again, or
-// before the deadline (never scheduled so), changes nothing.
+// The checkout's orders still unpaid at their deadline are cancelled. Running it again, or
+// before the deadline, changes nothing.
 Status close_unpaid(store::Tx& tx, Env& env, order::CheckoutId id);
+// The sweep that runs close_unpaid() for every checkout with an overdue unpaid order (keys:
+// checkout ids), for events::JobRunner::sweep.
+events::Sweep close_unpaid_sweep();
 
 Result<order::Order> ship(store::Tx& tx, Env& env, const TradeConfig& cfg, order::OrderId id,
                           OrgId seller, UserId actor, std::string_view carrier,

@@ -1,5 +1,6 @@
 #include "order/orders.h"
 
+#include <algorithm>
 #include <initializer_list>
 
 #include "core/check.h"
@@ -224,6 +225,21 @@ Status insert_order(store::Tx& tx, Env& env, const NewOrder& o) {
         {o.id.value, l.line_no, l.sku_id, l.product_id, l.title, l.spec_text, l.category,
          l.unit_price, l.quantity, l.amount}));
   return append_event(tx, env, o.id, "created", o.buyer, "");
+}
+
+Result<std::vector<CheckoutId>> overdue_checkouts(store::Conn& conn, std::int64_t now_us,
+                                                  std::size_t limit) {
+  std::vector<CheckoutId> out;
+  // The status term matches the partial index ord_orders_unpaid.
+  JISHI_TRY(conn.query(
+      "SELECT checkout_id FROM ord_orders WHERE status = 'pending_payment' AND pay_deadline_us "
+      "<= $1 ORDER BY pay_deadline_us LIMIT $2",
+      {now_us, static_cast<std::int64_t>(limit)}, [&](const store::Row& r) {
+        CheckoutId id{r.i64(0)};
+        if (std::find(out.begin(), out.end(), id) == out.end()) out.push_back(id);
+        return true;
+      }));
+  return out;
 }
 
 Result<Order> get_order(store::Conn& conn, const Env& env, OrderId id) {

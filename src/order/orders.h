@@ -101,6 +101,10 @@ Result<std::optional<Checkout>> get_checkout(store::Conn& conn, CheckoutId id);
 // A new payment intent for the checkout's orders (the previous one failed or expired).
 Status set_checkout_intent(store::Tx& tx, CheckoutId id, std::int64_t intent_id);
 Result<std::optional<Checkout>> checkout_of_intent(store::Conn& conn, std::int64_t intent_id);
+// The checkouts with an order still unpaid at now_us past its payment deadline, soonest
+// deadline first, each once (at most `limit` orders are read).
+Result<std::vector<CheckoutId>> overdue_checkouts(store::Conn& conn, std::int64_t now_us,
+                                                  std::size_t limit);
 
 Status insert_order(store::Tx& tx, Env& env, const NewOrder& o);
 // not_found when absent.

@@ -16,3 +16,7 @@ CREATE INDEX pay_intents_trade ON pay_intents (channel, trade_no) WHERE trade_no
 -- The postal code given with the shipping address is kept with the order (checkout's reply
 -- showed it, but reading the order back lost it).
 ALTER TABLE ord_orders ADD COLUMN postal_code TEXT;
+
+-- Unpaid orders are found by their deadline (flows: the close_unpaid sweep) instead of each
+-- checkout writing a job row; only unpaid orders are in the index.
+CREATE INDEX ord_orders_unpaid ON ord_orders (pay_deadline_us) WHERE status = 'pending_payment';
