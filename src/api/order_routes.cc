@@ -138,7 +138,7 @@ Reply get_order(Services& s, Request& req) {
   auto o = order::get_order(*lease, s.env, order::OrderId{id});
   if (!o || !may_read(p, *o)) return http::problem(Error(Code::not_found, "no such order"));
   auto x = order_json(*o);
-  API_ASSIGN(auto events, order::order_events(*lease, o->id));
+  API_ASSIGN(auto events, order::order_events(*lease, *o));
   json::array timeline;
   for (const auto& e : events) {
     json::object y;

@@ -224,7 +224,8 @@ Status insert_order(store::Tx& tx, Env& env, const NewOrder& o) {
         "category, unit_price, quantity, amount) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         {o.id.value, l.line_no, l.sku_id, l.product_id, l.title, l.spec_text, l.category,
          l.unit_price, l.quantity, l.amount}));
-  return append_event(tx, env, o.id, "created", o.buyer, "");
+  // No "created" event row: the order row is its own (order_events() shows it).
+  return {};
 }
 
 Result<std::vector<CheckoutId>> overdue_checkouts(store::Conn& conn, std::int64_t now_us,
@@ -374,15 +375,18 @@ Status append_event(store::Tx& tx, Env& env, OrderId id, std::string_view type,
   return {};
 }
 
-Result<std::vector<OrderEvent>> order_events(store::Conn& conn, OrderId id) {
+Result<std::vector<OrderEvent>> order_events(store::Conn& conn, const Order& o) {
   std::vector<OrderEvent> out;
   JISHI_TRY(
       conn.query("SELECT id, type, actor_id, detail, at_us FROM ord_events WHERE order_id "
                  "= $1 ORDER BY id",
-                 {id.value}, [&](const store::Row& r) {
+                 {o.id.value}, [&](const store::Row& r) {
                    out.push_back({r.i64(0), r.str(1), r.opt_i64(2), r.str(3), r.i64(4)});
                    return true;
                  }));
+  // Orders from before 2026-11-29 have a "created" row; newer ones are their own.
+  if (out.empty() || out.front().type != "created")
+    out.insert(out.begin(), OrderEvent{o.id.value, "created", o.buyer.value, "", o.created_at_us});
   return out;
 }
 

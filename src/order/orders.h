@@ -146,6 +146,8 @@ struct OrderEvent {
   std::string detail;
   std::int64_t at_us = 0;
 };
-Result<std::vector<OrderEvent>> order_events(store::Conn& conn, OrderId id);
+// The order's timeline, oldest first: its creation (the order row itself, with the buyer as
+// actor; orders from before 2026-11-29 also have a "created" row), then every change.
+Result<std::vector<OrderEvent>> order_events(store::Conn& conn, const Order& o);
 
 }  // namespace jishi::order

@@ -183,6 +183,9 @@ class TradingTest(unittest.TestCase):
         detail = buyer.get("/api/v1/orders/%s" % checkout["orders"][0]["id"]).json
         self.assertEqual([e["type"] for e in detail["timeline"]],
                          ["created", "paid", "shipped", "completed"])
+        # The creation is the order row itself: by the buyer, at the order's creation.
+        created = detail["timeline"][0]
+        self.assertEqual((created["actor_id"], created["at"]), (detail["buyer_id"], detail["created_at"]))
 
         # Rate: once per order, editable; aggregated on the seller.
         rate = buyer.post("/api/v1/orders/%s/rating" % checkout["orders"][0]["id"],
