@@ -159,9 +159,9 @@ Result<std::vector<StockChange>> reserve(store::Tx& tx, Env& env, std::int64_t o
   std::vector<std::int64_t> short_skus;
   std::int64_t now = env.clock.now_us();
   for (const auto& [sku, quantity] : per_sku) {
-    // The guard in the WHERE clause is the whole oversell protection: the writer serialises
-    // transactions, and the row is only updated while enough units are available.
-    // (Read, then a guarded UPDATE: in SQLite a RETURNING clause costs an ephemeral table per
+    // The writer serialises transactions, so the units read here are the units there are; the
+    // UPDATE still carries the guard (and the table its CHECKs), so nothing can oversell. (A
+    // read, then the UPDATE: in SQLite a RETURNING clause costs an ephemeral table per
     // statement, more than the extra primary-key read.)
     JISHI_ASSIGN_OR_RETURN(
         auto available, tx.query_one("SELECT on_hand - reserved FROM inv_stock WHERE sku_id = $1",
@@ -176,13 +176,13 @@ Result<std::vector<StockChange>> reserve(store::Tx& tx, Env& env, std::int64_t o
                               "WHERE sku_id = $1 AND on_hand - reserved >= $2",
                               {sku, quantity, now}));
     if (updated != 1) return fail(Code::internal, "the stock guard refused a checked reservation");
-    std::optional<std::int64_t> after = *available - quantity;
+    std::int64_t after = *available - quantity;
     JISHI_TRY(
         tx.exec("INSERT INTO inv_reservations (id, sku_id, order_id, quantity, status, "
                 "expires_at_us, created_at_us, updated_at_us) "
                 "VALUES ($1, $2, $3, $4, 'active', $5, $6, $6)",
                 {env.ids.next(), sku, order_id, quantity, expires_at_us, now}));
-    changes.push_back({sku, *after + quantity, *after});
+    changes.push_back({sku, *available, after});
   }
   if (!short_skus.empty()) {
     std::string list;
