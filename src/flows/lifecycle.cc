@@ -167,7 +167,7 @@ Result<order::Order> complete(store::Tx& tx, Env& env, const TradeConfig& cfg,
 }  // namespace
 
 Status on_intent_succeeded(store::Tx& tx, Env& env, const pay::Intent& intent) {
-  JISHI_ASSIGN_OR_RETURN(auto c, order::checkout_of_intent(tx, intent.id.value));
+  JISHI_ASSIGN_OR_RETURN(auto c, order::checkout_of_intent(tx, intent.id.value, intent.reference));
   if (!c) return {};  // an intent that does not pay for a checkout (the payments API's own)
   for (auto oid : c->orders) {
     JISHI_ASSIGN_OR_RETURN(auto o, order::get_order(tx, env, oid));

@@ -53,19 +53,19 @@ Result<StockChange> move(store::Tx& tx, Env& env, std::int64_t sku_id, std::stri
 }
 
 struct Reservation {
-  std::int64_t id, sku_id, quantity;
+  std::int64_t sku_id, quantity;
 };
 
 Result<std::vector<Reservation>> reservations(store::Tx& tx, std::int64_t order_id,
                                               std::string_view status) {
   std::vector<Reservation> out;
-  JISHI_TRY(tx.query(
-      "SELECT id, sku_id, quantity FROM inv_reservations WHERE order_id = $1 AND status = $2 "
-      "ORDER BY sku_id",
-      {order_id, status}, [&](const store::Row& r) {
-        out.push_back({r.i64(0), r.i64(1), r.i64(2)});
-        return true;
-      }));
+  JISHI_TRY(
+      tx.query("SELECT sku_id, quantity FROM inv_reservations WHERE order_id = $1 AND status = $2 "
+               "ORDER BY sku_id",
+               {order_id, status}, [&](const store::Row& r) {
+                 out.push_back({r.i64(0), r.i64(1)});
+                 return true;
+               }));
   return out;
 }
 
@@ -80,9 +80,10 @@ Result<std::vector<StockChange>> settle(store::Tx& tx, Env& env, std::int64_t or
   std::string reference = std::to_string(order_id);
   std::int64_t now = env.clock.now_us();
   for (const auto& r : rs) {
-    JISHI_ASSIGN_OR_RETURN(auto n, tx.exec("UPDATE inv_reservations SET status = $3, "
-                                           "updated_at_us = $4 WHERE id = $1 AND status = $2",
-                                           {r.id, from, to, now}));
+    JISHI_ASSIGN_OR_RETURN(auto n, tx.exec("UPDATE inv_reservations SET status = $4, "
+                                           "updated_at_us = $5 WHERE order_id = $1 AND "
+                                           "sku_id = $2 AND status = $3",
+                                           {order_id, r.sku_id, from, to, now}));
     if (n != 1) continue;  // moved already in this transaction
     JISHI_ASSIGN_OR_RETURN(auto c, move(tx, env, r.sku_id, kind, on_hand_sign * r.quantity,
                                         reserved_sign * r.quantity, reference, std::nullopt));
@@ -178,10 +179,10 @@ Result<std::vector<StockChange>> reserve(store::Tx& tx, Env& env, std::int64_t o
     if (updated != 1) return fail(Code::internal, "the stock guard refused a checked reservation");
     std::int64_t after = *available - quantity;
     JISHI_TRY(
-        tx.exec("INSERT INTO inv_reservations (id, sku_id, order_id, quantity, status, "
+        tx.exec("INSERT INTO inv_reservations (order_id, sku_id, quantity, status, "
                 "expires_at_us, created_at_us, updated_at_us) "
-                "VALUES ($1, $2, $3, $4, 'active', $5, $6, $6)",
-                {env.ids.next(), sku, order_id, quantity, expires_at_us, now}));
+                "VALUES ($1, $2, $3, 'active', $4, $5, $5)",
+                {order_id, sku, quantity, expires_at_us, now}));
     changes.push_back({sku, *available, after});
   }
   if (!short_skus.empty()) {

@@ -1,6 +1,7 @@
 #include "order/orders.h"
 
 #include <algorithm>
+#include <charconv>
 #include <initializer_list>
 
 #include "core/check.h"
@@ -157,8 +158,19 @@ Result<std::optional<Checkout>> get_checkout(store::Conn& conn, CheckoutId id) {
   return load_checkout(conn, "id = $1", {id.value});
 }
 
-Result<std::optional<Checkout>> checkout_of_intent(store::Conn& conn, std::int64_t intent_id) {
-  return load_checkout(conn, "intent_id = $1", {intent_id});
+Result<std::optional<Checkout>> checkout_of_intent(store::Conn& conn, std::int64_t intent_id,
+                                                   std::string_view reference) {
+  // A checkout's intent is referenced "checkout-<id>" (flows::checkout), so no index by intent
+  // is needed; an intent the checkout has since replaced is not its intent any more.
+  constexpr std::string_view prefix = "checkout-";
+  if (!reference.starts_with(prefix)) return std::optional<Checkout>();
+  std::string_view digits = reference.substr(prefix.size());
+  std::int64_t id = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), id);
+  if (ec != std::errc() || end != digits.data() + digits.size()) return std::optional<Checkout>();
+  JISHI_ASSIGN_OR_RETURN(auto c, load_checkout(conn, "id = $1", {id}));
+  if (!c || c->intent_id != intent_id) return std::optional<Checkout>();
+  return c;
 }
 
 Status set_checkout_intent(store::Tx& tx, CheckoutId id, std::int64_t intent_id) {

@@ -100,7 +100,9 @@ Result<std::optional<Checkout>> find_checkout(store::Conn& conn, UserId buyer,
 Result<std::optional<Checkout>> get_checkout(store::Conn& conn, CheckoutId id);
 // A new payment intent for the checkout's orders (the previous one failed or expired).
 Status set_checkout_intent(store::Tx& tx, CheckoutId id, std::int64_t intent_id);
-Result<std::optional<Checkout>> checkout_of_intent(store::Conn& conn, std::int64_t intent_id);
+// The checkout that intent `intent_id` (with its `reference`) currently pays for, if any.
+Result<std::optional<Checkout>> checkout_of_intent(store::Conn& conn, std::int64_t intent_id,
+                                                   std::string_view reference);
 // The checkouts with an order still unpaid at now_us past its payment deadline, soonest
 // deadline first, each once (at most `limit` orders are read).
 Result<std::vector<CheckoutId>> overdue_checkouts(store::Conn& conn, std::int64_t now_us,

@@ -6,7 +6,13 @@ namespace jishi::store {
 
 std::string adapt_ddl(std::string_view sql, Engine engine) {
   std::string out(sql);
-  if (engine != Engine::sqlite) return out;
+  if (engine != Engine::sqlite) {
+    // "WITHOUT ROWID" (a clustered table) is SQLite's; elsewhere the key is an index anyway.
+    static constexpr std::string_view clause = " WITHOUT ROWID";
+    for (std::size_t at = out.find(clause); at != std::string::npos; at = out.find(clause, at))
+      out.erase(at, clause.size());
+    return out;
+  }
   // In SQLite only "INTEGER PRIMARY KEY" makes the key the rowid (64-bit there); "BIGINT
   // PRIMARY KEY" would add a second B-tree per table and double the work of every insert.
   static constexpr std::string_view from = "BIGINT PRIMARY KEY", to = "INTEGER PRIMARY KEY";

@@ -18,8 +18,9 @@ struct Migration {
 };
 
 std::span<const Migration> embedded_migrations();
-// Migrations are written in the SQL both engines take; this adapts the one DDL idiom that
-// differs in cost: SQLite gets "INTEGER PRIMARY KEY" (its rowid) for "BIGINT PRIMARY KEY".
+// Migrations are written in the SQL both engines take; this adapts the DDL idioms that differ:
+// SQLite gets "INTEGER PRIMARY KEY" (its rowid) for "BIGINT PRIMARY KEY", and other engines
+// drop SQLite's "WITHOUT ROWID" (a table stored in its primary key's order).
 std::string adapt_ddl(std::string_view sql, Engine engine);
 int latest_schema_version();
 

@@ -31,6 +31,11 @@ TEST(Migrate, SqliteKeysAreRowids) {
             "CREATE TABLE a (id INTEGER PRIMARY KEY, b BIGINT)");
   EXPECT_EQ(adapt_ddl("CREATE TABLE a (id BIGINT PRIMARY KEY)", Engine::postgresql),
             "CREATE TABLE a (id BIGINT PRIMARY KEY)");
+  EXPECT_EQ(adapt_ddl("CREATE TABLE a (b BIGINT, c BIGINT, PRIMARY KEY (b, c)) WITHOUT ROWID;",
+                      Engine::postgresql),
+            "CREATE TABLE a (b BIGINT, c BIGINT, PRIMARY KEY (b, c));");
+  EXPECT_EQ(adapt_ddl("CREATE TABLE a (b BIGINT PRIMARY KEY) WITHOUT ROWID", Engine::sqlite),
+            "CREATE TABLE a (b INTEGER PRIMARY KEY) WITHOUT ROWID");
 }
 
 TEST(Migrate, RefusesADatabaseNewerThanTheBinary) {
