@@ -7,6 +7,8 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include <array>
+#include <cstdint>
 #include <cstdlib>
 
 namespace jishi::crypto {
@@ -86,42 +88,57 @@ namespace {
 constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 }
 
-std::string base64url(std::string_view bytes) {
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  std::size_t i = 0;
+void append_base64url(std::string& out, std::string_view bytes) {
+  // Written into place: appending a character at a time cost more than the cipher around it.
+  std::size_t at = out.size();
+  out.resize(at + (bytes.size() * 4 + 2) / 3);
+  char* o = out.data() + at;
   auto b = [&](std::size_t k) {
     return static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[k]));
   };
+  std::size_t i = 0;
   for (; i + 3 <= bytes.size(); i += 3) {
     std::uint32_t v = b(i) << 16 | b(i + 1) << 8 | b(i + 2);
-    out += kB64[v >> 18];
-    out += kB64[(v >> 12) & 63];
-    out += kB64[(v >> 6) & 63];
-    out += kB64[v & 63];
+    *o++ = kB64[v >> 18];
+    *o++ = kB64[(v >> 12) & 63];
+    *o++ = kB64[(v >> 6) & 63];
+    *o++ = kB64[v & 63];
   }
   if (bytes.size() - i == 1) {
     std::uint32_t v = b(i) << 16;
-    out += kB64[v >> 18];
-    out += kB64[(v >> 12) & 63];
+    *o++ = kB64[v >> 18];
+    *o++ = kB64[(v >> 12) & 63];
   } else if (bytes.size() - i == 2) {
     std::uint32_t v = b(i) << 16 | b(i + 1) << 8;
-    out += kB64[v >> 18];
-    out += kB64[(v >> 12) & 63];
-    out += kB64[(v >> 6) & 63];
+    *o++ = kB64[v >> 18];
+    *o++ = kB64[(v >> 12) & 63];
+    *o++ = kB64[(v >> 6) & 63];
   }
+}
+
+std::string base64url(std::string_view bytes) {
+  std::string out;
+  append_base64url(out, bytes);
   return out;
 }
 
 std::optional<std::string> unbase64url(std::string_view text) {
+  static constexpr auto kValue = [] {
+    std::array<std::int8_t, 256> v{};
+    v.fill(-1);
+    for (int k = 0; k < 64; ++k)
+      v[static_cast<unsigned char>(kB64[k])] = static_cast<std::int8_t>(k);
+    return v;
+  }();
   if (text.size() % 4 == 1) return std::nullopt;
   std::string out;
+  out.reserve(text.size() * 3 / 4);
   std::uint32_t acc = 0;
   int bits = 0;
   for (char c : text) {
-    const char* p = std::char_traits<char>::find(kB64, 64, c);
-    if (!p) return std::nullopt;
-    acc = (acc << 6) | static_cast<std::uint32_t>(p - kB64);
+    std::int8_t d = kValue[static_cast<unsigned char>(c)];
+    if (d < 0) return std::nullopt;
+    acc = (acc << 6) | static_cast<std::uint32_t>(d);
     bits += 6;
     if (bits >= 8) {
       bits -= 8;

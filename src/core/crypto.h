@@ -18,6 +18,7 @@ std::string hex(std::span<const std::uint8_t> bytes);
 std::string hex(std::string_view bytes);
 std::optional<std::string> unhex(std::string_view text);
 std::string base64url(std::string_view bytes);  // no padding
+void append_base64url(std::string& out, std::string_view bytes);
 std::optional<std::string> unbase64url(std::string_view text);
 // Constant-time equality for secrets of equal length.
 bool equal_secret(std::string_view a, std::string_view b);

@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <utility>
 
 #include "core/field_cipher.h"
 
@@ -26,6 +27,21 @@ TEST(Crypto, Base64UrlRoundTripsAllLengths) {
     EXPECT_EQ(*back, bytes);
   }
   EXPECT_FALSE(crypto::unbase64url("a+b/"));
+}
+
+TEST(Crypto, Base64UrlMatchesTheRfc4648VectorsWithoutPadding) {
+  const std::pair<std::string_view, std::string_view> vectors[] = {
+      {"", ""},           {"f", "Zg"},          {"fo", "Zm8"},          {"foo", "Zm9v"},
+      {"foob", "Zm9vYg"}, {"fooba", "Zm9vYmE"}, {"foobar", "Zm9vYmFy"}, {"\xfb\xff", "-_8"}};
+  for (auto [plain, encoded] : vectors) {
+    EXPECT_EQ(crypto::base64url(plain), encoded);
+    EXPECT_EQ(crypto::unbase64url(encoded), std::string(plain));
+  }
+  std::string out = "k1:";
+  crypto::append_base64url(out, "foobar");
+  EXPECT_EQ(out, "k1:Zm9vYmFy");
+  EXPECT_FALSE(crypto::unbase64url("Zm9v YmFy"));
+  EXPECT_FALSE(crypto::unbase64url("Zm9vY"));  // 4n+1 characters cannot be base64
 }
 
 TEST(Crypto, TokensAreDistinctAndHashedStably) {

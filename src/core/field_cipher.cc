@@ -302,7 +302,11 @@ std::string FieldCipher::encrypt(std::string_view field, std::string_view plaint
             EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, kTagBytes,
                                 out.data() + kNonceBytes + plaintext.size());
   if (!ok) std::abort();  // AES-GCM with valid sizes cannot fail; if it does, stop
-  return keys->current + ":" + crypto::base64url(out);
+  std::string sealed;
+  sealed.reserve(keys->current.size() + 1 + (out.size() * 4 + 2) / 3);
+  sealed.append(keys->current).push_back(':');
+  crypto::append_base64url(sealed, out);
+  return sealed;
 }
 
 Result<std::string> FieldCipher::decrypt(std::string_view field, std::string_view sealed) const {

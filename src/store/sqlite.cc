@@ -4,9 +4,11 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <charconv>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -155,11 +157,21 @@ class SqliteConn final : public Conn {
   }
 
   Result<Prepared*> prepare(std::string_view sql) {
+    // Most SQL is a string literal, so the same text comes back at the same address: a slot
+    // per address is checked first, and its text compared (memcmp, cheaper than hashing it).
+    Recent& slot = recent_[(reinterpret_cast<std::uintptr_t>(sql.data()) >> 3) % recent_.size()];
+    if (slot.prepared && slot.data == sql.data() && slot.sql->size() == sql.size() &&
+        std::memcmp(slot.sql->data(), sql.data(), sql.size()) == 0)
+      return slot.prepared;
     auto it = cache_.find(sql);
-    if (it != cache_.end()) return &it->second;
+    if (it != cache_.end()) {
+      slot = {sql.data(), &it->first, &it->second};
+      return &it->second;
+    }
     if (cache_.size() >= limits::statement_cache_max) {
       for (auto& [k, p] : cache_) sqlite3_finalize(p.stmt);
       cache_.clear();
+      recent_.fill({});
     }
     Prepared p;
     int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
@@ -185,11 +197,12 @@ class SqliteConn final : public Conn {
       p.param_of_index[static_cast<std::size_t>(i)] = k - 1;
     }
     auto [pos, _] = cache_.emplace(std::string(sql), p);
+    slot = {sql.data(), &pos->first, &pos->second};
     return &pos->second;
   }
 
+  // Every parameter index is bound on every use (no sqlite3_clear_bindings needed).
   Status bind(Prepared& p, Params params) {
-    sqlite3_clear_bindings(p.stmt);
     for (std::size_t i = 1; i < p.param_of_index.size(); ++i) {
       auto k = static_cast<std::size_t>(p.param_of_index[i]);
       if (k >= params.size())
@@ -248,6 +261,14 @@ class SqliteConn final : public Conn {
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
   std::unordered_map<std::string, Prepared, SqlHash, std::equal_to<>> cache_;
+  // Recently used statements by the address of their SQL text (entries of cache_, whose
+  // nodes stay put until it is cleared).
+  struct Recent {
+    const char* data = nullptr;
+    const std::string* sql = nullptr;
+    Prepared* prepared = nullptr;
+  };
+  std::array<Recent, 128> recent_{};
 };
 
 }  // namespace
