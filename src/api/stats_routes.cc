@@ -5,6 +5,7 @@
 #include "api/routes.h"
 #include "core/clock.h"
 #include "core/local_time.h"
+#include "flows/trade.h"
 #include "inventory/inventory.h"
 #include "order/stats.h"
 #include "pay/ledger.h"
@@ -82,7 +83,7 @@ Reply verification(Services& s, Request& req) {
   API_CHECK(lease->exec_script(pg ? "BEGIN ISOLATION LEVEL REPEATABLE READ" : "BEGIN"));
   std::int64_t at = s.env.clock.now_us();
   auto ledger = pay::verify_ledger(*lease);
-  auto stock = inventory::verify(*lease);
+  auto stock = flows::verify_stock(*lease);
   (void)lease->exec_script("COMMIT");
   if (!ledger) return http::problem(ledger.error());
   if (!stock) return http::problem(stock.error());

@@ -97,7 +97,7 @@ int main(int argc, char** argv) {
   CommonFlags verify_flags;
   add_common(verify_ledger, verify_flags, false);
   auto* verify_stock = verify->add_subcommand(
-      "stock", "Per SKU: journal sums == on hand and reserved, reserved == active reservations");
+      "stock", "Per SKU: journal sums == on hand, reserved == the units on unpaid orders' lines");
   CommonFlags verify_stock_flags;
   add_common(verify_stock, verify_stock_flags, false);
 

@@ -253,7 +253,7 @@ std::unique_ptr<store::Conn> open_for_verify(const Config& config) {
 int verify_stock(const Config& config) {
   auto conn = open_for_verify(config);
   if (!conn) return 2;
-  auto report = inventory::verify(*conn);
+  auto report = flows::verify_stock(*conn);
   if (!report) {
     std::cerr << "jishi: " << report.error().detail << std::endl;
     return 2;

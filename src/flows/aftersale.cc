@@ -51,7 +51,9 @@ Result<order::Order> give_back(store::Tx& tx, Env& env, const order::Order& o, s
   if (request) JISHI_TRY(order::set_after_sale_refund(tx, *request, refund.id.value));
   JISHI_ASSIGN_OR_RETURN(auto after, order::record_refund(tx, env, o.id, amount, actor));
   if (after.refunded == after.total) {
-    JISHI_ASSIGN_OR_RETURN(auto changes, inventory::restock(tx, env, o.id.value));
+    // Once: refunds never exceed the total, so it is reached once.
+    JISHI_ASSIGN_OR_RETURN(auto changes,
+                           inventory::restock(tx, env, o.id.value, internal::wants_of(after)));
     JISHI_TRY(internal::follow_stock(tx, changes));
     JISHI_TRY(events::cancel_job(tx, kJobAutoConfirm, id_text(o.id.value)));
   } else if (after.auto_confirm_at_us &&

@@ -207,7 +207,8 @@ Result<CheckoutResult> checkout(store::Tx& tx, Env& env, const TradeConfig& cfg,
       wants.push_back({l.sku_id, l.quantity});
       items += l.amount;
     }
-    JISHI_ASSIGN_OR_RETURN(auto changes, inventory::reserve(tx, env, n.id.value, wants, deadline));
+    // Held by the order's lines while it is unpaid: no row of its own.
+    JISHI_ASSIGN_OR_RETURN(auto changes, inventory::reserve(tx, env, wants));
     JISHI_TRY(internal::follow_stock(tx, changes));
     order::Order shape;
     shape.id = n.id;

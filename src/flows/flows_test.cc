@@ -134,6 +134,13 @@ class UnpaidTest : public ::testing::Test {
 TEST_F(UnpaidTest, AtItsDeadlineAnUnpaidCheckoutIsCancelledAndItsStockReleased) {
   auto c = buy(3);
   EXPECT_EQ(stock().reserved, 3);
+  {
+    // The unpaid order's line is what holds the reserved units.
+    auto lease = store_->reads().lease();
+    auto v = verify_stock(*lease);
+    ASSERT_TRUE(v);
+    EXPECT_TRUE(v->problems.empty()) << v->problems.front();
+  }
   clock_.advance_us(cfg_.pay_timeout_us - 1);
   EXPECT_EQ(runner_->run_once(), 0);  // not yet
   EXPECT_EQ(reload(c).orders.front().status, "pending_payment");
@@ -149,9 +156,26 @@ TEST_F(UnpaidTest, AtItsDeadlineAnUnpaidCheckoutIsCancelledAndItsStockReleased) 
   EXPECT_EQ(runner_->run_once(), 0);  // once
 
   auto lease = store_->reads().lease();
-  auto v = inventory::verify(*lease);
+  auto v = verify_stock(*lease);
   ASSERT_TRUE(v);
   EXPECT_TRUE(v->problems.empty()) << v->problems.front();
+}
+
+TEST_F(UnpaidTest, VerifyFindsReservedUnitsThatNoUnpaidOrderHolds) {
+  buy(3);
+  auto c = buy(2);
+  write([&](store::Tx& tx) -> Status {  // cancelled without releasing its units
+    JISHI_TRY(tx.exec("UPDATE ord_orders SET status = 'cancelled' WHERE id = $1",
+                      {c.orders.front().id.value}));
+    return {};
+  });
+  auto lease = store_->reads().lease();
+  auto v = verify_stock(*lease);
+  ASSERT_TRUE(v);
+  ASSERT_EQ(v->problems.size(), 1u);
+  EXPECT_NE(v->problems[0].find("unpaid orders hold 3 units, the stock says 5 are reserved"),
+            std::string::npos)
+      << v->problems[0];
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/env.h"
 #include "core/result.h"
@@ -18,6 +19,9 @@ std::string order_event_json(const order::Order& o, std::string_view extra_json_
 // Publishes an order event for the order's seller (webhooks, the pull API) in the transaction.
 Status publish(store::Tx& tx, Env& env, const order::Order& o, std::string_view type,
                std::string_view extra_json_fields = {});
+// The units an order holds while unpaid (and that payment converts): its lines' SKUs and
+// quantities. Each stock call for an order matches one transition of the order's own state.
+std::vector<inventory::Want> wants_of(const order::Order& o);
 // Keeps the catalog's in-stock flags in step with stock that crossed zero.
 Status follow_stock(store::Tx& tx, const std::vector<inventory::StockChange>& changes);
 std::string id_text(std::int64_t id);

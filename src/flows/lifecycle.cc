@@ -113,6 +113,13 @@ Status publish(store::Tx& tx, Env& env, const order::Order& o, std::string_view 
   return {};
 }
 
+std::vector<inventory::Want> wants_of(const order::Order& o) {
+  std::vector<inventory::Want> wants;
+  wants.reserve(o.lines.size());
+  for (const auto& l : o.lines) wants.push_back({l.sku_id, l.quantity});
+  return wants;
+}
+
 Status follow_stock(store::Tx& tx, const std::vector<inventory::StockChange>& changes) {
   for (const auto& c : changes)
     if (c.crossed_zero())
@@ -141,8 +148,9 @@ Result<order::Order> buyer_order(store::Tx& tx, Env& env, order::OrderId id, Use
   return o;
 }
 
-Status release_stock(store::Tx& tx, Env& env, order::OrderId id) {
-  JISHI_ASSIGN_OR_RETURN(auto changes, inventory::release(tx, env, id.value));
+// Called once per order, on its way out of pending_payment to cancelled.
+Status release_stock(store::Tx& tx, Env& env, const order::Order& cancelled) {
+  JISHI_ASSIGN_OR_RETURN(auto changes, inventory::release(tx, env, internal::wants_of(cancelled)));
   return internal::follow_stock(tx, changes);
 }
 
@@ -166,14 +174,22 @@ Result<order::Order> complete(store::Tx& tx, Env& env, const TradeConfig& cfg,
 
 }  // namespace
 
+Result<inventory::VerifyReport> verify_stock(store::Conn& conn) {
+  // Unpaid orders are the ones in the partial index ord_orders_unpaid; their lines by key.
+  return inventory::verify(conn,
+                           "SELECT l.sku_id, l.quantity FROM ord_orders o JOIN ord_lines l ON "
+                           "l.order_id = o.id WHERE o.status = 'pending_payment'");
+}
+
 Status on_intent_succeeded(store::Tx& tx, Env& env, const pay::Intent& intent) {
   JISHI_ASSIGN_OR_RETURN(auto c, order::checkout_of_intent(tx, intent.id.value, intent.reference));
   if (!c) return {};  // an intent that does not pay for a checkout (the payments API's own)
   for (auto oid : c->orders) {
     JISHI_ASSIGN_OR_RETURN(auto o, order::get_order(tx, env, oid));
     if (o.status != "pending_payment" || o.intent_id != intent.id.value) continue;
-    JISHI_ASSIGN_OR_RETURN(auto paid, order::mark_paid(tx, env, oid));
-    JISHI_TRY(inventory::convert(tx, env, oid.value));
+    JISHI_ASSIGN_OR_RETURN(auto paid, order::mark_paid(tx, env, oid));  // once: it was unpaid
+    // (Available units do not change: the converted units were reserved.)
+    JISHI_TRY(inventory::convert(tx, env, oid.value, internal::wants_of(paid)));
     for (const auto& l : paid.lines)
       JISHI_TRY(catalog::add_sales(tx, catalog::ProductId{l.product_id}, l.quantity));
     JISHI_TRY(publish(tx, env, paid, "order.paid"));
@@ -192,7 +208,7 @@ Result<order::Order> cancel_order(store::Tx& tx, Env& env, const TradeConfig& cf
     return fail(Code::invalid_state,
                 "a payment for this order is under way; wait for its result before cancelling");
   JISHI_ASSIGN_OR_RETURN(auto cancelled, order::mark_cancelled(tx, env, id, reason, buyer));
-  JISHI_TRY(release_stock(tx, env, id));
+  JISHI_TRY(release_stock(tx, env, cancelled));
   JISHI_TRY(publish(tx, env, cancelled, "order.cancelled"));
   // The checkout's intent covered this order too: close it, and give the orders still unpaid
   // an intent of their own.
@@ -214,7 +230,7 @@ Status close_unpaid(store::Tx& tx, Env& env, order::CheckoutId id) {
     if (o.status != "pending_payment" || now < o.pay_deadline_us) continue;
     JISHI_ASSIGN_OR_RETURN(auto cancelled,
                            order::mark_cancelled(tx, env, o.id, "unpaid_timeout", std::nullopt));
-    JISHI_TRY(release_stock(tx, env, o.id));
+    JISHI_TRY(release_stock(tx, env, cancelled));
     JISHI_TRY(publish(tx, env, cancelled, "order.cancelled"));
     closed_any = true;
   }

@@ -18,6 +18,7 @@
 #include "core/ids.h"
 #include "core/money.h"
 #include "core/result.h"
+#include "inventory/inventory.h"
 #include "order/address.h"
 #include "order/aftersales.h"
 #include "order/orders.h"
@@ -83,6 +84,10 @@ Result<CheckoutResult> renew_intent(store::Tx& tx, Env& env, const TradeConfig& 
 
 // pay's hook: the checkout's pending orders become paid, their stock converted.
 Status on_intent_succeeded(store::Tx& tx, Env& env, const pay::Intent& intent);
+
+// `jishi verify stock`: inventory's invariants, with the units held by unpaid orders (their
+// lines) as the reserved units' holders.
+Result<inventory::VerifyReport> verify_stock(store::Conn& conn);
 
 // The buyer cancels an unpaid order: stock released; the checkout's intent is closed and, if
 // other orders of it remain unpaid, replaced by one for them.

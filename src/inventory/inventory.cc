@@ -44,49 +44,36 @@ Result<StockChange> move(store::Tx& tx, Env& env, std::int64_t sku_id, std::stri
     return std::unexpected(after.error());
   }
   if (!*after) return fail(Code::not_found, "no stock record for SKU " + std::to_string(sku_id));
-  // The journal records every change of on_hand. Reserved units are recorded by their
-  // reservation rows (order, quantity, status), so a pure reservation move adds no entry.
+  // The journal records every change of on_hand. Reserved units are accounted for by their
+  // holders (the lines of unpaid orders), so a pure reservation move adds no entry.
   if (delta_on_hand != 0)
     JISHI_TRY(journal(tx, env, sku_id, kind, delta_on_hand, delta_reserved, reference, actor));
   std::int64_t now_available = **after;
   return StockChange{sku_id, now_available + delta_reserved - delta_on_hand, now_available};
 }
 
-struct Reservation {
-  std::int64_t sku_id, quantity;
-};
-
-Result<std::vector<Reservation>> reservations(store::Tx& tx, std::int64_t order_id,
-                                              std::string_view status) {
-  std::vector<Reservation> out;
-  JISHI_TRY(
-      tx.query("SELECT sku_id, quantity FROM inv_reservations WHERE order_id = $1 AND status = $2 "
-               "ORDER BY sku_id",
-               {order_id, status}, [&](const store::Row& r) {
-                 out.push_back({r.i64(0), r.i64(1)});
-                 return true;
-               }));
+// Sums the wants per SKU (lines sharing a SKU count together), checking each quantity.
+Result<std::map<std::int64_t, std::int64_t>> per_sku(std::span<const Want> wants) {
+  std::map<std::int64_t, std::int64_t> out;
+  for (const auto& w : wants) {
+    if (w.quantity <= 0 || w.quantity > limits::order_line_quantity_max)
+      return fail(Code::validation_failed,
+                  "quantities must be 1.." + std::to_string(limits::order_line_quantity_max));
+    out[w.sku_id] += w.quantity;
+  }
   return out;
 }
 
-// Moves every reservation of an order in status `from` to `to`, with the counter deltas per
-// unit given.
-Result<std::vector<StockChange>> settle(store::Tx& tx, Env& env, std::int64_t order_id,
-                                        std::string_view from, std::string_view to,
-                                        std::string_view kind, int on_hand_sign,
-                                        int reserved_sign) {
-  JISHI_ASSIGN_OR_RETURN(auto rs, reservations(tx, order_id, from));
+// Moves the counters of every SKU in `wants` by the deltas per unit given.
+Result<std::vector<StockChange>> move_all(store::Tx& tx, Env& env, std::span<const Want> wants,
+                                          std::string_view kind, int on_hand_sign,
+                                          int reserved_sign,
+                                          const std::optional<std::string>& reference) {
+  JISHI_ASSIGN_OR_RETURN(auto skus, per_sku(wants));
   std::vector<StockChange> changes;
-  std::string reference = std::to_string(order_id);
-  std::int64_t now = env.clock.now_us();
-  for (const auto& r : rs) {
-    JISHI_ASSIGN_OR_RETURN(auto n, tx.exec("UPDATE inv_reservations SET status = $4, "
-                                           "updated_at_us = $5 WHERE order_id = $1 AND "
-                                           "sku_id = $2 AND status = $3",
-                                           {order_id, r.sku_id, from, to, now}));
-    if (n != 1) continue;  // moved already in this transaction
-    JISHI_ASSIGN_OR_RETURN(auto c, move(tx, env, r.sku_id, kind, on_hand_sign * r.quantity,
-                                        reserved_sign * r.quantity, reference, std::nullopt));
+  for (const auto& [sku, quantity] : skus) {
+    JISHI_ASSIGN_OR_RETURN(auto c, move(tx, env, sku, kind, on_hand_sign * quantity,
+                                        reserved_sign * quantity, reference, std::nullopt));
     changes.push_back(c);
   }
   return changes;
@@ -146,20 +133,13 @@ Result<StockChange> set_on_hand(store::Tx& tx, Env& env, std::int64_t sku_id, Or
   return move(tx, env, sku_id, "adjust", delta, 0, reference, actor.value);
 }
 
-Result<std::vector<StockChange>> reserve(store::Tx& tx, Env& env, std::int64_t order_id,
-                                         std::span<const Want> wants, std::int64_t expires_at_us) {
+Result<std::vector<StockChange>> reserve(store::Tx& tx, Env& env, std::span<const Want> wants) {
   // Lines sharing a SKU are summed before the check: two lines of 3 against 5 in stock fail.
-  std::map<std::int64_t, std::int64_t> per_sku;
-  for (const auto& w : wants) {
-    if (w.quantity <= 0 || w.quantity > limits::order_line_quantity_max)
-      return fail(Code::validation_failed,
-                  "quantities must be 1.." + std::to_string(limits::order_line_quantity_max));
-    per_sku[w.sku_id] += w.quantity;
-  }
+  JISHI_ASSIGN_OR_RETURN(auto skus, per_sku(wants));
   std::vector<StockChange> changes;
   std::vector<std::int64_t> short_skus;
   std::int64_t now = env.clock.now_us();
-  for (const auto& [sku, quantity] : per_sku) {
+  for (const auto& [sku, quantity] : skus) {
     // The writer serialises transactions, so the units read here are the units there are; the
     // UPDATE still carries the guard (and the table its CHECKs), so nothing can oversell. (A
     // read, then the UPDATE: in SQLite a RETURNING clause costs an ephemeral table per
@@ -177,13 +157,7 @@ Result<std::vector<StockChange>> reserve(store::Tx& tx, Env& env, std::int64_t o
                               "WHERE sku_id = $1 AND on_hand - reserved >= $2",
                               {sku, quantity, now}));
     if (updated != 1) return fail(Code::internal, "the stock guard refused a checked reservation");
-    std::int64_t after = *available - quantity;
-    JISHI_TRY(
-        tx.exec("INSERT INTO inv_reservations (order_id, sku_id, quantity, status, "
-                "expires_at_us, created_at_us, updated_at_us) "
-                "VALUES ($1, $2, $3, 'active', $4, $5, $5)",
-                {order_id, sku, quantity, expires_at_us, now}));
-    changes.push_back({sku, *available, after});
+    changes.push_back({sku, *available, *available - quantity});
   }
   if (!short_skus.empty()) {
     std::string list;
@@ -193,16 +167,18 @@ Result<std::vector<StockChange>> reserve(store::Tx& tx, Env& env, std::int64_t o
   return changes;
 }
 
-Result<std::vector<StockChange>> convert(store::Tx& tx, Env& env, std::int64_t order_id) {
-  return settle(tx, env, order_id, "active", "converted", "convert", -1, -1);
+Result<std::vector<StockChange>> convert(store::Tx& tx, Env& env, std::int64_t order_id,
+                                         std::span<const Want> wants) {
+  return move_all(tx, env, wants, "convert", -1, -1, std::to_string(order_id));
 }
 
-Result<std::vector<StockChange>> release(store::Tx& tx, Env& env, std::int64_t order_id) {
-  return settle(tx, env, order_id, "active", "released", "release", 0, -1);
+Result<std::vector<StockChange>> release(store::Tx& tx, Env& env, std::span<const Want> wants) {
+  return move_all(tx, env, wants, "release", 0, -1, std::nullopt);
 }
 
-Result<std::vector<StockChange>> restock(store::Tx& tx, Env& env, std::int64_t order_id) {
-  return settle(tx, env, order_id, "converted", "restocked", "restock", 1, 0);
+Result<std::vector<StockChange>> restock(store::Tx& tx, Env& env, std::int64_t order_id,
+                                         std::span<const Want> wants) {
+  return move_all(tx, env, wants, "restock", 1, 0, std::to_string(order_id));
 }
 
 Result<Page<Movement>> movements(store::Conn& conn, std::int64_t sku_id, std::int64_t before,
@@ -221,17 +197,18 @@ Result<Page<Movement>> movements(store::Conn& conn, std::int64_t sku_id, std::in
   return page;
 }
 
-Result<VerifyReport> verify(store::Conn& conn) {
+Result<VerifyReport> verify(store::Conn& conn, std::string_view holds_sql) {
   VerifyReport report;
-  // One pass: the stock rows joined with their journal sums and their active reservations,
-  // each summed per SKU in one grouped scan (reservations have no index by SKU).
+  // One pass: the stock rows joined with their journal sums and the units held for them, each
+  // summed per SKU in one grouped scan.
   JISHI_TRY(conn.query(
-      "SELECT s.sku_id, s.on_hand, s.reserved, COALESCE(m.on_hand, 0), COALESCE(r.quantity, 0) "
+      "SELECT s.sku_id, s.on_hand, s.reserved, COALESCE(m.on_hand, 0), COALESCE(h.quantity, 0) "
       "FROM inv_stock s "
       "LEFT JOIN (SELECT sku_id, SUM(delta_on_hand) AS on_hand FROM inv_movements "
       "GROUP BY sku_id) m ON m.sku_id = s.sku_id "
-      "LEFT JOIN (SELECT sku_id, SUM(quantity) AS quantity FROM inv_reservations "
-      "WHERE status = 'active' GROUP BY sku_id) r ON r.sku_id = s.sku_id ORDER BY s.sku_id",
+      "LEFT JOIN (SELECT sku_id, SUM(quantity) AS quantity FROM (" +
+          std::string(holds_sql) +
+          ") AS held GROUP BY sku_id) h ON h.sku_id = s.sku_id ORDER BY s.sku_id",
       {}, [&](const store::Row& r) {
         ++report.skus;
         std::int64_t sku = r.i64(0), on_hand = r.i64(1), reserved = r.i64(2);
@@ -246,8 +223,8 @@ Result<VerifyReport> verify(store::Conn& conn) {
           say("journal sums to " + std::to_string(r.i64(3)) + " units on hand, the stock says " +
               std::to_string(on_hand));
         if (r.i64(4) != reserved)
-          say("active reservations hold " + std::to_string(r.i64(4)) + ", the stock says " +
-              std::to_string(reserved));
+          say("unpaid orders hold " + std::to_string(r.i64(4)) + " units, the stock says " +
+              std::to_string(reserved) + " are reserved");
         return true;
       }));
   JISHI_ASSIGN_OR_RETURN(auto n, conn.query_one("SELECT COUNT(*) FROM inv_movements", {},

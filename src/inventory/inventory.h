@@ -3,14 +3,17 @@
 //   available = on_hand - reserved;  0 <= reserved <= on_hand   (CHECKs in the table, and the
 //   guarded UPDATEs below: stock never goes negative and is never oversold)
 //
-// A checkout reserves units per order (all or nothing); payment converts the reservation (the
-// units leave on_hand); closing an unpaid order releases it; a refund before shipment (or a
-// returned parcel) restocks converted units. Every change of on_hand appends to the movement
-// journal; every reserved unit is held by a reservation row (order, quantity, status). So, per
-// SKU,
-//   sum(delta_on_hand) == on_hand   and   reserved == sum of active reservations,
+// A checkout reserves units (all or nothing); payment converts them (the units leave on_hand);
+// closing an unpaid order releases them; a full refund of a paid order (before shipment, or
+// after a returned parcel) restocks them. Inventory keeps no record per holder: the holder, an
+// order, holds what its lines say while it is unpaid, and calls each of these once, on the one
+// transition of its own state that matches (flows: an order leaves pending_payment once, and
+// its refund completes once). Every change of on_hand appends to the movement journal, so per
+// SKU
+//   sum(delta_on_hand) == on_hand   and   reserved == the units held by unpaid orders,
 // which verify() (`jishi verify stock`) checks. Reserving and releasing add no journal entry
-// (until 2026-11 they did; such older entries are kept and carry on_hand deltas of 0).
+// (until 2026-11 they did; such older entries are kept and carry on_hand deltas of 0; until
+// 2026-11-29 each reservation was also a row of its own, inv_reservations).
 // Functions run inside the caller's transaction.
 #pragma once
 
@@ -56,17 +59,17 @@ struct Want {
   std::int64_t sku_id = 0;
   std::int64_t quantity = 0;
 };
-// Reserves units for one order: wants naming the same SKU are summed first; all or nothing
-// (insufficient_stock names the SKUs that fall short, and nothing is reserved).
-Result<std::vector<StockChange>> reserve(store::Tx& tx, Env& env, std::int64_t order_id,
-                                         std::span<const Want> wants, std::int64_t expires_at_us);
-// The order was paid: its active reservations are converted (the units leave on_hand).
-Result<std::vector<StockChange>> convert(store::Tx& tx, Env& env, std::int64_t order_id);
-// The unpaid order was closed: its active reservations are released back to available.
-Result<std::vector<StockChange>> release(store::Tx& tx, Env& env, std::int64_t order_id);
-// The paid order's goods are back (refund before shipment, or a returned parcel): converted
-// units return to on_hand. Each reservation restocks at most once.
-Result<std::vector<StockChange>> restock(store::Tx& tx, Env& env, std::int64_t order_id);
+// Reserves units for an unpaid order: wants naming the same SKU are summed first; all or
+// nothing (insufficient_stock names the SKUs that fall short, and nothing is reserved).
+Result<std::vector<StockChange>> reserve(store::Tx& tx, Env& env, std::span<const Want> wants);
+// The order was paid: the units it holds leave on_hand (journal: "convert", the order's id).
+Result<std::vector<StockChange>> convert(store::Tx& tx, Env& env, std::int64_t order_id,
+                                         std::span<const Want> wants);
+// The unpaid order was closed: the units it held are available again.
+Result<std::vector<StockChange>> release(store::Tx& tx, Env& env, std::span<const Want> wants);
+// The paid order's goods are back: its units return to on_hand (journal: "restock").
+Result<std::vector<StockChange>> restock(store::Tx& tx, Env& env, std::int64_t order_id,
+                                         std::span<const Want> wants);
 
 struct Movement {
   std::int64_t id = 0, sku_id = 0;
@@ -84,6 +87,8 @@ struct VerifyReport {
   std::int64_t skus = 0, movements = 0;
   std::vector<std::string> problems;  // empty when every invariant holds
 };
-Result<VerifyReport> verify(store::Conn& conn);
+// `holds_sql` selects (sku_id, quantity) rows: every unit held by an unpaid order (the holder's
+// module supplies it; flows::verify_stock does for orders).
+Result<VerifyReport> verify(store::Conn& conn, std::string_view holds_sql);
 
 }  // namespace jishi::inventory
