@@ -55,7 +55,9 @@ int main(int argc, char** argv) {
   must(store::migrate(*conn).has_value(), "migrate");
   SystemClock clock;
   IdGenerator ids(clock, 1);
-  FieldCipher cipher = FieldCipher::from_keys("k", std::string(32, 'k'), std::string(32, 'l'));
+  // The server's default scheme (config field_cipher = sm4): SM4-CTR with HMAC-SM3.
+  FieldCipher cipher =
+      FieldCipher::from_keys("k", std::string(32, 'k'), std::string(32, 'l'), "sm4");
   Env env{clock, ids, cipher};
   Currency cny = currency_from_code("CNY").value();
   OrgId seller{7};

@@ -41,9 +41,11 @@ constexpr SealedColumn kSealedColumns[] = {
     {"ord_addresses", "id", "recipient_enc", "address.recipient", ""},
     {"ord_addresses", "id", "phone_enc", "address.phone", ""},
     {"ord_addresses", "id", "detail_enc", "address.detail", ""},
-    {"ord_orders", "id", "recipient_enc", "order.recipient", ""},
-    {"ord_orders", "id", "phone_enc", "order.phone", ""},
-    {"ord_orders", "id", "detail_enc", "order.detail", ""},
+    {"ord_orders", "id", "ship_to_enc", "order.ship_to", ""},
+    // Orders from before migration 0016; newer ones leave these empty.
+    {"ord_orders", "id", "recipient_enc", "order.recipient", " AND recipient_enc <> ''"},
+    {"ord_orders", "id", "phone_enc", "order.phone", " AND phone_enc <> ''"},
+    {"ord_orders", "id", "detail_enc", "order.detail", " AND detail_enc <> ''"},
     {"pki_ca", "role", "key_sealed", "pki.ca_key", " AND role <> 'root'"},
     {"pki_certs", "serial", "key_sealed", "pki.custodial_key", ""},
 };

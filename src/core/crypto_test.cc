@@ -106,6 +106,18 @@ TEST(FieldCipher, Sm4SchemeRoundTripsBindsTheFieldAndDetectsTampering) {
       EXPECT_FALSE(c.decrypt("users.phone", "s1:" + crypto::base64url(bad))) << i;
     }
   }
+  // A value sealed by an earlier build (with the one-shot HMAC) still opens: stored data keeps
+  // its meaning whatever the MAC's implementation.
+  const std::string stored =
+      "s1:4t5xZqwLvc-lcysXTyWmNUKdUQCACOUTPUH3OCZBNufyR148NAhfjAC-C3zdfPZdB1x4vGq2iTq5i2yUnU0";
+  EXPECT_EQ(c.decrypt("order.phone", stored).value(), "+8613800138000");
+  EXPECT_FALSE(c.decrypt("order.detail", stored));
+  // Two ciphers with different keys on one thread (the MAC context is re-keyed between them).
+  auto other = FieldCipher::from_keys("s2", std::string(32, 'o'), std::string(32, 'l'), "sm4");
+  std::string a = c.encrypt("f", "one"), b = other.encrypt("f", "two");
+  EXPECT_EQ(c.decrypt("f", a).value(), "one");
+  EXPECT_EQ(other.decrypt("f", b).value(), "two");
+  EXPECT_FALSE(other.decrypt("f", "s2:" + a.substr(3)));
   // The same key bytes under AES decrypt nothing SM4 sealed, and vice versa.
   auto aes = FieldCipher::from_keys("s1", std::string(32, 'k'), std::string(32, 'l'), "aes");
   EXPECT_FALSE(aes.decrypt("f", c.encrypt("f", "secret")));

@@ -161,6 +161,40 @@ TEST_F(UnpaidTest, AtItsDeadlineAnUnpaidCheckoutIsCancelledAndItsStockReleased) 
   EXPECT_TRUE(v->problems.empty()) << v->problems.front();
 }
 
+TEST_F(UnpaidTest, TheAddressIsSealedOnceAndOrdersSealedFieldByFieldStillRead) {
+  auto c = buy(1);
+  auto id = c.orders.front().id.value;
+  auto shown = reload(c).orders.front().ship_to;
+  EXPECT_EQ(shown.recipient, "张三");
+  EXPECT_EQ(shown.phone, "+8613800138000");
+  EXPECT_EQ(shown.detail, "文三路 90 号");
+  EXPECT_EQ(shown.region_code, "330106");
+  std::string sealed;
+  write([&](store::Tx& tx) -> Status {
+    JISHI_ASSIGN_OR_RETURN(auto row, tx.query_one("SELECT ship_to_enc, recipient_enc FROM "
+                                                  "ord_orders WHERE id = $1",
+                                                  {id}, [](const store::Row& r) {
+                                                    return std::pair(r.str(0), r.str(1));
+                                                  }));
+    sealed = row->first;
+    EXPECT_EQ(row->second, "");
+    // As an order from before migration 0016 stored it: three fields sealed apart.
+    JISHI_TRY(
+        tx.exec("UPDATE ord_orders SET ship_to_enc = NULL, recipient_enc = $2, phone_enc = $3, "
+                "detail_enc = $4 WHERE id = $1",
+                {id, env_.cipher.encrypt("order.recipient", "李四"),
+                 env_.cipher.encrypt("order.phone", "+8613900139000"),
+                 env_.cipher.encrypt("order.detail", "学院路 1 号")}));
+    return {};
+  });
+  EXPECT_EQ(env_.cipher.decrypt("order.ship_to", sealed).value(),
+            "6:张三14:+861380013800016:文三路 90 号");
+  auto legacy = reload(c).orders.front().ship_to;
+  EXPECT_EQ(legacy.recipient, "李四");
+  EXPECT_EQ(legacy.phone, "+8613900139000");
+  EXPECT_EQ(legacy.detail, "学院路 1 号");
+}
+
 TEST_F(UnpaidTest, VerifyFindsReservedUnitsThatNoUnpaidOrderHolds) {
   buy(3);
   auto c = buy(2);

@@ -16,7 +16,30 @@ constexpr std::string_view kColumns =
     "items_total, freight, total, refunded, intent_id, recipient_enc, phone_enc, region_code, "
     "detail_enc, buyer_note, carrier, tracking_no, cancel_reason, pay_deadline_us, paid_at_us, "
     "shipped_at_us, delivered_at_us, auto_confirm_at_us, completed_at_us, cancelled_at_us, "
-    "confirm_extended, created_at_us, updated_at_us, postal_code";
+    "confirm_extended, created_at_us, updated_at_us, postal_code, ship_to_enc";
+
+// The sealed address's plaintext: each of recipient, phone and detail as "<bytes>:<text>".
+std::string pack_address(const AddressFields& a) {
+  std::string out;
+  for (const std::string* f : {&a.recipient, &a.phone, &a.detail})
+    out.append(std::to_string(f->size())).append(":").append(*f);
+  return out;
+}
+
+Status unpack_address(std::string_view packed, AddressFields& a) {
+  for (std::string* f : {&a.recipient, &a.phone, &a.detail}) {
+    std::size_t n = 0;
+    auto [end, ec] = std::from_chars(packed.data(), packed.data() + packed.size(), n);
+    std::size_t digits = static_cast<std::size_t>(end - packed.data());
+    if (ec != std::errc() || digits == 0 || digits >= packed.size() || packed[digits] != ':' ||
+        packed.size() - digits - 1 < n)
+      return fail(Code::internal, "malformed sealed address");
+    f->assign(packed.substr(digits + 1, n));
+    packed.remove_prefix(digits + 1 + n);
+  }
+  if (!packed.empty()) return fail(Code::internal, "malformed sealed address");
+  return {};
+}
 
 Currency stored_currency(std::string_view code) {
   auto c = currency_from_code(code);
@@ -38,10 +61,15 @@ Result<Order> read_order(const store::Row& r, const Env& env) {
   o.total = r.i64(10);
   o.refunded = r.i64(11);
   o.intent_id = r.i64(12);
-  JISHI_ASSIGN_OR_RETURN(o.ship_to.recipient, env.cipher.decrypt("order.recipient", r.text(13)));
-  JISHI_ASSIGN_OR_RETURN(o.ship_to.phone, env.cipher.decrypt("order.phone", r.text(14)));
+  if (!r.is_null(32)) {
+    JISHI_ASSIGN_OR_RETURN(auto packed, env.cipher.decrypt("order.ship_to", r.text(32)));
+    JISHI_TRY(unpack_address(packed, o.ship_to));
+  } else {  // an order from before migration 0016: three sealed fields
+    JISHI_ASSIGN_OR_RETURN(o.ship_to.recipient, env.cipher.decrypt("order.recipient", r.text(13)));
+    JISHI_ASSIGN_OR_RETURN(o.ship_to.phone, env.cipher.decrypt("order.phone", r.text(14)));
+    JISHI_ASSIGN_OR_RETURN(o.ship_to.detail, env.cipher.decrypt("order.detail", r.text(16)));
+  }
   o.ship_to.region_code = r.str(15);
-  JISHI_ASSIGN_OR_RETURN(o.ship_to.detail, env.cipher.decrypt("order.detail", r.text(16)));
   o.buyer_note = r.opt_str(17);
   o.carrier = r.opt_str(18);
   o.tracking_no = r.opt_str(19);
@@ -184,8 +212,7 @@ Status set_checkout_intent(store::Tx& tx, CheckoutId id, std::int64_t intent_id)
 }
 
 SealedAddress seal_address(const Env& env, const AddressFields& a) {
-  return {env.cipher.encrypt("order.recipient", a.recipient),
-          env.cipher.encrypt("order.phone", a.phone), env.cipher.encrypt("order.detail", a.detail)};
+  return {env.cipher.encrypt("order.ship_to", pack_address(a))};
 }
 
 Order order_as_inserted(const NewOrder& o, std::int64_t now) {
@@ -224,12 +251,12 @@ Status insert_order(store::Tx& tx, Env& env, const NewOrder& o) {
       "INSERT INTO ord_orders (id, checkout_id, buyer_id, seller_id, status, payment_status, "
       "fulfillment_status, currency, items_total, freight, total, intent_id, recipient_enc, "
       "phone_enc, region_code, detail_enc, buyer_note, pay_deadline_us, created_at_us, "
-      "updated_at_us, postal_code) VALUES ($1, $2, $3, $4, 'pending_payment', 'unpaid', "
-      "'unfulfilled', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17)",
+      "updated_at_us, postal_code, ship_to_enc) VALUES ($1, $2, $3, $4, 'pending_payment', "
+      "'unpaid', 'unfulfilled', $5, $6, $7, $8, $9, '', '', $10, '', $11, $12, $13, $13, $14, "
+      "$15)",
       {o.id.value, o.checkout.value, o.buyer.value, o.seller.value, o.currency.code_view(), items,
-       o.freight, items + o.freight, o.intent_id, sealed.recipient, sealed.phone,
-       o.ship_to.region_code, sealed.detail, o.buyer_note, o.pay_deadline_us, now,
-       o.ship_to.postal_code}));
+       o.freight, items + o.freight, o.intent_id, o.ship_to.region_code, o.buyer_note,
+       o.pay_deadline_us, now, o.ship_to.postal_code, sealed.ship_to}));
   for (const auto& l : o.lines)
     JISHI_TRY(tx.exec(
         "INSERT INTO ord_lines (order_id, line_no, sku_id, product_id, title, spec_text, "

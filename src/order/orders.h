@@ -58,10 +58,12 @@ struct Order {
   std::vector<Line> lines;
 };
 
-// An address encrypted once, for every order of a checkout (each field's ciphertext is bound to
-// its field name, not to the row, so the orders of one checkout can share them).
+// An address encrypted once, for every order of a checkout: recipient, phone and detail sealed
+// together as one value, "order.ship_to" (a ciphertext is bound to its field name, not to the
+// row, so the orders of one checkout can share it). Orders from before 2026-11-29 have the three
+// fields sealed apart ("order.recipient", "order.phone", "order.detail"); both are read.
 struct SealedAddress {
-  std::string recipient, phone, detail;
+  std::string ship_to;
 };
 SealedAddress seal_address(const Env& env, const AddressFields& a);
 
