@@ -107,6 +107,7 @@ int main(int argc, char** argv) {
   for (bool hot : {false, true}) {
     std::atomic<std::int64_t> in_flight{0}, failed{0}, done{0};
     std::mutex mutex;
+    std::string first_failure;  // why the first failed checkout failed (the writer's thread)
     std::vector<double> latencies;
     std::mt19937_64 rng(hot ? 2 : 1);
     std::int64_t n = 0;
@@ -124,8 +125,11 @@ int main(int argc, char** argv) {
       auto t0 = SteadyClock::now();
       in_flight.fetch_add(1);
       writer.submit(store::make_command(
-          [&env, &cfg, req](store::Tx& tx) {
-            return flows::checkout(tx, env, cfg, req).has_value();
+          [&env, &cfg, &first_failure, req](store::Tx& tx) {
+            auto r = flows::checkout(tx, env, cfg, req);
+            if (!r && first_failure.empty())
+              first_failure = std::string(code_name(r.error().code)) + ": " + r.error().detail;
+            return r.has_value();
           },
           [&, t0](store::Outcome o) {
             if (o != store::Outcome::committed) failed.fetch_add(1);
@@ -146,6 +150,8 @@ int main(int argc, char** argv) {
       return latencies.empty() ? 0.0
                                : latencies[static_cast<std::size_t>(p * (latencies.size() - 1))];
     };
+    if (!first_failure.empty())
+      std::fprintf(stderr, "first failed checkout: %s\n", first_failure.c_str());
     std::printf("checkout_inprocess kind=%s per_s=%.0f p50_ms=%.2f p99_ms=%.2f failed=%lld\n",
                 hot ? "hot" : "uniform", static_cast<double>(done.load() - failed.load()) / elapsed,
                 pct(0.50), pct(0.99), static_cast<long long>(failed.load()));
