@@ -48,6 +48,7 @@ json::object money(std::int64_t amount, const Currency& c) {
 
 json::object intent_json(const pay::Intent& i) {
   json::object o;
+  o.reserve(20);  // the keys below: the table is sized once, not grown and rehashed
   o["id"] = std::to_string(i.id.value);
   o["payer_id"] = std::to_string(i.payer.value);
   o["purpose"] = pay::name_of(i.purpose);
@@ -70,6 +71,7 @@ json::object intent_json(const pay::Intent& i) {
   json::array splits;
   for (const auto& s : i.splits) {
     json::object x;
+    x.reserve(4);
     x["reference"] = s.reference;
     x["payee_org_id"] = std::to_string(s.payee.value);
     x["amount"] = money(s.amount, i.amount.currency);

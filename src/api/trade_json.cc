@@ -27,6 +27,7 @@ json::object address_json(const order::AddressFields& a) {
 
 json::object order_json(const order::Order& o) {
   json::object x;
+  x.reserve(28);  // the keys below: the table is sized once, not grown and rehashed
   x["id"] = std::to_string(o.id.value);
   x["checkout_id"] = std::to_string(o.checkout.value);
   x["buyer_id"] = std::to_string(o.buyer.value);
@@ -55,8 +56,10 @@ json::object order_json(const order::Order& o) {
   x["created_at"] = time_json(o.created_at_us);
   x["updated_at"] = time_json(o.updated_at_us);
   json::array lines;
+  lines.reserve(o.lines.size());
   for (const auto& l : o.lines) {
     json::object y;
+    y.reserve(8);
     y["line_no"] = l.line_no;
     y["sku_id"] = std::to_string(l.sku_id);
     y["product_id"] = std::to_string(l.product_id);
@@ -104,6 +107,7 @@ json::object rating_json(const order::Rating& r) {
 
 json::object checkout_json(const flows::CheckoutResult& r) {
   json::object x;
+  x.reserve(6);
   x["id"] = std::to_string(r.checkout.id.value);
   x["checkout_token"] = r.checkout.token;
   x["total"] = to_json(r.checkout.total);

@@ -2,8 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <ctime>
+#include <random>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "core/clock.h"
 
@@ -70,6 +74,37 @@ TEST(Clock, Rfc3339RoundTrips) {
   EXPECT_FALSE(parse_rfc3339("2026-02-30T00:00:00Z"));
   EXPECT_FALSE(parse_rfc3339("2026-11-18 11:06:40Z"));
   EXPECT_FALSE(parse_rfc3339("2026-11-18T11:06:40"));
+}
+
+// The formatter computes the civil date itself; it agrees with the C library everywhere,
+// including leap days, year ends and instants before 1970.
+TEST(Clock, Rfc3339AgreesWithGmtime) {
+  std::mt19937_64 rng(20261129);
+  std::vector<std::int64_t> instants = {0,
+                                        -1,
+                                        951'782'400'000'000 /* 2000-02-29 */,
+                                        4'107'542'399'999'999 /* 2100-02-28T23:59:59.999999 */,
+                                        -62'135'596'800'000'000 /* 0001-01-01 */,
+                                        253'402'300'799'999'999 /* 9999-12-31T23:59:59.999999 */};
+  for (int i = 0; i < 20000; ++i)
+    instants.push_back(static_cast<std::int64_t>(rng() % 8'000'000'000'000'000ULL) -
+                       2'000'000'000'000'000LL);
+  for (std::int64_t t : instants) {
+    std::int64_t secs = t / 1'000'000, micros = t % 1'000'000;
+    if (micros < 0) {
+      micros += 1'000'000;
+      secs -= 1;
+    }
+    std::time_t tt = static_cast<std::time_t>(secs);
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    char want[64];
+    std::snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  static_cast<long long>(micros));
+    ASSERT_EQ(format_rfc3339(t), want) << t;
+    ASSERT_EQ(parse_rfc3339(want), t) << want;
+  }
 }
 
 }  // namespace
