@@ -343,7 +343,7 @@ Reply create_checkout(Services& s, Request& req) {
     API_ASSIGN(auto r, flows::checkout(tx, s.env, s.trade, c));
     int status = r.replayed ? 200 : 201;
     auto done = std::make_shared<const flows::CheckoutResult>(std::move(r));
-    return ok_json_later([done] { return checkout_json(*done); }, status);
+    return ok_json_text_later([done] { return checkout_json_text(*done); }, status);
   });
 }
 

@@ -106,6 +106,13 @@ http::Response ok_json_later(std::function<boost::json::value()> build, int stat
   return r;
 }
 
+http::Response ok_json_text_later(std::function<std::string()> build, int status) {
+  http::Response r;
+  r.status = status;
+  r.render = [build = std::move(build)](http::Response& out) { out.body = build(); };
+  return r;
+}
+
 boost::json::object page_json(boost::json::array items, std::optional<std::int64_t> next) {
   boost::json::object o;
   o["items"] = std::move(items);

@@ -44,6 +44,8 @@ http::Response ok_json(const boost::json::value& v, int status = 200);
 // (http::Response::render), so that rendering costs the writer's thread nothing. `build` must
 // own everything it reads.
 http::Response ok_json_later(std::function<boost::json::value()> build, int status = 200);
+// The same with the JSON written as text by `build` (JsonWriter), for the hottest replies.
+http::Response ok_json_text_later(std::function<std::string()> build, int status = 200);
 // {"items":[...],"next_cursor":"..."|null}
 boost::json::object page_json(boost::json::array items, std::optional<std::int64_t> next);
 

@@ -83,6 +83,67 @@ json::object intent_json(const pay::Intent& i) {
 }
 
 namespace {
+void write_money(JsonWriter& w, std::int64_t amount, const Currency& c) {
+  w.begin_object().key("amount").integer(amount).key("currency").string(c.code_view());
+  w.end_object();
+}
+void write_time_or_null(JsonWriter& w, const std::optional<std::int64_t>& unix_us) {
+  if (unix_us)
+    w.string(time_json(*unix_us));
+  else
+    w.null();
+}
+}  // namespace
+
+// Keep in step with intent_json above (IntentJson.TextAndTreeAgree in api_test).
+void write_intent(JsonWriter& w, const pay::Intent& i) {
+  const Currency& c = i.amount.currency;
+  w.begin_object();
+  w.key("id").string(std::to_string(i.id.value));
+  w.key("payer_id").string(std::to_string(i.payer.value));
+  w.key("purpose").string(pay::name_of(i.purpose));
+  w.key("reference").string(i.reference);
+  w.key("description").string(i.description);
+  w.key("amount");
+  write_money(w, i.amount.minor, c);
+  w.key("status").string(pay::name_of(i.status));
+  w.key("channel");
+  if (i.channel)
+    w.string(pay::name_of(*i.channel));
+  else
+    w.null();
+  w.key("trade_no").string_or_null(i.trade_no);
+  w.key("qr_code").string_or_null(i.qr_code);
+  w.key("cashier_url").string_or_null(i.cashier_url);
+  w.key("fee");
+  write_money(w, i.fee, c);
+  w.key("failure_code").string_or_null(i.failure_code);
+  w.key("failure_reason").string_or_null(i.failure_reason);
+  w.key("risk_decision_id");
+  if (i.risk_decision_id)
+    w.string(std::to_string(*i.risk_decision_id));
+  else
+    w.null();
+  w.key("expires_at").string(time_json(i.expires_at_us));
+  w.key("created_at").string(time_json(i.created_at_us));
+  w.key("updated_at").string(time_json(i.updated_at_us));
+  w.key("succeeded_at");
+  write_time_or_null(w, i.succeeded_at_us);
+  w.key("splits").begin_array();
+  for (const auto& s : i.splits) {
+    w.begin_object();
+    w.key("reference").string(s.reference);
+    w.key("payee_org_id").string(std::to_string(s.payee.value));
+    w.key("amount");
+    write_money(w, s.amount, c);
+    w.key("category").string_or_null(s.category);
+    w.end_object();
+  }
+  w.end_array();
+  w.end_object();
+}
+
+namespace {
 
 json::object escrow_json(const pay::Escrow& e) {
   json::object o;

@@ -105,6 +105,103 @@ json::object rating_json(const order::Rating& r) {
   return x;
 }
 
+namespace {
+void write_money(JsonWriter& w, std::int64_t amount, const Currency& c) {
+  w.begin_object().key("amount").integer(amount).key("currency").string(c.code_view());
+  w.end_object();
+}
+void write_time_or_null(JsonWriter& w, const std::optional<std::int64_t>& unix_us) {
+  if (unix_us)
+    w.string(time_json(*unix_us));
+  else
+    w.null();
+}
+
+// Keep in step with address_json and order_json (TradeJson.CheckoutTextAndTreeAgree).
+void write_order(JsonWriter& w, const order::Order& o) {
+  const Currency& c = o.currency;
+  w.begin_object();
+  w.key("id").string(std::to_string(o.id.value));
+  w.key("checkout_id").string(std::to_string(o.checkout.value));
+  w.key("buyer_id").string(std::to_string(o.buyer.value));
+  w.key("seller_org_id").string(std::to_string(o.seller.value));
+  w.key("status").string(o.status);
+  w.key("payment_status").string(o.payment_status);
+  w.key("fulfillment_status").string(o.fulfillment_status);
+  w.key("items_total");
+  write_money(w, o.items_total, c);
+  w.key("freight");
+  write_money(w, o.freight, c);
+  w.key("total");
+  write_money(w, o.total, c);
+  w.key("refunded");
+  write_money(w, o.refunded, c);
+  w.key("payment_intent_id").string(std::to_string(o.intent_id));
+  w.key("ship_to").begin_object();
+  w.key("recipient").string(o.ship_to.recipient);
+  w.key("phone").string(o.ship_to.phone);
+  w.key("region_code").string(o.ship_to.region_code);
+  w.key("region").string(order::region_path(o.ship_to.region_code));
+  w.key("detail").string(o.ship_to.detail);
+  w.key("postal_code").string_or_null(o.ship_to.postal_code);
+  w.end_object();
+  w.key("buyer_note").string_or_null(o.buyer_note);
+  w.key("carrier").string_or_null(o.carrier);
+  w.key("tracking_no").string_or_null(o.tracking_no);
+  w.key("cancel_reason").string_or_null(o.cancel_reason);
+  w.key("pay_deadline").string(time_json(o.pay_deadline_us));
+  w.key("paid_at");
+  write_time_or_null(w, o.paid_at_us);
+  w.key("shipped_at");
+  write_time_or_null(w, o.shipped_at_us);
+  w.key("delivered_at");
+  write_time_or_null(w, o.delivered_at_us);
+  w.key("auto_confirm_at");
+  write_time_or_null(w, o.auto_confirm_at_us);
+  w.key("confirm_extended").boolean(o.confirm_extended);
+  w.key("completed_at");
+  write_time_or_null(w, o.completed_at_us);
+  w.key("cancelled_at");
+  write_time_or_null(w, o.cancelled_at_us);
+  w.key("created_at").string(time_json(o.created_at_us));
+  w.key("updated_at").string(time_json(o.updated_at_us));
+  w.key("lines").begin_array();
+  for (const auto& l : o.lines) {
+    w.begin_object();
+    w.key("line_no").integer(l.line_no);
+    w.key("sku_id").string(std::to_string(l.sku_id));
+    w.key("product_id").string(std::to_string(l.product_id));
+    w.key("title").string(l.title);
+    w.key("spec_text").string(l.spec_text);
+    w.key("unit_price");
+    write_money(w, l.unit_price, c);
+    w.key("quantity").integer(l.quantity);
+    w.key("amount");
+    write_money(w, l.amount, c);
+    w.end_object();
+  }
+  w.end_array();
+  w.end_object();
+}
+}  // namespace
+
+std::string checkout_json_text(const flows::CheckoutResult& r) {
+  JsonWriter w;
+  w.begin_object();
+  w.key("id").string(std::to_string(r.checkout.id.value));
+  w.key("checkout_token").string(r.checkout.token);
+  w.key("total");
+  write_money(w, r.checkout.total.minor, r.checkout.total.currency);
+  w.key("created_at").string(time_json(r.checkout.created_at_us));
+  w.key("payment_intent");
+  write_intent(w, r.intent);
+  w.key("orders").begin_array();
+  for (const auto& o : r.orders) write_order(w, o);
+  w.end_array();
+  w.end_object();
+  return w.take();
+}
+
 json::object checkout_json(const flows::CheckoutResult& r) {
   json::object x;
   x.reserve(6);

@@ -4,10 +4,43 @@
 
 #include <boost/json.hpp>
 
+#include "core/json_writer.h"
 #include "core/limits.h"
 
 namespace jishi {
 namespace {
+
+// The writer's text is what boost::json::serialize makes of the same tree: every ASCII
+// character and some UTF-8 in strings and keys, nesting, empty containers, numbers, nulls.
+TEST(JsonWriter, WritesWhatBoostJsonSerializes) {
+  std::string every_ascii;
+  for (int c = 0; c < 128; ++c) every_ascii += static_cast<char>(c);
+  for (std::string_view s : {std::string_view(every_ascii), std::string_view("浙江省 杭州市"),
+                             std::string_view(""), std::string_view("a\"b\\c\n")}) {
+    boost::json::object tree;
+    tree[s] = s;
+    tree["n"] = std::int64_t{-9223372036854775807LL - 1};
+    tree["m"] = std::int64_t{9223372036854775807LL};
+    tree["t"] = true;
+    tree["f"] = false;
+    tree["z"] = nullptr;
+    tree["e"] = boost::json::object();
+    tree["a"] =
+        boost::json::array{1, "x", nullptr, boost::json::array(), boost::json::object{{"k", 0}}};
+    JsonWriter w;
+    w.begin_object().key(s).string(s);
+    w.key("n").integer(-9223372036854775807LL - 1).key("m").integer(9223372036854775807LL);
+    w.key("t").boolean(true).key("f").boolean(false).key("z").null();
+    w.key("e").begin_object().end_object();
+    w.key("a").begin_array().integer(1).string("x").null().begin_array().end_array();
+    w.begin_object().key("k").integer(0).end_object().end_array();
+    w.end_object();
+    EXPECT_EQ(w.take(), boost::json::serialize(tree));
+  }
+  JsonWriter top;
+  top.begin_array().string_or_null(std::nullopt).string_or_null(std::string("v")).end_array();
+  EXPECT_EQ(top.take(), R"([null,"v"])");
+}
 
 TEST(Json, RejectsMalformedDocuments) {
   auto r = parse_json("{\"a\":");
