@@ -449,7 +449,11 @@ Reply confirm_intent(Services& s, Request& req) {
       if (auto held = check_payment_risk(s, tx, open, sig, decision)) return std::move(*held);
       API_ASSIGN(auto i, pay::pay_with_wallet(tx, s.env, intent_id, payer, decision));
       auto paid = std::make_shared<const pay::Intent>(std::move(i));
-      return ok_json_later([paid] { return intent_json(*paid); });
+      return ok_json_text_later([paid] {
+        JsonWriter w;
+        write_intent(w, *paid);
+        return w.take();
+      });
     });
   }
   if (!s.gateway)

@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include "api/pay_json.h"
 #include "api/trade_json.h"
 #include "core/currency.h"
 
@@ -91,6 +92,18 @@ TEST(TradeJson, CheckoutTextAndTreeAgree) {
     EXPECT_EQ(parsed.at("orders").as_array().size(), 2u);
     EXPECT_EQ(parsed.at("orders").at(0).at("ship_to").at("region").as_string(),
               "浙江省 杭州市 西湖区");
+  }
+}
+
+TEST(TradeJson, IntentTextAndTreeAgree) {
+  for (bool everything_set : {false, true}) {
+    auto i = sample(everything_set).intent;
+    for (bool with_splits : {true, false}) {
+      if (!with_splits) i.splits.clear();  // a wallet top-up has none
+      JsonWriter w;
+      write_intent(w, i);
+      EXPECT_EQ(w.take(), boost::json::serialize(intent_json(i))) << everything_set;
+    }
   }
 }
 
