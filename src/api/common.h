@@ -7,6 +7,8 @@
 #include <boost/json/value.hpp>
 
 #include "api/services.h"
+#include "core/currency.h"
+#include "core/json_writer.h"
 #include "core/result.h"
 #include "http/message.h"
 #include "identity/types.h"
@@ -50,6 +52,9 @@ http::Response ok_json_text_later(std::function<std::string()> build, int status
 boost::json::object page_json(boost::json::array items, std::optional<std::int64_t> next);
 
 std::string time_json(std::int64_t unix_us);
+// The text forms of to_json(Money) and time_or_null, for JsonWriter replies.
+void write_money(JsonWriter& w, std::int64_t amount, const Currency& c);
+void write_time_or_null(JsonWriter& w, const std::optional<std::int64_t>& unix_us);
 // Optional values as JSON, null when absent: text, a time (RFC 3339), an id (decimal text).
 boost::json::value json_or_null(const std::optional<std::string>& v);
 boost::json::value time_or_null(const std::optional<std::int64_t>& unix_us);

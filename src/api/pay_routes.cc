@@ -82,20 +82,7 @@ json::object intent_json(const pay::Intent& i) {
   return o;
 }
 
-namespace {
-void write_money(JsonWriter& w, std::int64_t amount, const Currency& c) {
-  w.begin_object().key("amount").integer(amount).key("currency").string(c.code_view());
-  w.end_object();
-}
-void write_time_or_null(JsonWriter& w, const std::optional<std::int64_t>& unix_us) {
-  if (unix_us)
-    w.string(time_json(*unix_us));
-  else
-    w.null();
-}
-}  // namespace
-
-// Keep in step with intent_json above (IntentJson.TextAndTreeAgree in api_test).
+// Keep in step with intent_json above (TradeJson.IntentTextAndTreeAgree in api_test).
 void write_intent(JsonWriter& w, const pay::Intent& i) {
   const Currency& c = i.amount.currency;
   w.begin_object();

@@ -106,16 +106,6 @@ json::object rating_json(const order::Rating& r) {
 }
 
 namespace {
-void write_money(JsonWriter& w, std::int64_t amount, const Currency& c) {
-  w.begin_object().key("amount").integer(amount).key("currency").string(c.code_view());
-  w.end_object();
-}
-void write_time_or_null(JsonWriter& w, const std::optional<std::int64_t>& unix_us) {
-  if (unix_us)
-    w.string(time_json(*unix_us));
-  else
-    w.null();
-}
 
 // Keep in step with address_json and order_json (TradeJson.CheckoutTextAndTreeAgree).
 void write_order(JsonWriter& w, const order::Order& o) {
