@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/params.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -101,7 +100,7 @@ std::string hmac_sm3(std::string_view key, std::initializer_list<std::string_vie
     k.key.clear();
     k.ctx.reset(EVP_MAC_CTX_new(mac));
     char digest[] = "SM3";
-    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", digest, 0),
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
                            OSSL_PARAM_construct_end()};
     ok = k.ctx && EVP_MAC_init(k.ctx.get(), u(key), key.size(), params);
     if (ok) k.key.assign(key);
