@@ -37,25 +37,6 @@ DROP TABLE pay_intent_splits;
 ALTER TABLE pay_intent_splits_clustered RENAME TO pay_intent_splits;
 CREATE INDEX pay_intent_splits_reference ON pay_intent_splits (reference);
 
--- A reservation is one order's hold on one SKU; it is found by its order, so it is keyed by
--- (order, SKU). Its separate id was never shown or looked up by, and is gone.
-CREATE TABLE inv_reservations_clustered (
-  order_id BIGINT NOT NULL,
-  sku_id BIGINT NOT NULL,
-  quantity BIGINT NOT NULL CHECK (quantity > 0),
-  status TEXT NOT NULL,              -- active | converted | released | restocked
-  expires_at_us BIGINT NOT NULL,
-  created_at_us BIGINT NOT NULL,
-  updated_at_us BIGINT NOT NULL,
-  PRIMARY KEY (order_id, sku_id)
-) WITHOUT ROWID;
-INSERT INTO inv_reservations_clustered (order_id, sku_id, quantity, status, expires_at_us,
-                                        created_at_us, updated_at_us)
-  SELECT order_id, sku_id, quantity, status, expires_at_us, created_at_us, updated_at_us
-  FROM inv_reservations;
-DROP TABLE inv_reservations;
-ALTER TABLE inv_reservations_clustered RENAME TO inv_reservations;
-
 -- Nothing looks intents up by their reference, and a checkout's intent is found from the
 -- intent's reference ("checkout-<id>"), not by an index over the checkouts' intents: two index
 -- entries fewer per checkout.
