@@ -5,12 +5,16 @@
 //
 // One merchant with SKUS SKUs (a million units each), 64 buyers; commands of 1–3 random lines
 // (uniform) and of one hot SKU, with 256 commands in flight. Prints
-// `checkout_inprocess kind=K per_s=N p50_ms=N p99_ms=N failed=N`.
+// `checkout_inprocess kind=K per_s=N p50_ms=N p99_ms=N failed=N cpu_us=N written_kb=N`:
+// cpu_us is the process's CPU time (user + system, every thread) per checkout and written_kb
+// what it wrote to disk per checkout (/proc/self/io), steadier figures than per_s on a busy
+// machine.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <mutex>
 #include <random>
 #include <string>
@@ -28,10 +32,30 @@
 #include "store/sqlite.h"
 #include "store/writer.h"
 
+#include <sys/resource.h>
+
 namespace {
 
 using namespace jishi;
 using SteadyClock = std::chrono::steady_clock;
+
+// CPU seconds of the whole process (every thread), user + system.
+double cpu_seconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return s(u.ru_utime) + s(u.ru_stime);
+}
+
+// Bytes this process has caused to be written to storage (0 where /proc does not say).
+double written_bytes() {
+  std::ifstream in("/proc/self/io");
+  std::string key;
+  double value = 0;
+  while (in >> key >> value)
+    if (key == "write_bytes:") return value;
+  return 0;
+}
 
 void must(bool ok, const char* what) {
   if (!ok) {
@@ -99,6 +123,10 @@ int main(int argc, char** argv) {
   // As `jishi serve` runs it (JISHI_WRITER_PIPELINED_SYNC=false for the plain COMMIT).
   const char* pipelined = std::getenv("JISHI_WRITER_PIPELINED_SYNC");
   wo.pipelined_sync = !pipelined || std::string_view(pipelined) != "false";
+  // Reservations deferred in the writer, as `jishi serve` runs it.
+  auto reservations = flows::reservation_deferral(clock);
+  must(reservations->prepare(*conn).has_value(), "prepare the writer");
+  wo.hook = reservations.get();
   store::Writer writer(std::move(conn), wo, nullptr);
   std::printf("writer pipelined_sync=%s\n", writer.pipelined() ? "on" : "off");
   flows::TradeConfig cfg;
@@ -112,6 +140,7 @@ int main(int argc, char** argv) {
     std::mt19937_64 rng(hot ? 2 : 1);
     std::int64_t n = 0;
     auto start = SteadyClock::now();
+    double cpu0 = cpu_seconds(), written0 = written_bytes();
     auto deadline = start + std::chrono::duration<double>(seconds);
     while (SteadyClock::now() < deadline) {
       while (in_flight.load() >= 256) in_flight.wait(in_flight.load());
@@ -145,6 +174,9 @@ int main(int argc, char** argv) {
     }
     while (in_flight.load() > 0) in_flight.wait(in_flight.load());
     double elapsed = std::chrono::duration<double>(SteadyClock::now() - start).count();
+    double checkouts = std::max<double>(1, static_cast<double>(done.load()));
+    double cpu_us = (cpu_seconds() - cpu0) * 1e6 / checkouts;
+    double written_kb = (written_bytes() - written0) / 1024 / checkouts;
     std::sort(latencies.begin(), latencies.end());
     auto pct = [&](double p) {
       return latencies.empty() ? 0.0
@@ -152,9 +184,11 @@ int main(int argc, char** argv) {
     };
     if (!first_failure.empty())
       std::fprintf(stderr, "first failed checkout: %s\n", first_failure.c_str());
-    std::printf("checkout_inprocess kind=%s per_s=%.0f p50_ms=%.2f p99_ms=%.2f failed=%lld\n",
-                hot ? "hot" : "uniform", static_cast<double>(done.load() - failed.load()) / elapsed,
-                pct(0.50), pct(0.99), static_cast<long long>(failed.load()));
+    std::printf(
+        "checkout_inprocess kind=%s per_s=%.0f p50_ms=%.2f p99_ms=%.2f failed=%lld cpu_us=%.1f "
+        "written_kb=%.1f\n",
+        hot ? "hot" : "uniform", static_cast<double>(done.load() - failed.load()) / elapsed,
+        pct(0.50), pct(0.99), static_cast<long long>(failed.load()), cpu_us, written_kb);
     std::fflush(stdout);
   }
   writer.stop();

@@ -100,6 +100,8 @@ Reply verification(Services& s, Request& req) {
   st["ok"] = stock->problems.empty();
   st["skus"] = stock->skus;
   st["movements"] = stock->movements;
+  // Units unpaid orders hold that the writer has not yet folded into `reserved` (≤ 1 s).
+  st["deferred_units"] = stock->deferred_units;
   json::array problems;
   for (std::size_t i = 0; i < stock->problems.size() && i < 100; ++i)
     problems.push_back(json::string(stock->problems[i]));

@@ -31,6 +31,9 @@ struct Runtime {
   std::unique_ptr<IdGenerator> ids;
   std::unique_ptr<FieldCipher> cipher;
   metrics::Registry metrics;
+  // The writer's hook deferring reservations (serve and demo only: the other verbs write
+  // inv_stock directly). Declared before the store, which uses it until it stops.
+  std::unique_ptr<inventory::ReservationDeferral> reservations;
   std::unique_ptr<store::Store> store;
   // The certification authority, loaded at start (null until `jishi ca init`).
   std::unique_ptr<pki::Authority> ca;
@@ -49,7 +52,10 @@ flows::TradeConfig trade_config(const Config& c);
 // The order lifecycle's durable jobs: the unpaid timeout and auto-confirmation of receipt.
 void register_trade_jobs(events::JobRunner& jobs, const flows::TradeConfig& trade);
 
-Result<std::unique_ptr<Runtime>> open_runtime(const Config& config, bool migrate);
+// `serving`: for `jishi serve` and `demo`, whose writer defers reservations (inventory.h).
+// Only one process may do that on a database, so the other verbs never do.
+Result<std::unique_ptr<Runtime>> open_runtime(const Config& config, bool migrate,
+                                              bool serving = false);
 // Serves until SIGTERM/SIGINT, then drains the writer. Returns the process exit code.
 int serve(Runtime& rt);
 

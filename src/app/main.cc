@@ -256,7 +256,7 @@ int main(int argc, char** argv) {
         build_config(is_demo ? demo_flags : serve_flags, is_demo ? "./demo-data" : "", is_demo);
     if (!config) return report(config.error());
     init_logging(config->log_level);
-    auto rt = app::open_runtime(*config, true);
+    auto rt = app::open_runtime(*config, true, true);
     if (!rt) return report(rt.error());
     if (is_demo) {
       if (auto ca_ok = app::ensure_demo_ca(**rt); !ca_ok) return report(ca_ok.error());

@@ -39,7 +39,7 @@ std::string openapi_json();
 
 namespace jishi::app {
 
-Result<std::unique_ptr<Runtime>> open_runtime(const Config& config, bool migrate) {
+Result<std::unique_ptr<Runtime>> open_runtime(const Config& config, bool migrate, bool serving) {
   auto rt = std::make_unique<Runtime>();
   rt->config = config;
   if (::mkdir(config.data_dir.c_str(), 0700) != 0 && errno != EEXIST)
@@ -58,6 +58,10 @@ Result<std::unique_ptr<Runtime>> open_runtime(const Config& config, bool migrate
   so.writer.queue_commands_max = config.writer_queue_max;
   so.writer.pipelined_sync = config.writer_pipelined_sync;
   so.migrate = migrate;
+  if (serving) {
+    rt->reservations = flows::reservation_deferral(rt->clock);
+    so.writer.hook = rt->reservations.get();
+  }
   JISHI_ASSIGN_OR_RETURN(rt->store, store::Store::open(so, &rt->metrics));
   return rt;
 }
@@ -262,8 +266,13 @@ int verify_stock(const Config& config) {
     for (const auto& p : report->problems) std::cout << "stock violation: " << p << std::endl;
     return 1;
   }
-  std::cout << "stock ok: " << report->skus << " SKUs, " << report->movements << " movements"
-            << std::endl;
+  std::cout << "stock ok: " << report->skus << " SKUs, " << report->movements << " movements";
+  if (report->deferred_units > 0)
+    std::cout << "; " << report->deferred_units << " units of " << report->deferred_skus
+              << " SKUs held by unpaid orders are not yet folded into the stock's reserved "
+                 "count (a running server folds them within a second; after a crash, the next "
+                 "start restores them)";
+  std::cout << std::endl;
   return 0;
 }
 

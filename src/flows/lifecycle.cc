@@ -174,11 +174,18 @@ Result<order::Order> complete(store::Tx& tx, Env& env, const TradeConfig& cfg,
 
 }  // namespace
 
-Result<inventory::VerifyReport> verify_stock(store::Conn& conn) {
+std::string_view unpaid_holds_sql() {
   // Unpaid orders are the ones in the partial index ord_orders_unpaid; their lines by key.
-  return inventory::verify(conn,
-                           "SELECT l.sku_id, l.quantity FROM ord_orders o JOIN ord_lines l ON "
-                           "l.order_id = o.id WHERE o.status = 'pending_payment'");
+  return "SELECT l.sku_id, l.quantity FROM ord_orders o JOIN ord_lines l ON l.order_id = o.id "
+         "WHERE o.status = 'pending_payment'";
+}
+
+Result<inventory::VerifyReport> verify_stock(store::Conn& conn) {
+  return inventory::verify(conn, unpaid_holds_sql());
+}
+
+std::unique_ptr<inventory::ReservationDeferral> reservation_deferral(const Clock& clock) {
+  return std::make_unique<inventory::ReservationDeferral>(std::string(unpaid_holds_sql()), clock);
 }
 
 Status on_intent_succeeded(store::Tx& tx, Env& env, const pay::Intent& intent) {

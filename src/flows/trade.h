@@ -10,8 +10,10 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/env.h"
@@ -88,6 +90,11 @@ Status on_intent_succeeded(store::Tx& tx, Env& env, const pay::Intent& intent);
 // `jishi verify stock`: inventory's invariants, with the units held by unpaid orders (their
 // lines) as the reserved units' holders.
 Result<inventory::VerifyReport> verify_stock(store::Conn& conn);
+// The units unpaid orders hold, as inventory's holds query: (sku_id, quantity) per line.
+std::string_view unpaid_holds_sql();
+// The writer's hook that defers reservations (inventory.h), with unpaid orders as holders.
+// `jishi serve` installs it; see inventory::ReservationDeferral.
+std::unique_ptr<inventory::ReservationDeferral> reservation_deferral(const Clock& clock);
 
 // The buyer cancels an unpaid order: stock released; the checkout's intent is closed and, if
 // other orders of it remain unpaid, replaced by one for them.

@@ -15,6 +15,19 @@
 // (until 2026-11 they did; such older entries are kept and carry on_hand deltas of 0; until
 // 2026-11-29 each reservation was also a row of its own, inv_reservations).
 // Functions run inside the caller's transaction.
+//
+// Deferred reservations (the server's writer connection, ReservationDeferral below): there,
+// reserve() does not update inv_stock. It adds the units to a TEMP table of that connection,
+// which SQLite keeps in memory, rolls back with the transaction and its savepoints, and never
+// writes to the log, so a checkout dirties no page of inv_stock (a uniform checkout used to
+// write ~1.4 random stock pages). Every other change of a SKU first takes its deferred units
+// into the row, and the writer folds the whole table into inv_stock at the end of a batch when
+// it falls idle, at least once a second under load, and when it stops. So per SKU, always:
+//   inv_stock.reserved + deferred units == units held by unpaid orders <= on_hand
+// Readers on other connections see inv_stock.reserved, short by the deferred units (none once
+// the writer is idle); the writer decides on the exact figure, so nothing oversells. A crash
+// loses the TEMP table but not the orders' lines: prepare() restores `reserved` from them
+// before the writer starts.
 #pragma once
 
 #include <cstdint>
@@ -23,11 +36,13 @@
 #include <string>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/env.h"
 #include "core/ids.h"
 #include "core/page.h"
 #include "core/result.h"
 #include "store/database.h"
+#include "store/writer.h"
 
 namespace jishi::inventory {
 
@@ -85,10 +100,48 @@ Result<Page<Movement>> movements(store::Conn& conn, std::int64_t sku_id, std::in
 
 struct VerifyReport {
   std::int64_t skus = 0, movements = 0;
+  // Units held by unpaid orders and not yet folded into inv_stock.reserved, and their SKUs: a
+  // running server's deferred reservations (or, after a crash, ones its next start restores).
+  // Seen only from outside the writer's connection; not a problem.
+  std::int64_t deferred_units = 0, deferred_skus = 0;
   std::vector<std::string> problems;  // empty when every invariant holds
 };
 // `holds_sql` selects (sku_id, quantity) rows: every unit held by an unpaid order (the holder's
-// module supplies it; flows::verify_stock does for orders).
+// module supplies it; flows::verify_stock does for orders). Per SKU: 0 <= reserved <= on_hand,
+// the journal sums to on_hand, and the units held are at most on_hand. On the writer's
+// connection reserved plus the deferred units must equal the units held; on any other, reserved
+// may fall short of them by deferred units but never exceed them.
 Result<VerifyReport> verify(store::Conn& conn, std::string_view holds_sql);
+
+// The connection mark of deferred reservations (store::Conn::mark).
+inline constexpr std::string_view kDeferredReservations = "inventory.deferred_reservations";
+
+// Deferred reservations on the writer's connection (above), as the writer's hook.
+class ReservationDeferral final : public store::WriterHook {
+ public:
+  // `holds_sql` as for verify(). Folds: at the end of a batch of a few commands that leaves
+  // the writer idle (light load: readers see each reservation as soon as it is answered); under
+  // load at least every `fold_interval_us`; `idle_delay_us` after the last batch when the
+  // writer has fallen idle with units still deferred; and at stop.
+  ReservationDeferral(std::string holds_sql, const Clock& clock,
+                      std::int64_t fold_interval_us = 1'000'000,
+                      std::int64_t idle_delay_us = 100'000);
+  // Creates the TEMP table and restores inv_stock.reserved from the units unpaid orders hold
+  // (one transaction; fails when they hold more than is on hand). Marks the connection.
+  Status prepare(store::Conn& conn) override;
+  bool due(store::Conn& conn, std::size_t commands, bool idle, bool stopping) override;
+  std::int64_t idle_delay_us() const override { return idle_delay_us_; }
+  // Folds every deferred unit into inv_stock.reserved.
+  Status run(store::Tx& tx) override;
+  // SKUs whose reserved units prepare() had to restore (the last run stopped without folding).
+  std::int64_t restored_skus() const { return restored_skus_; }
+
+ private:
+  std::string holds_sql_;
+  const Clock& clock_;
+  std::int64_t fold_interval_us_, idle_delay_us_;
+  std::int64_t last_fold_us_ = 0;  // steady clock
+  std::int64_t restored_skus_ = 0;
+};
 
 }  // namespace jishi::inventory

@@ -13,29 +13,55 @@
 namespace jishi::inventory {
 namespace {
 
+constexpr const char* kHolds = "SELECT sku_id, quantity FROM test_holds";
+
 // The tests play the holder's part (flows does it for orders): a table of the units each
-// unpaid "order" holds, and each stock call made once, on that order's own transition.
-class InventoryTest : public ::testing::Test {
+// unpaid "order" holds, and each stock call made once, on that order's own transition. Every
+// test runs twice: on a plain connection, and on one that defers reservations as the server's
+// writer does (the parameter), folding them after every third transaction.
+class InventoryTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
-    db_ = std::move(
-        store::open_sqlite(store::testing::fresh_db_path("inventory"), store::OpenMode::read_write)
-            .value());
+    path_ = store::testing::fresh_db_path("inventory");
+    db_ = std::move(store::open_sqlite(path_, store::OpenMode::read_write).value());
     ASSERT_TRUE(store::migrate(*db_));
     ASSERT_TRUE(db_->exec_script(
         "CREATE TABLE test_holds (order_id BIGINT NOT NULL, sku_id BIGINT NOT NULL, "
         "quantity BIGINT NOT NULL)"));
+    if (deferring()) {
+      ASSERT_TRUE(deferral_.prepare(*db_));
+    }
+    reader_ = std::move(store::open_sqlite(path_, store::OpenMode::read_only).value());
   }
+  bool deferring() const { return GetParam(); }
   template <class F>
   auto tx(F f) {
     EXPECT_TRUE(db_->begin());
     auto r = f(*db_);
     if (r) {
+      if (deferring() && auto_fold_ && ++transactions_ % 3 == 0) {
+        EXPECT_TRUE(deferral_.run(*db_));
+      }
       EXPECT_TRUE(db_->commit());
     } else {
       EXPECT_TRUE(db_->rollback());
     }
     return r;
+  }
+  // Folds the deferred units into inv_stock now (as the writer's hook does).
+  void fold() {
+    if (!deferring()) return;
+    ASSERT_TRUE(db_->begin());
+    ASSERT_TRUE(deferral_.run(*db_));
+    ASSERT_TRUE(db_->commit());
+  }
+  std::int64_t deferred(std::int64_t sku) {
+    if (!deferring()) return 0;
+    return db_
+        ->query_one("SELECT n FROM inv_reserving WHERE sku_id = $1", {sku},
+                    [](const store::Row& r) { return r.i64(0); })
+        .value()
+        .value_or(0);
   }
   void stock(std::int64_t sku, std::int64_t units) {
     auto r =
@@ -68,12 +94,25 @@ class InventoryTest : public ::testing::Test {
     sold_.erase(order);
     return tx([&](store::Tx& t) { return restock(t, env_, order, wants); });
   }
-  Stock get(std::int64_t sku) { return get_stock(*db_, sku).value().value(); }
-  Result<VerifyReport> check() { return verify(*db_, "SELECT sku_id, quantity FROM test_holds"); }
+  // The stock as the writer sees it: the row plus the units it defers.
+  Stock get(std::int64_t sku) {
+    auto s = get_stock(*db_, sku).value().value();
+    s.reserved += deferred(sku);
+    return s;
+  }
+  Result<VerifyReport> check() { return verify(*db_, kHolds); }
+  // Verified on the writer's connection (exact) and from a reader's (deferred units allowed).
   void expect_verified() {
     auto v = check();
     ASSERT_TRUE(v);
     EXPECT_TRUE(v->problems.empty()) << v->problems.front();
+    EXPECT_EQ(v->deferred_units, 0);  // the writer's own view counts them as reserved
+    auto outside = verify(*reader_, kHolds);
+    ASSERT_TRUE(outside);
+    EXPECT_TRUE(outside->problems.empty()) << outside->problems.front();
+    std::int64_t deferred_units = 0;
+    for (std::int64_t sku = 1; sku <= 3; ++sku) deferred_units += deferred(sku);
+    EXPECT_EQ(outside->deferred_units, deferred_units);
   }
 
   ManualClock clock_{1'800'000'000'000'000};
@@ -82,11 +121,18 @@ class InventoryTest : public ::testing::Test {
   Env env_{clock_, ids_, cipher_};
   OrgId seller_{10};
   UserId actor_{1};
-  std::unique_ptr<store::Conn> db_;
+  std::string path_;
+  std::unique_ptr<store::Conn> db_, reader_;
+  ReservationDeferral deferral_{kHolds, clock_};
+  int transactions_ = 0;
+  bool auto_fold_ = true;
   std::map<std::int64_t, std::vector<Want>> held_, sold_;
 };
 
-TEST_F(InventoryTest, ReservationIsAllOrNothingAndSumsLinesOfOneSku) {
+INSTANTIATE_TEST_SUITE_P(Modes, InventoryTest, ::testing::Values(false, true),
+                         [](const auto& mode) { return mode.param ? "Deferred" : "Direct"; });
+
+TEST_P(InventoryTest, ReservationIsAllOrNothingAndSumsLinesOfOneSku) {
   stock(1, 5);
   stock(2, 5);
   auto r = hold(100, {{1, 3}, {2, 1}, {1, 3}});  // 6 of SKU 1 > 5
@@ -103,7 +149,7 @@ TEST_F(InventoryTest, ReservationIsAllOrNothingAndSumsLinesOfOneSku) {
   expect_verified();
 }
 
-TEST_F(InventoryTest, PaymentConvertsCloseReleasesAndARefundRestocks) {
+TEST_P(InventoryTest, PaymentConvertsCloseReleasesAndARefundRestocks) {
   stock(1, 10);
   ASSERT_TRUE(hold(200, {{1, 4}}));
   ASSERT_TRUE(hold(201, {{1, 4}}));
@@ -119,7 +165,7 @@ TEST_F(InventoryTest, PaymentConvertsCloseReleasesAndARefundRestocks) {
   expect_verified();
 }
 
-TEST_F(InventoryTest, UnitsNotReservedCannotBeConvertedOrReleased) {
+TEST_P(InventoryTest, UnitsNotReservedCannotBeConvertedOrReleased) {
   stock(1, 10);
   ASSERT_TRUE(hold(250, {{1, 2}}));
   std::vector<Want> more{{1, 3}};
@@ -134,7 +180,7 @@ TEST_F(InventoryTest, UnitsNotReservedCannotBeConvertedOrReleased) {
   expect_verified();
 }
 
-TEST_F(InventoryTest, TheJournalRecordsOnHandChangesOnly) {
+TEST_P(InventoryTest, TheJournalRecordsOnHandChangesOnly) {
   stock(1, 10);
   ASSERT_TRUE(hold(500, {{1, 4}}));
   ASSERT_TRUE(hold(501, {{1, 4}}));
@@ -152,10 +198,11 @@ TEST_F(InventoryTest, TheJournalRecordsOnHandChangesOnly) {
   expect_verified();
 }
 
-TEST_F(InventoryTest, VerifyFindsReservedUnitsThatNoHolderHolds) {
+TEST_P(InventoryTest, VerifyFindsReservedUnitsThatNoHolderHolds) {
   stock(1, 10);
   ASSERT_TRUE(hold(600, {{1, 3}}));
   expect_verified();
+  fold();
   ASSERT_TRUE(db_->exec("UPDATE inv_stock SET reserved = 5 WHERE sku_id = 1"));
   auto v = check();
   ASSERT_TRUE(v);
@@ -164,7 +211,7 @@ TEST_F(InventoryTest, VerifyFindsReservedUnitsThatNoHolderHolds) {
             std::string::npos);
 }
 
-TEST_F(InventoryTest, CountBelowReservedUnitsIsRefused) {
+TEST_P(InventoryTest, CountBelowReservedUnitsIsRefused) {
   stock(1, 10);
   ASSERT_TRUE(hold(300, {{1, 7}}));
   auto r = tx([&](store::Tx& t) { return set_on_hand(t, env_, 1, seller_, 6, actor_, "count"); });
@@ -176,7 +223,7 @@ TEST_F(InventoryTest, CountBelowReservedUnitsIsRefused) {
   EXPECT_EQ(get(1).on_hand, 10);
 }
 
-TEST_F(InventoryTest, VerifyFindsATamperedCounter) {
+TEST_P(InventoryTest, VerifyFindsATamperedCounter) {
   stock(1, 10);
   ASSERT_TRUE(db_->exec("UPDATE inv_stock SET on_hand = 11 WHERE sku_id = 1"));
   auto v = check();
@@ -187,7 +234,7 @@ TEST_F(InventoryTest, VerifyFindsATamperedCounter) {
 
 // Random holds, payments, closes, refunds and recounts; the invariants hold after every step
 // and stock is never negative. The seed is printed so a failure can be replayed.
-TEST_F(InventoryTest, RandomOperationsKeepTheJournalAndCountersEqual) {
+TEST_P(InventoryTest, RandomOperationsKeepTheJournalAndCountersEqual) {
   std::random_device rd;
   unsigned seed = rd();
   SCOPED_TRACE("seed " + std::to_string(seed));
@@ -224,6 +271,80 @@ TEST_F(InventoryTest, RandomOperationsKeepTheJournalAndCountersEqual) {
     }
     expect_verified();
   }
+}
+
+// The tests of deferral itself, on the writer's kind of connection only.
+class DeferredTest : public InventoryTest {};
+INSTANTIATE_TEST_SUITE_P(Writer, DeferredTest, ::testing::Values(true));
+
+// A reservation waits in the writer's TEMP table, unseen by readers until a fold, yet the
+// writer counts it, so nothing oversells meanwhile.
+TEST_P(DeferredTest, UnitsCountForTheWriterBeforeReadersSeeThem) {
+  auto_fold_ = false;
+  stock(1, 10);
+  ASSERT_TRUE(hold(1, {{1, 3}}));
+  EXPECT_EQ(get_stock(*reader_, 1).value()->reserved, 0);
+  EXPECT_EQ(get(1).available(), 7);
+  auto over = hold(2, {{1, 8}});
+  ASSERT_FALSE(over);
+  EXPECT_EQ(over.error().code, Code::insufficient_stock);
+  auto outside = verify(*reader_, kHolds);
+  ASSERT_TRUE(outside);
+  EXPECT_TRUE(outside->problems.empty());
+  EXPECT_EQ(outside->deferred_units, 3);
+  EXPECT_EQ(outside->deferred_skus, 1);
+  fold();
+  EXPECT_EQ(get_stock(*reader_, 1).value()->reserved, 3);
+  EXPECT_EQ(deferred(1), 0);
+  expect_verified();
+}
+
+TEST_P(InventoryTest, ARolledBackReservationLeavesNothingDeferred) {
+  auto_fold_ = false;
+  stock(1, 10);
+  auto r = tx([&](store::Tx& t) -> Result<int> {
+    std::vector<Want> w{{1, 3}};
+    JISHI_TRY(reserve(t, env_, w));
+    return fail(Code::conflict, "the order could not be written");
+  });
+  ASSERT_FALSE(r);
+  EXPECT_EQ(deferred(1), 0);
+  EXPECT_EQ(get(1).available(), 10);
+  expect_verified();
+}
+
+// A crash loses the TEMP table, not the holders: the next start restores `reserved` from them
+// before anything else runs.
+TEST_P(DeferredTest, AfterACrashPrepareRestoresTheUnitsTheHoldersHold) {
+  auto_fold_ = false;
+  stock(1, 10);
+  stock(2, 10);
+  ASSERT_TRUE(hold(1, {{1, 4}}));
+  ASSERT_TRUE(hold(2, {{1, 2}, {2, 5}}));
+  ASSERT_TRUE(settle(1, true));  // paying takes SKU 1's deferred units into its row first
+  EXPECT_EQ(get_stock(*reader_, 1).value()->reserved, 2);
+  EXPECT_EQ(get_stock(*reader_, 1).value()->on_hand, 6);
+  ASSERT_TRUE(hold(3, {{1, 1}}));
+  db_.reset();  // the process dies: three units of SKU 1 and five of SKU 2 were deferred
+  auto outside = verify(*reader_, kHolds);
+  ASSERT_TRUE(outside);
+  EXPECT_TRUE(outside->problems.empty());
+  EXPECT_EQ(outside->deferred_units, 6);
+  db_ = std::move(store::open_sqlite(path_, store::OpenMode::read_write).value());
+  ReservationDeferral next(kHolds, clock_);
+  ASSERT_TRUE(next.prepare(*db_));
+  EXPECT_EQ(next.restored_skus(), 2);
+  EXPECT_EQ(get_stock(*reader_, 1).value()->reserved, 3);
+  EXPECT_EQ(get_stock(*reader_, 2).value()->reserved, 5);
+  auto v = check();
+  ASSERT_TRUE(v);
+  EXPECT_TRUE(v->problems.empty());
+  EXPECT_EQ(verify(*reader_, kHolds).value().deferred_units, 0);
+  // A clean restart restores nothing.
+  db_ = std::move(store::open_sqlite(path_, store::OpenMode::read_write).value());
+  ReservationDeferral again(kHolds, clock_);
+  ASSERT_TRUE(again.prepare(*db_));
+  EXPECT_EQ(again.restored_skus(), 0);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/function_ref.h"
 #include "core/result.h"
@@ -97,6 +98,18 @@ class Conn {
   virtual std::function<Status()> defer_sync() { return nullptr; }
   virtual Status after_commit() { return {}; }
 
+  // Names a module gives this connection once it has prepared it for itself (inventory's
+  // deferred reservations, a TEMP table on the writer's connection), so that the module's
+  // functions can tell without a query.
+  void mark(std::string_view feature) {
+    if (!marked(feature)) marks_.emplace_back(feature);
+  }
+  bool marked(std::string_view feature) const {
+    for (const auto& m : marks_)
+      if (m == feature) return true;
+    return false;
+  }
+
   Result<std::int64_t> exec(std::string_view sql, std::initializer_list<Param> params = {}) {
     return exec(sql, Params(params.begin(), params.size()));
   }
@@ -115,6 +128,9 @@ class Conn {
     }));
     return out;
   }
+
+ private:
+  std::vector<std::string> marks_;
 };
 
 // The connection a write command gets: inside the writer's batch transaction, under the

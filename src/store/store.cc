@@ -18,6 +18,7 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options,
                                            std::to_string(latest_schema_version()) +
                                            "; run `jishi migrate`");
   }
+  if (options.writer.hook) JISHI_TRY(options.writer.hook->prepare(*conn));
   std::vector<std::unique_ptr<Conn>> readers;
   for (std::size_t i = 0; i < options.read_connections; ++i) {
     JISHI_ASSIGN_OR_RETURN(auto r, open_sqlite(options.sqlite_path, OpenMode::read_only));

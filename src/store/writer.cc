@@ -33,6 +33,12 @@ Writer::Writer(std::unique_ptr<Conn> conn, WriterOptions options, metrics::Regis
     sync_batches_ =
         &registry->histogram("jishi_writer_sync_batches", "Batches made durable by one fsync", "",
                              metrics::batch_size_buckets());
+    hook_runs_ = &registry->counter("jishi_writer_hook_runs_total",
+                                    "Batches that also ran the writer's hook (inventory folds "
+                                    "deferred reservations)",
+                                    "");
+    hook_failures_ = &registry->counter("jishi_writer_hook_failures_total",
+                                        "Hook runs that failed and were undone alone", "");
     registry->gauge("jishi_writer_queue_depth", "Commands waiting for the writer", "",
                     [this] { return static_cast<double>(queue_depth()); });
   }
@@ -91,20 +97,38 @@ std::size_t Writer::queue_depth() const {
 
 void Writer::run() {
   std::deque<std::unique_ptr<Command>> batch;
+  WriterHook* hook = options_.hook;
+  bool hook_may_wait = false;  // a batch ran since the hook last had nothing to do when idle
   for (;;) {
+    bool idle = false;
     {
       std::unique_lock lock(mutex_);
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping and drained
+      auto ready = [this] { return stopping_ || !queue_.empty(); };
+      if (hook && hook_may_wait) {
+        // Idle for the hook's delay after a batch: its work may be due without a command.
+        if (!cv_.wait_for(lock, std::chrono::microseconds(hook->idle_delay_us()), ready)) {
+          lock.unlock();
+          hook_may_wait = false;
+          if (hook->due(*conn_, 0, true, false)) run_batch(batch, true, false);
+          continue;
+        }
+      } else {
+        cv_.wait(lock, ready);
+      }
+      if (queue_.empty()) break;  // stopping and drained
       std::size_t n = std::min(queue_.size(), options_.batch_commands_max);
       for (std::size_t i = 0; i < n; ++i) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      idle = queue_.empty();
     }
-    run_batch(batch);
+    run_batch(batch, idle, false);
     batch.clear();
+    hook_may_wait = true;
   }
+  // The hook's last transaction (inventory's final fold), with no command in it.
+  if (hook) run_batch(batch, true, true);
 }
 
 namespace {
@@ -142,7 +166,25 @@ Writer::Pass Writer::execute_all(std::deque<std::unique_ptr<Command>>& batch,
   return Pass::done;
 }
 
-void Writer::run_batch(std::deque<std::unique_ptr<Command>>& batch) {
+void Writer::run_hook(std::size_t commands, bool idle, bool stopping) {
+  // (An empty batch is the hook's own, already found due.)
+  if (commands > 0 && !stopping && !options_.hook->due(*conn_, commands, idle, stopping)) return;
+  if (hook_runs_) hook_runs_->add();
+  if (auto opened = conn_->exec("SAVEPOINT hook"); !opened) {
+    spdlog::error("writer: cannot run the hook: {}", opened.error().detail);
+    if (hook_failures_) hook_failures_->add();
+    return;
+  }
+  Status ran = options_.hook->run(*conn_);
+  if (ran && conn_->exec("RELEASE hook")) return;
+  if (hook_failures_) hook_failures_->add();
+  spdlog::error("writer: the hook failed and was undone: {}",
+                ran ? std::string("RELEASE failed") : ran.error().detail);
+  (void)conn_->exec("ROLLBACK TO hook");
+  (void)conn_->exec("RELEASE hook");
+}
+
+void Writer::run_batch(std::deque<std::unique_ptr<Command>>& batch, bool idle, bool stopping) {
   std::vector<Outcome> outcomes(batch.size(), Outcome::committed);
   bool batch_ok = static_cast<bool>(conn_->begin());
   if (batch_ok) {
@@ -154,6 +196,7 @@ void Writer::run_batch(std::deque<std::unique_ptr<Command>>& batch) {
       if (batch_ok) pass = execute_all(batch, outcomes, true);
     }
     batch_ok = batch_ok && pass == Pass::done;
+    if (batch_ok && options_.hook) run_hook(batch.size(), idle, stopping);
   }
   if (batch_ok) {
     auto t0 = std::chrono::steady_clock::now();

@@ -17,6 +17,10 @@
 // nothing is acknowledged before it would survive a power loss. Readers may see a batch in the
 // few milliseconds between its COMMIT and its fsync; a crash in that window loses that batch
 // (and every later one) as a whole, and none of them had been acknowledged.
+//
+// A hook (WriterOptions::hook) lets a module do work of its own in the writer's transactions:
+// inventory folds the reservations it defers into inv_stock, at the end of a batch when due,
+// after an idle spell, and in a last transaction at stop.
 #pragma once
 
 #include <condition_variable>
@@ -53,10 +57,32 @@ class Command {
   virtual void complete(Outcome outcome) noexcept = 0;
 };
 
+// Work the writer does for a module around the commands: on the writer's connection, after
+// the batch's commands and before its COMMIT, when the hook says it is due (inventory folds the
+// reservations it defers; see inventory::ReservationDeferral).
+class WriterHook {
+ public:
+  virtual ~WriterHook() = default;
+  // Once, on the writer's connection, outside any transaction, before the writer starts
+  // (Store::open calls it). A failure fails the open.
+  virtual Status prepare(Conn& conn) = 0;
+  // Asked at the end of every batch whose commands ran, inside its transaction: `commands` in
+  // the batch, `idle` when no command is waiting, `stopping` for the writer's last transaction
+  // (run at stop even when the queue is empty). Also asked, with no command and outside any
+  // transaction, once the writer has been idle for idle_delay_us() after a batch; a yes then
+  // runs a transaction for the hook alone.
+  virtual bool due(Conn& conn, std::size_t commands, bool idle, bool stopping) = 0;
+  virtual std::int64_t idle_delay_us() const = 0;
+  // Inside the batch's transaction, under a savepoint of its own: a failure is logged and
+  // undone alone, and the batch's commands still commit.
+  virtual Status run(Tx& tx) = 0;
+};
+
 struct WriterOptions {
   std::size_t batch_commands_max = 1000;
   std::size_t queue_commands_max = 8192;  // also bounds the commands waiting for the syncer
   bool pipelined_sync = false;            // see above; needs an engine that can defer sync
+  WriterHook* hook = nullptr;             // not owned; outlives the writer
 };
 
 class Writer {
@@ -79,7 +105,8 @@ class Writer {
 
  private:
   void run();
-  void run_batch(std::deque<std::unique_ptr<Command>>& batch);
+  void run_batch(std::deque<std::unique_ptr<Command>>& batch, bool idle, bool stopping);
+  void run_hook(std::size_t commands, bool idle, bool stopping);
   enum class Pass { done, needs_savepoints, broken };
   Pass execute_all(std::deque<std::unique_ptr<Command>>& batch, std::vector<Outcome>& outcomes,
                    bool savepoints);
@@ -108,6 +135,8 @@ class Writer {
   metrics::Counter* commit_failures_ = nullptr;
   metrics::Histogram* sync_seconds_ = nullptr;
   metrics::Histogram* sync_batches_ = nullptr;
+  metrics::Counter* hook_runs_ = nullptr;
+  metrics::Counter* hook_failures_ = nullptr;
 
   std::function<Status()> sync_;  // set when pipelined
   std::mutex sync_mutex_;

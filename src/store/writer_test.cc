@@ -379,5 +379,91 @@ TEST(WriterPipelined, TheLogStaysBoundedUnderEndlessWrites) {
   EXPECT_EQ(n.value().value(), kRows);
 }
 
+// A hook that writes a row of its own into `h` each time it runs, when and as told.
+class TestHook final : public WriterHook {
+ public:
+  std::atomic<bool> due_on_batches{true}, failing{false}, due_when_idle{false};
+  std::atomic<int> runs{0}, idle_asks{0}, stop_runs{0};
+  std::atomic<std::int64_t> delay_us{1'000'000};
+  Status prepare(Conn& conn) override {
+    return conn.exec_script("CREATE TABLE IF NOT EXISTS h (run BIGINT NOT NULL)");
+  }
+  bool due(Conn&, std::size_t commands, bool, bool stopping) override {
+    if (stopping) stop_runs.fetch_add(1);
+    if (commands == 0) {
+      idle_asks.fetch_add(1);
+      return due_when_idle.load();
+    }
+    return due_on_batches.load();
+  }
+  std::int64_t idle_delay_us() const override { return delay_us.load(); }
+  Status run(Tx& tx) override {
+    int n = runs.fetch_add(1) + 1;
+    JISHI_TRY(tx.exec("INSERT INTO h (run) VALUES ($1)", {n}));
+    if (failing.load()) return fail(Code::internal, "the hook failed on purpose");
+    return {};
+  }
+};
+
+std::int64_t count_in(const std::string& path, const char* table) {
+  auto r = std::move(open_sqlite(path, OpenMode::read_only).value());
+  return r
+      ->query_one(std::string("SELECT COUNT(*) FROM ") + table, {},
+                  [](const Row& row) { return row.i64(0); })
+      .value()
+      .value();
+}
+
+Outcome run_insert(Writer& w, int id) {
+  return run_and_wait(w, [id](Tx& tx) {
+    return tx.exec("INSERT INTO t (id, v) VALUES ($1, 0)", {id}).has_value();
+  });
+}
+
+TEST(WriterHook, RunsInTheBatchAndAFailureIsUndoneWithoutTheCommands) {
+  auto path = testing::fresh_db_path("writer_hook");
+  TestHook hook;
+  auto conn = fresh_conn(path);
+  ASSERT_TRUE(hook.prepare(*conn));
+  WriterOptions o;
+  o.hook = &hook;
+  Writer w(std::move(conn), o, nullptr);
+  EXPECT_EQ(run_insert(w, 1), Outcome::committed);
+  EXPECT_EQ(count_in(path, "h"), 1);  // committed with the batch, before the reply
+  hook.failing = true;
+  EXPECT_EQ(run_insert(w, 2), Outcome::committed);  // the command commits all the same
+  EXPECT_EQ(count_in(path, "t"), 2);
+  EXPECT_EQ(count_in(path, "h"), 1);  // the failed run's row is gone
+  hook.failing = false;
+  hook.due_on_batches = false;
+  EXPECT_EQ(run_insert(w, 3), Outcome::committed);
+  EXPECT_EQ(count_in(path, "h"), 1);  // not due: not run
+  w.stop();
+  EXPECT_EQ(hook.stop_runs.load(), 0);  // the last transaction does not ask: it runs
+  EXPECT_EQ(count_in(path, "h"), 2);
+}
+
+TEST(WriterHook, AnIdleWriterAsksAfterTheDelayOnceAndRunsWhenDue) {
+  auto path = testing::fresh_db_path("writer_hook_idle");
+  TestHook hook;
+  hook.due_on_batches = false;
+  hook.due_when_idle = true;
+  hook.delay_us = 20'000;
+  auto conn = fresh_conn(path);
+  ASSERT_TRUE(hook.prepare(*conn));
+  WriterOptions o;
+  o.hook = &hook;
+  Writer w(std::move(conn), o, nullptr);
+  EXPECT_EQ(hook.idle_asks.load(), 0);  // nothing ran yet: no reason to ask
+  EXPECT_EQ(run_insert(w, 1), Outcome::committed);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (count_in(path, "h") == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(count_in(path, "h"), 1);  // run on its own, with no command
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(hook.idle_asks.load(), 1);  // asked once per idle spell, not every delay
+  w.stop();
+}
+
 }  // namespace
 }  // namespace jishi::store

@@ -6,6 +6,7 @@ stock` must pass afterwards."""
 import concurrent.futures
 import subprocess
 import threading
+import time
 import unittest
 import urllib.parse
 import uuid
@@ -106,6 +107,17 @@ class Market:
         r = seller.get("/api/v1/skus/%s/stock" % sku)
         assert r.status == 200, r
         return r.json
+
+    def settled_stock(self, seller, sku, want, timeout=5.0):
+        """The SKU's stock once (on_hand, reserved, available) == want. Under load the server
+        defers reservations and folds them into the stock row about once a second, and within
+        0.1 s once idle (docs/trading.md), so a reader may see them that much later."""
+        deadline = time.monotonic() + timeout
+        while True:
+            st = self.stock(seller, sku)
+            if (st["on_hand"], st["reserved"], st["available"]) == want or time.monotonic() > deadline:
+                return st
+            time.sleep(0.02)
 
     def verify(self, what):
         out = subprocess.run([JISHI, "verify", what, "--data-dir", self.server.data_dir],
@@ -241,7 +253,7 @@ class TradingTest(unittest.TestCase):
             results = list(pool.map(buy, [m.server.client(b.token) for b in buyers]))
         self.assertEqual(sum(1 for s, _ in results if s == 201), 50, results)
         self.assertEqual(sum(1 for s, c in results if s == 409 and c == "insufficient_stock"), 150, results)
-        st = m.stock(seller, skus[0])
+        st = m.settled_stock(seller, skus[0], (50, 50, 0))
         self.assertEqual((st["on_hand"], st["reserved"], st["available"]), (50, 50, 0))
         self.assertEqual(len(seller.get("/api/v1/orgs/%s/orders?limit=100" % org["id"]).json["items"]), 50)
         m.verify("stock")
