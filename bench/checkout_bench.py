@@ -8,8 +8,9 @@ wrk (2 threads, BENCH_CONNECTIONS keep-alive connections, 64 by default) for SEC
   uniform      checkouts of 1–3 random SKUs
   hot          every checkout buys the same SKU
   uniform+pay  each checkout followed by paying its intent from the wallet (two writes)
-Prints `checkout kind=K per_s=N p50_ms=N p99_ms=N errors=N` per run. wrk runs on the same 2
-cores as the server.
+Prints `checkout kind=K per_s=N p50_ms=N p99_ms=N errors=N server_cpu_us=N server_written_kb=N`
+per run: the last two are the server's CPU time (every thread) and disk writes per request,
+steadier than per_s on a shared machine. wrk runs on the same 2 cores as the server.
 """
 import concurrent.futures
 import http.client
@@ -133,13 +134,26 @@ def main():
                                            "jishi_writer_commit_seconds_sum", "jishi_writer_commit_seconds_count",
                                            "jishi_writer_sync_seconds_sum", "jishi_writer_sync_seconds_count",
                                            "jishi_writer_sync_batches_sum",
+                                           "jishi_writer_hook_runs_total",
                                            "jishi_writer_queue_depth")}
+        def server_usage():
+            """The server's CPU seconds (every thread) and bytes written to storage so far."""
+            with open("/proc/%d/stat" % server.pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            written = 0
+            with open("/proc/%d/io" % server.pid) as f:
+                for row in f:
+                    if row.startswith("write_bytes:"):
+                        written = int(row.split()[1])
+            return cpu, written
         before_runs = metrics_now()
         for kind, hot, pay in (("uniform", "0", "0"), ("hot", "1", "0"), ("uniform+pay", "0", "1")):
             if pay == "1":
                 _, before = call(port, "GET", "/api/v1/me/wallet", None, buyer)
             wenv = dict(os.environ, JISHI_BENCH_TOKEN=buyer, JISHI_BENCH_SKUS=sku_file,
                         JISHI_BENCH_HOT=hot, JISHI_BENCH_PAY=pay)
+            usage0 = server_usage()
             out = subprocess.run(["wrk", "-t2", "-c%d" % CONNECTIONS, "-d%ds" % SECONDS, "--latency",
                                   "-s", os.path.join(HERE, "checkout.lua"), "http://127.0.0.1:%d" % port],
                                  env=wenv, capture_output=True, text=True).stdout
@@ -158,22 +172,30 @@ def main():
                 spent = before["balance"]["amount"] - now["balance"]["amount"]
                 print("wallet spent %d minor units over the run" % spent, flush=True)
             p999 = re.search(r"p999_us=(\d+)", out)
-            line = "checkout kind=%s per_s=%d p50_ms=%.2f p99_ms=%.2f p999_ms=%.2f errors=%s" % (
+            # The server's CPU (all threads) and disk writes per request: steadier than per_s
+            # on a shared machine.
+            usage1 = server_usage()
+            requests = max(1.0, rps * SECONDS)
+            line = ("checkout kind=%s per_s=%d p50_ms=%.2f p99_ms=%.2f p999_ms=%.2f errors=%s "
+                    "server_cpu_us=%.1f server_written_kb=%.1f") % (
                 kind, per_s, pct(50), pct(99), int(p999.group(1)) / 1000 if p999 else 0,
-                non2xx.group(1) if non2xx else "0")
+                non2xx.group(1) if non2xx else "0",
+                (usage1[0] - usage0[0]) * 1e6 / requests, (usage1[1] - usage0[1]) / 1024 / requests)
             print(line, flush=True)
             results.append(line)
         # The server's own view of the runs (setup excluded): batch sizes, commit latency.
         after_runs = metrics_now()
         d = {k: after_runs[k] - before_runs[k] for k in after_runs}
         # With pipelined durability, COMMIT is the WAL write and the fsync is the syncer's.
+        # fold_share: the batches that also folded the deferred reservations into the stock.
         print("server mean_batch_commands=%.1f mean_commit_ms=%.2f mean_sync_ms=%.2f "
-              "batches_per_sync=%.1f queue_depth=%d" % (
+              "batches_per_sync=%.1f fold_share=%.2f queue_depth=%d" % (
                   d["jishi_writer_batch_commands_sum"] / max(1, d["jishi_writer_batch_commands_count"]),
                   1000 * d["jishi_writer_commit_seconds_sum"] / max(1, d["jishi_writer_commit_seconds_count"]),
                   1000 * d["jishi_writer_sync_seconds_sum"] / max(1, d["jishi_writer_sync_seconds_count"]),
                   d["jishi_writer_batch_commands_count"] / max(1, d["jishi_writer_sync_seconds_count"])
                   if d["jishi_writer_sync_seconds_count"] else 0,
+                  d["jishi_writer_hook_runs_total"] / max(1, d["jishi_writer_batch_commands_count"]),
                   after_runs["jishi_writer_queue_depth"]), flush=True)
         # A flash sale (秒杀): FLASH_UNITS units of one SKU, everyone at once, until sold out.
         flash_sku = sku_ids[1]

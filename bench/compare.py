@@ -137,10 +137,11 @@ def main():
         "",
         "Server during the HTTP runs: %s commands per writer batch on average, %s ms per COMMIT, "
         "%s ms per WAL fsync by the syncer (pipelined durability; 0 when off, the fsync then being "
-        "inside COMMIT) covering %s batches each, queue depth at the end %s." % (
+        "inside COMMIT) covering %s batches each, a share of %s of the batches also folding the "
+        "deferred reservations into the stock rows, queue depth at the end %s." % (
             server.get("mean_batch_commands", "?"), server.get("mean_commit_ms", "?"),
             server.get("mean_sync_ms", "?"), server.get("batches_per_sync", "?"),
-            server.get("queue_depth", "?")),
+            server.get("fold_share", "?"), server.get("queue_depth", "?")),
         "",
     ]
     if chart:

@@ -119,10 +119,10 @@ inline constexpr std::string_view kDeferredReservations = "inventory.deferred_re
 // Deferred reservations on the writer's connection (above), as the writer's hook.
 class ReservationDeferral final : public store::WriterHook {
  public:
-  // `holds_sql` as for verify(). Folds: at the end of a batch of a few commands that leaves
-  // the writer idle (light load: readers see each reservation as soon as it is answered); under
-  // load at least every `fold_interval_us`; `idle_delay_us` after the last batch when the
-  // writer has fallen idle with units still deferred; and at stop.
+  // `holds_sql` as for verify(). Folds: at the end of a batch that leaves the writer idle when
+  // at most 8 commands ran since the last fold (light load: readers see each reservation as
+  // soon as it is answered); under load at least every `fold_interval_us`; `idle_delay_us` after
+  // the last batch when the writer has fallen idle with units still deferred; and at stop.
   ReservationDeferral(std::string holds_sql, const Clock& clock,
                       std::int64_t fold_interval_us = 1'000'000,
                       std::int64_t idle_delay_us = 100'000);
@@ -141,6 +141,7 @@ class ReservationDeferral final : public store::WriterHook {
   const Clock& clock_;
   std::int64_t fold_interval_us_, idle_delay_us_;
   std::int64_t last_fold_us_ = 0;  // steady clock
+  std::size_t commands_since_fold_ = 0;
   std::int64_t restored_skus_ = 0;
 };
 
