@@ -364,30 +364,60 @@ Status ReservationDeferral::prepare(store::Conn& conn) {
 
 bool ReservationDeferral::due(store::Conn& conn, std::size_t commands, bool idle,
                               bool /*stopping*/) {
+  slice_ = false;
   if (commands == 0) {
     // The writer has been idle a while after a batch: fold what the last batches deferred.
     auto any = conn.query_one("SELECT 1 FROM inv_reserving LIMIT 1", {},
                               [](const store::Row&) { return true; });
     return !any || any->has_value();  // on an error, try the fold (it reports)
   }
-  // Under load, folding whenever the queue runs empty would write the stock pages of every
-  // few batches again (a uniform checkout dirties ~1.4 random pages; at 64 connections a batch
-  // of one leaves the queue empty one time in eight): then once per interval. Light load, where
-  // few commands ran since the last fold, folds at once, so that readers see every reservation
-  // as soon as it is answered; such a fold is small.
+  // Light load, where few commands ran since the last full fold, folds everything at once, so
+  // that readers see every reservation as soon as it is answered; such a fold is small.
   commands_since_fold_ += commands;
-  return (idle && commands_since_fold_ <= kSmallFoldCommands) ||
-         steady_us() - last_fold_us_ >= fold_interval_us_;
+  if (idle && commands_since_fold_ <= kSmallFoldCommands) return true;
+  // Under load, folding everything whenever the queue runs empty would write the stock pages
+  // every few batches (a uniform checkout dirties ~1.4 random pages; at 64 connections a batch
+  // of one leaves the queue empty one time in eight), and folding everything once a second
+  // would stall one batch for the whole table. So every batch folds the next slice of the
+  // table in key order, sized to pass over all of it once per interval: each stock page is
+  // written about once per interval, a few pages per batch.
+  slice_ = true;
+  return true;
 }
 
 Status ReservationDeferral::run(store::Tx& tx) {
-  last_fold_us_ = steady_us();
-  commands_since_fold_ = 0;
-  // Driven by the TEMP table's keys (an UPDATE ... FROM would scan inv_stock).
+  std::int64_t now = steady_us();
+  std::int64_t elapsed = now - last_fold_us_;
+  last_fold_us_ = now;
+  if (!slice_) {
+    commands_since_fold_ = 0;
+    // Driven by the TEMP table's keys (an UPDATE ... FROM would scan inv_stock).
+    JISHI_TRY(tx.exec(std::string("UPDATE inv_stock SET reserved = reserved + ") + kDeferredOfRow +
+                          ", updated_at_us = $1 WHERE sku_id IN (SELECT sku_id FROM inv_reserving)",
+                      {clock_.now_us()}));
+    JISHI_TRY(tx.exec("DELETE FROM inv_reserving"));
+    return {};
+  }
+  slice_ = false;
+  // COUNT(*) walks the TEMP table's pages, not its rows.
+  JISHI_ASSIGN_OR_RETURN(auto rows, tx.query_one("SELECT COUNT(*) FROM inv_reserving", {},
+                                                 [](const store::Row& r) { return r.i64(0); }));
+  std::int64_t n = rows.value_or(0);
+  if (n == 0) return {};
+  std::int64_t k = std::clamp<std::int64_t>(
+      (n * std::max<std::int64_t>(elapsed, 0) + fold_interval_us_ - 1) / fold_interval_us_, 1, n);
+  JISHI_ASSIGN_OR_RETURN(
+      auto upper, tx.query_one("SELECT sku_id FROM inv_reserving WHERE sku_id >= $1 "
+                               "ORDER BY sku_id LIMIT 1 OFFSET $2",
+                               {sweep_from_, k - 1}, [](const store::Row& r) { return r.i64(0); }));
+  std::int64_t from = sweep_from_;
+  std::int64_t to = upper ? *upper : INT64_MAX;  // fewer than k ahead: to the end, then wrap
+  sweep_from_ = upper && *upper < INT64_MAX ? *upper + 1 : 0;
   JISHI_TRY(tx.exec(std::string("UPDATE inv_stock SET reserved = reserved + ") + kDeferredOfRow +
-                        ", updated_at_us = $1 WHERE sku_id IN (SELECT sku_id FROM inv_reserving)",
-                    {clock_.now_us()}));
-  JISHI_TRY(tx.exec("DELETE FROM inv_reserving"));
+                        ", updated_at_us = $1 WHERE sku_id IN (SELECT sku_id FROM inv_reserving "
+                        "WHERE sku_id BETWEEN $2 AND $3)",
+                    {clock_.now_us(), from, to}));
+  JISHI_TRY(tx.exec("DELETE FROM inv_reserving WHERE sku_id BETWEEN $1 AND $2", {from, to}));
   return {};
 }
 

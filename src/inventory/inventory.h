@@ -119,10 +119,12 @@ inline constexpr std::string_view kDeferredReservations = "inventory.deferred_re
 // Deferred reservations on the writer's connection (above), as the writer's hook.
 class ReservationDeferral final : public store::WriterHook {
  public:
-  // `holds_sql` as for verify(). Folds: at the end of a batch that leaves the writer idle when
-  // at most 8 commands ran since the last fold (light load: readers see each reservation as
-  // soon as it is answered); under load at least every `fold_interval_us`; `idle_delay_us` after
-  // the last batch when the writer has fallen idle with units still deferred; and at stop.
+  // `holds_sql` as for verify(). Folds everything: at the end of a batch that leaves the writer
+  // idle when at most 8 commands ran since the last such fold (light load: readers see each
+  // reservation as soon as it is answered); `idle_delay_us` after the last batch when the
+  // writer has fallen idle with units still deferred; and at stop. Under load, each batch
+  // folds the next slice of the table in key order, sized so that the sweep passes over all
+  // of it about once per `fold_interval_us`.
   ReservationDeferral(std::string holds_sql, const Clock& clock,
                       std::int64_t fold_interval_us = 1'000'000,
                       std::int64_t idle_delay_us = 100'000);
@@ -131,7 +133,7 @@ class ReservationDeferral final : public store::WriterHook {
   Status prepare(store::Conn& conn) override;
   bool due(store::Conn& conn, std::size_t commands, bool idle, bool stopping) override;
   std::int64_t idle_delay_us() const override { return idle_delay_us_; }
-  // Folds every deferred unit into inv_stock.reserved.
+  // Folds the deferred units into inv_stock.reserved: all of them, or the slice due() chose.
   Status run(store::Tx& tx) override;
   // SKUs whose reserved units prepare() had to restore (the last run stopped without folding).
   std::int64_t restored_skus() const { return restored_skus_; }
@@ -142,6 +144,8 @@ class ReservationDeferral final : public store::WriterHook {
   std::int64_t fold_interval_us_, idle_delay_us_;
   std::int64_t last_fold_us_ = 0;  // steady clock
   std::size_t commands_since_fold_ = 0;
+  bool slice_ = false;           // the next run() folds a slice, not everything
+  std::int64_t sweep_from_ = 0;  // the slice starts at this SKU id
   std::int64_t restored_skus_ = 0;
 };
 
