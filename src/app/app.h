@@ -34,6 +34,8 @@ struct Runtime {
   // The writer's hook deferring reservations (serve and demo only: the other verbs write
   // inv_stock directly). Declared before the store, which uses it until it stops.
   std::unique_ptr<inventory::ReservationDeferral> reservations;
+  // serve and demo: an exclusive flock on DATABASE.serve-lock, held while the process lives.
+  int serve_lock_fd = -1;
   std::unique_ptr<store::Store> store;
   // The certification authority, loaded at start (null until `jishi ca init`).
   std::unique_ptr<pki::Authority> ca;

@@ -1,4 +1,7 @@
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <boost/json.hpp>
 #include <cerrno>
@@ -59,6 +62,17 @@ Result<std::unique_ptr<Runtime>> open_runtime(const Config& config, bool migrate
   so.writer.pipelined_sync = config.writer_pipelined_sync;
   so.migrate = migrate;
   if (serving) {
+    // One server per database: its writer holds reservations in memory that another server's
+    // writer could not see (it could oversell) and its start would count twice. The lock goes
+    // with the process, however it ends.
+    std::string lock_path = config.database_path() + ".serve-lock";
+    rt->serve_lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (rt->serve_lock_fd < 0)
+      return fail(Code::storage_failure, "cannot open " + lock_path + ": " + std::strerror(errno));
+    if (::flock(rt->serve_lock_fd, LOCK_EX | LOCK_NB) != 0)
+      return fail(Code::invalid_state, "another jishi server is running on " +
+                                           config.database_path() + " (it holds " + lock_path +
+                                           "); one server per database");
     rt->reservations = flows::reservation_deferral(rt->clock);
     so.writer.hook = rt->reservations.get();
   }

@@ -141,6 +141,16 @@ class TradingTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.server.cleanup()
 
+    def test_a_second_server_on_the_same_database_refuses_to_start(self):
+        # The running server's writer holds reservations that another could not see.
+        out = subprocess.run([JISHI, "serve", "--data-dir", self.server.data_dir,
+                              "--listen", "127.0.0.1:0"], capture_output=True, text=True, timeout=60)
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn("another jishi server is running", out.stderr + out.stdout)
+        # The first is unaffected, and the read-only verbs still run beside it.
+        self.assertEqual(self.server.client(None).get("/healthz").status, 200)
+        self.m.verify("stock")
+
     def test_checkout_over_three_merchants_pay_ship_confirm_release_rate(self):
         m = self.m
         shops = [m.merchant() for _ in range(3)]
