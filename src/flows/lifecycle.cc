@@ -180,8 +180,8 @@ std::string_view unpaid_holds_sql() {
          "WHERE o.status = 'pending_payment'";
 }
 
-Result<inventory::VerifyReport> verify_stock(store::Conn& conn) {
-  return inventory::verify(conn, unpaid_holds_sql());
+Result<inventory::VerifyReport> verify_stock(store::Conn& conn, bool no_writer) {
+  return inventory::verify(conn, unpaid_holds_sql(), no_writer);
 }
 
 std::unique_ptr<inventory::ReservationDeferral> reservation_deferral(const Clock& clock) {

@@ -89,7 +89,8 @@ Status on_intent_succeeded(store::Tx& tx, Env& env, const pay::Intent& intent);
 
 // `jishi verify stock`: inventory's invariants, with the units held by unpaid orders (their
 // lines) as the reserved units' holders.
-Result<inventory::VerifyReport> verify_stock(store::Conn& conn);
+// `no_writer`: no server is running on the database (inventory::verify).
+Result<inventory::VerifyReport> verify_stock(store::Conn& conn, bool no_writer = false);
 // The units unpaid orders hold, as inventory's holds query: (sku_id, quantity) per line.
 std::string_view unpaid_holds_sql();
 // The writer's hook that defers reservations (inventory.h), with unpaid orders as holders.

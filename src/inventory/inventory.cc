@@ -22,15 +22,20 @@ bool deferring(const store::Conn& conn) {
   return conn.marked(kDeferredReservations);
 }
 
-// Takes a SKU's deferred units out of the TEMP table (the caller adds them to the row).
-Result<std::int64_t> take_deferred(store::Tx& tx, std::int64_t sku_id) {
+// A SKU's deferred units (the caller adds them to its row, then clears them: in that order, so
+// that a refused UPDATE leaves them where they were).
+Result<std::int64_t> deferred_of(store::Tx& tx, std::int64_t sku_id) {
   if (!deferring(tx)) return 0;
-  JISHI_ASSIGN_OR_RETURN(auto n,
-                         tx.query_one("SELECT n FROM inv_reserving WHERE sku_id = $1", {sku_id},
-                                      [](const store::Row& r) { return r.i64(0); }));
-  if (!n) return 0;
-  JISHI_TRY(tx.exec("DELETE FROM inv_reserving WHERE sku_id = $1", {sku_id}));
-  return *n;
+  JISHI_ASSIGN_OR_RETURN(
+      auto n, tx.query_one("SELECT n FROM temp.inv_reserving WHERE sku_id = $1", {sku_id},
+                           [](const store::Row& r) { return r.i64(0); }));
+  return n.value_or(0);
+}
+
+Status clear_deferred(store::Tx& tx, std::int64_t sku_id, std::int64_t deferred) {
+  if (deferred > 0)
+    JISHI_TRY(tx.exec("DELETE FROM temp.inv_reserving WHERE sku_id = $1", {sku_id}));
+  return {};
 }
 
 Status journal(store::Tx& tx, Env& env, std::int64_t sku_id, std::string_view kind,
@@ -51,7 +56,7 @@ Result<StockChange> move(store::Tx& tx, Env& env, std::int64_t sku_id, std::stri
                          const std::optional<std::string>& reference,
                          std::optional<std::int64_t> actor) {
   // The SKU's deferred reservations, if any, join the row in the same UPDATE.
-  JISHI_ASSIGN_OR_RETURN(std::int64_t deferred, take_deferred(tx, sku_id));
+  JISHI_ASSIGN_OR_RETURN(std::int64_t deferred, deferred_of(tx, sku_id));
   auto after = tx.query_one(
       "UPDATE inv_stock SET on_hand = on_hand + $2, reserved = reserved + $3, updated_at_us = $4 "
       "WHERE sku_id = $1 RETURNING on_hand, reserved",
@@ -64,6 +69,7 @@ Result<StockChange> move(store::Tx& tx, Env& env, std::int64_t sku_id, std::stri
     return std::unexpected(after.error());
   }
   if (!*after) return fail(Code::not_found, "no stock record for SKU " + std::to_string(sku_id));
+  JISHI_TRY(clear_deferred(tx, sku_id, deferred));
   // The journal records every change of on_hand. Reserved units are accounted for by their
   // holders (the lines of unpaid orders), so a pure reservation move adds no entry.
   if (delta_on_hand != 0)
@@ -133,10 +139,12 @@ Result<StockChange> set_on_hand(store::Tx& tx, Env& env, std::int64_t sku_id, Or
   if (note.size() > limits::reason_bytes_max)
     return fail(Code::validation_failed, "note is too long", "/note");
   // The SKU's deferred reservations join the row first: the count is checked against them.
-  JISHI_ASSIGN_OR_RETURN(std::int64_t deferred, take_deferred(tx, sku_id));
-  if (deferred > 0)
+  JISHI_ASSIGN_OR_RETURN(std::int64_t deferred, deferred_of(tx, sku_id));
+  if (deferred > 0) {
     JISHI_TRY(tx.exec("UPDATE inv_stock SET reserved = reserved + $2 WHERE sku_id = $1",
                       {sku_id, deferred}));
+    JISHI_TRY(clear_deferred(tx, sku_id, deferred));
+  }
   JISHI_ASSIGN_OR_RETURN(auto current, get_stock(tx, sku_id));
   std::optional<std::string> reference =
       note.empty() ? std::nullopt : std::optional<std::string>(note);
@@ -171,9 +179,10 @@ Result<std::vector<StockChange>> reserve(store::Tx& tx, Env& env, std::span<cons
     // statement, more than the extra primary-key read.)
     JISHI_ASSIGN_OR_RETURN(
         auto available,
-        tx.query_one(deferred ? "SELECT on_hand - reserved - COALESCE((SELECT n FROM inv_reserving "
-                                "WHERE sku_id = $1), 0) FROM inv_stock WHERE sku_id = $1"
-                              : "SELECT on_hand - reserved FROM inv_stock WHERE sku_id = $1",
+        tx.query_one(deferred
+                         ? "SELECT on_hand - reserved - COALESCE((SELECT n FROM temp.inv_reserving "
+                           "WHERE sku_id = $1), 0) FROM inv_stock WHERE sku_id = $1"
+                         : "SELECT on_hand - reserved FROM inv_stock WHERE sku_id = $1",
                      {sku}, [](const store::Row& r) { return r.i64(0); }));
     if (!available || *available < quantity) {
       short_skus.push_back(sku);
@@ -184,7 +193,7 @@ Result<std::vector<StockChange>> reserve(store::Tx& tx, Env& env, std::span<cons
       // Held in the writer's TEMP table until the next fold; the fold's UPDATE meets the
       // table's CHECKs (reserved <= on_hand).
       JISHI_TRY(
-          tx.exec("INSERT INTO inv_reserving (sku_id, n) VALUES ($1, $2) "
+          tx.exec("INSERT INTO temp.inv_reserving (sku_id, n) VALUES ($1, $2) "
                   "ON CONFLICT (sku_id) DO UPDATE SET n = n + excluded.n",
                   {sku, quantity}));
     } else {
@@ -236,16 +245,18 @@ Result<Page<Movement>> movements(store::Conn& conn, std::int64_t sku_id, std::in
   return page;
 }
 
-Result<VerifyReport> verify(store::Conn& conn, std::string_view holds_sql) {
+Result<VerifyReport> verify(store::Conn& conn, std::string_view holds_sql, bool no_writer) {
   VerifyReport report;
   // On the writer's connection the deferred units count as reserved (and must match exactly).
   const bool deferred = deferring(conn);
+  const bool exact = deferred || no_writer;
   // One pass: the stock rows joined with their journal sums and the units held for them, each
   // summed per SKU in one grouped scan.
   JISHI_TRY(conn.query(
       std::string("SELECT s.sku_id, s.on_hand, s.reserved") +
-          (deferred ? " + COALESCE((SELECT n FROM inv_reserving r WHERE r.sku_id = s.sku_id), 0)"
-                    : "") +
+          (deferred
+               ? " + COALESCE((SELECT n FROM temp.inv_reserving r WHERE r.sku_id = s.sku_id), 0)"
+               : "") +
           ", COALESCE(m.on_hand, 0), COALESCE(h.quantity, 0) "
           "FROM inv_stock s "
           "LEFT JOIN (SELECT sku_id, SUM(delta_on_hand) AS on_hand FROM inv_movements "
@@ -269,9 +280,13 @@ Result<VerifyReport> verify(store::Conn& conn, std::string_view holds_sql) {
         if (held > on_hand)
           say("unpaid orders hold " + std::to_string(held) + " units, more than the " +
               std::to_string(on_hand) + " on hand");
-        if (held < reserved || (deferred && held != reserved)) {
+        if (held < reserved || (exact && held != reserved)) {
           say("unpaid orders hold " + std::to_string(held) + " units, the stock says " +
-              std::to_string(reserved) + " are reserved");
+              std::to_string(reserved) + " are reserved" +
+              (held > reserved && !deferred
+                   ? " (no server is running: the last one stopped without folding its deferred "
+                     "reservations, and the next start restores them)"
+                   : ""));
         } else if (held > reserved) {
           report.deferred_units += held - reserved;  // not folded yet (outside the writer)
           ++report.deferred_skus;
@@ -299,7 +314,7 @@ constexpr std::size_t kSmallFoldCommands = 8;
 
 // The TEMP table's units for the inv_stock row being updated.
 constexpr const char* kDeferredOfRow =
-    "(SELECT n FROM inv_reserving r WHERE r.sku_id = inv_stock.sku_id)";
+    "(SELECT n FROM temp.inv_reserving r WHERE r.sku_id = inv_stock.sku_id)";
 
 std::int64_t steady_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -324,24 +339,25 @@ Status ReservationDeferral::prepare(store::Conn& conn) {
   JISHI_TRY(conn.begin());
   auto restored = [&]() -> Result<std::int64_t> {
     std::int64_t now = clock_.now_us();
-    JISHI_TRY(conn.exec("DELETE FROM inv_reserving"));
+    JISHI_TRY(conn.exec("DELETE FROM temp.inv_reserving"));
     JISHI_TRY(
-        conn.exec("INSERT INTO inv_reserving (sku_id, n) SELECT sku_id, SUM(quantity) "
+        conn.exec("INSERT INTO temp.inv_reserving (sku_id, n) SELECT sku_id, SUM(quantity) "
                   "FROM (" +
                   holds_sql_ + ") AS held GROUP BY sku_id"));
     JISHI_ASSIGN_OR_RETURN(
         auto cleared,
         conn.exec("UPDATE inv_stock SET reserved = 0, updated_at_us = $1 WHERE reserved <> 0 "
-                  "AND sku_id NOT IN (SELECT sku_id FROM inv_reserving)",
+                  "AND sku_id NOT IN (SELECT sku_id FROM temp.inv_reserving)",
                   {now}));
     JISHI_ASSIGN_OR_RETURN(
         auto set,
-        conn.exec(std::string("UPDATE inv_stock SET reserved = ") + kDeferredOfRow +
-                      ", updated_at_us = $1 WHERE sku_id IN (SELECT sku_id FROM inv_reserving) "
-                      "AND reserved <> " +
-                      kDeferredOfRow,
-                  {now}));
-    JISHI_TRY(conn.exec("DELETE FROM inv_reserving"));
+        conn.exec(
+            std::string("UPDATE inv_stock SET reserved = ") + kDeferredOfRow +
+                ", updated_at_us = $1 WHERE sku_id IN (SELECT sku_id FROM temp.inv_reserving) "
+                "AND reserved <> " +
+                kDeferredOfRow,
+            {now}));
+    JISHI_TRY(conn.exec("DELETE FROM temp.inv_reserving"));
     return cleared + set;
   }();
   if (!restored) {
@@ -362,14 +378,17 @@ Status ReservationDeferral::prepare(store::Conn& conn) {
   return {};
 }
 
-bool ReservationDeferral::due(store::Conn& conn, std::size_t commands, bool idle,
-                              bool /*stopping*/) {
+bool ReservationDeferral::due(store::Conn& conn, std::size_t commands, bool idle, bool stopping) {
   slice_ = false;
-  if (commands == 0) {
-    // The writer has been idle a while after a batch: fold what the last batches deferred.
-    auto any = conn.query_one("SELECT 1 FROM inv_reserving LIMIT 1", {},
+  if (commands == 0 || stopping) {
+    // The writer has been idle a while after a batch, or stops: fold whatever is deferred.
+    auto any = conn.query_one("SELECT 1 FROM temp.inv_reserving LIMIT 1", {},
                               [](const store::Row&) { return true; });
-    return !any || any->has_value();  // on an error, try the fold (it reports)
+    if (any && !any->has_value()) {
+      commands_since_fold_ = 0;  // nothing deferred: as good as a fold
+      return false;
+    }
+    return true;  // on an error too: the fold reports it
   }
   // Light load, where few commands ran since the last full fold, folds everything at once, so
   // that readers see every reservation as soon as it is answered; such a fold is small.
@@ -392,32 +411,34 @@ Status ReservationDeferral::run(store::Tx& tx) {
   if (!slice_) {
     commands_since_fold_ = 0;
     // Driven by the TEMP table's keys (an UPDATE ... FROM would scan inv_stock).
-    JISHI_TRY(tx.exec(std::string("UPDATE inv_stock SET reserved = reserved + ") + kDeferredOfRow +
-                          ", updated_at_us = $1 WHERE sku_id IN (SELECT sku_id FROM inv_reserving)",
-                      {clock_.now_us()}));
-    JISHI_TRY(tx.exec("DELETE FROM inv_reserving"));
+    JISHI_TRY(
+        tx.exec(std::string("UPDATE inv_stock SET reserved = reserved + ") + kDeferredOfRow +
+                    ", updated_at_us = $1 WHERE sku_id IN (SELECT sku_id FROM temp.inv_reserving)",
+                {clock_.now_us()}));
+    JISHI_TRY(tx.exec("DELETE FROM temp.inv_reserving"));
     return {};
   }
   slice_ = false;
   // COUNT(*) walks the TEMP table's pages, not its rows.
-  JISHI_ASSIGN_OR_RETURN(auto rows, tx.query_one("SELECT COUNT(*) FROM inv_reserving", {},
+  JISHI_ASSIGN_OR_RETURN(auto rows, tx.query_one("SELECT COUNT(*) FROM temp.inv_reserving", {},
                                                  [](const store::Row& r) { return r.i64(0); }));
   std::int64_t n = rows.value_or(0);
   if (n == 0) return {};
   std::int64_t k = std::clamp<std::int64_t>(
       (n * std::max<std::int64_t>(elapsed, 0) + fold_interval_us_ - 1) / fold_interval_us_, 1, n);
   JISHI_ASSIGN_OR_RETURN(
-      auto upper, tx.query_one("SELECT sku_id FROM inv_reserving WHERE sku_id >= $1 "
+      auto upper, tx.query_one("SELECT sku_id FROM temp.inv_reserving WHERE sku_id >= $1 "
                                "ORDER BY sku_id LIMIT 1 OFFSET $2",
                                {sweep_from_, k - 1}, [](const store::Row& r) { return r.i64(0); }));
   std::int64_t from = sweep_from_;
   std::int64_t to = upper ? *upper : INT64_MAX;  // fewer than k ahead: to the end, then wrap
   sweep_from_ = upper && *upper < INT64_MAX ? *upper + 1 : 0;
-  JISHI_TRY(tx.exec(std::string("UPDATE inv_stock SET reserved = reserved + ") + kDeferredOfRow +
-                        ", updated_at_us = $1 WHERE sku_id IN (SELECT sku_id FROM inv_reserving "
-                        "WHERE sku_id BETWEEN $2 AND $3)",
-                    {clock_.now_us(), from, to}));
-  JISHI_TRY(tx.exec("DELETE FROM inv_reserving WHERE sku_id BETWEEN $1 AND $2", {from, to}));
+  JISHI_TRY(
+      tx.exec(std::string("UPDATE inv_stock SET reserved = reserved + ") + kDeferredOfRow +
+                  ", updated_at_us = $1 WHERE sku_id IN (SELECT sku_id FROM temp.inv_reserving "
+                  "WHERE sku_id BETWEEN $2 AND $3)",
+              {clock_.now_us(), from, to}));
+  JISHI_TRY(tx.exec("DELETE FROM temp.inv_reserving WHERE sku_id BETWEEN $1 AND $2", {from, to}));
   return {};
 }
 

@@ -110,8 +110,9 @@ struct VerifyReport {
 // module supplies it; flows::verify_stock does for orders). Per SKU: 0 <= reserved <= on_hand,
 // the journal sums to on_hand, and the units held are at most on_hand. On the writer's
 // connection reserved plus the deferred units must equal the units held; on any other, reserved
-// may fall short of them by deferred units but never exceed them.
-Result<VerifyReport> verify(store::Conn& conn, std::string_view holds_sql);
+// may fall short of them by deferred units but never exceed them, unless `no_writer` says that
+// no server is running (then nothing can be deferred, and they must be equal).
+Result<VerifyReport> verify(store::Conn& conn, std::string_view holds_sql, bool no_writer = false);
 
 // The connection mark of deferred reservations (store::Conn::mark).
 inline constexpr std::string_view kDeferredReservations = "inventory.deferred_reservations";

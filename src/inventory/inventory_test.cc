@@ -294,6 +294,10 @@ TEST_P(DeferredTest, UnitsCountForTheWriterBeforeReadersSeeThem) {
   EXPECT_TRUE(outside->problems.empty());
   EXPECT_EQ(outside->deferred_units, 3);
   EXPECT_EQ(outside->deferred_skus, 1);
+  // Told that no server runs, the same state is a problem: nothing could be deferred then.
+  auto strict = verify(*reader_, kHolds, /*no_writer=*/true);
+  ASSERT_TRUE(strict);
+  EXPECT_EQ(strict->problems.size(), 1u);
   fold();
   EXPECT_EQ(get_stock(*reader_, 1).value()->reserved, 3);
   EXPECT_EQ(deferred(1), 0);
@@ -360,11 +364,16 @@ TEST_P(DeferredTest, AfterACrashPrepareRestoresTheUnitsTheHoldersHold) {
   EXPECT_EQ(get_stock(*reader_, 1).value()->reserved, 2);
   EXPECT_EQ(get_stock(*reader_, 1).value()->on_hand, 6);
   ASSERT_TRUE(hold(3, {{1, 1}}));
-  db_.reset();  // the process dies: three units of SKU 1 and five of SKU 2 were deferred
+  db_.reset();  // the process dies: one unit of SKU 1 and five of SKU 2 were deferred
   auto outside = verify(*reader_, kHolds);
   ASSERT_TRUE(outside);
   EXPECT_TRUE(outside->problems.empty());
   EXPECT_EQ(outside->deferred_units, 6);
+  // `jishi verify stock` with no server running says so, and what the next start does.
+  auto offline = verify(*reader_, kHolds, /*no_writer=*/true);
+  ASSERT_TRUE(offline);
+  ASSERT_EQ(offline->problems.size(), 2u);
+  EXPECT_NE(offline->problems[0].find("the next start restores them"), std::string::npos);
   db_ = std::move(store::open_sqlite(path_, store::OpenMode::read_write).value());
   ReservationDeferral next(kHolds, clock_);
   ASSERT_TRUE(next.prepare(*db_));

@@ -167,8 +167,7 @@ Writer::Pass Writer::execute_all(std::deque<std::unique_ptr<Command>>& batch,
 }
 
 void Writer::run_hook(std::size_t commands, bool idle, bool stopping) {
-  // (An empty batch is the hook's own, already found due.)
-  if (commands > 0 && !stopping && !options_.hook->due(*conn_, commands, idle, stopping)) return;
+  if (!options_.hook->due(*conn_, commands, idle, stopping)) return;
   if (hook_runs_) hook_runs_->add();
   if (auto opened = conn_->exec("SAVEPOINT hook"); !opened) {
     spdlog::error("writer: cannot run the hook: {}", opened.error().detail);

@@ -66,11 +66,11 @@ class WriterHook {
   // Once, on the writer's connection, outside any transaction, before the writer starts
   // (Store::open calls it). A failure fails the open.
   virtual Status prepare(Conn& conn) = 0;
-  // Asked at the end of every batch whose commands ran, inside its transaction: `commands` in
-  // the batch, `idle` when no command is waiting, `stopping` for the writer's last transaction
-  // (run at stop even when the queue is empty). Also asked, with no command and outside any
-  // transaction, once the writer has been idle for idle_delay_us() after a batch; a yes then
-  // runs a transaction for the hook alone.
+  // Asked right before each run, inside the transaction, at the end of every batch whose
+  // commands ran: `commands` in the batch, `idle` when no command is waiting, `stopping` for
+  // the writer's last transaction (which has no command). Also asked, with no command and
+  // outside any transaction, once the writer has been idle for idle_delay_us() after a batch;
+  // a yes then runs a transaction for the hook alone (where it is asked again).
   virtual bool due(Conn& conn, std::size_t commands, bool idle, bool stopping) = 0;
   virtual std::int64_t idle_delay_us() const = 0;
   // Inside the batch's transaction, under a savepoint of its own: a failure is logged and
