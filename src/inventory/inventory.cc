@@ -404,19 +404,27 @@ bool ReservationDeferral::due(store::Conn& conn, std::size_t commands, bool idle
   return true;
 }
 
+namespace {
+// Folds the deferred units of the SKUs in [from, to] into their rows, driven by the TEMP
+// table's keys (an UPDATE ... FROM would scan inv_stock). One SQL text for every fold.
+Status fold_range(store::Tx& tx, std::int64_t now_us, std::int64_t from, std::int64_t to) {
+  static const std::string update =
+      std::string("UPDATE inv_stock SET reserved = reserved + ") + kDeferredOfRow +
+      ", updated_at_us = $1 WHERE sku_id IN (SELECT sku_id FROM temp.inv_reserving "
+      "WHERE sku_id BETWEEN $2 AND $3)";
+  JISHI_TRY(tx.exec(update, {now_us, from, to}));
+  JISHI_TRY(tx.exec("DELETE FROM temp.inv_reserving WHERE sku_id BETWEEN $1 AND $2", {from, to}));
+  return {};
+}
+}  // namespace
+
 Status ReservationDeferral::run(store::Tx& tx) {
   std::int64_t now = steady_us();
   std::int64_t elapsed = now - last_fold_us_;
   last_fold_us_ = now;
   if (!slice_) {
     commands_since_fold_ = 0;
-    // Driven by the TEMP table's keys (an UPDATE ... FROM would scan inv_stock).
-    JISHI_TRY(
-        tx.exec(std::string("UPDATE inv_stock SET reserved = reserved + ") + kDeferredOfRow +
-                    ", updated_at_us = $1 WHERE sku_id IN (SELECT sku_id FROM temp.inv_reserving)",
-                {clock_.now_us()}));
-    JISHI_TRY(tx.exec("DELETE FROM temp.inv_reserving"));
-    return {};
+    return fold_range(tx, clock_.now_us(), INT64_MIN, INT64_MAX);
   }
   slice_ = false;
   // COUNT(*) walks the TEMP table's pages, not its rows.
@@ -433,13 +441,7 @@ Status ReservationDeferral::run(store::Tx& tx) {
   std::int64_t from = sweep_from_;
   std::int64_t to = upper ? *upper : INT64_MAX;  // fewer than k ahead: to the end, then wrap
   sweep_from_ = upper && *upper < INT64_MAX ? *upper + 1 : 0;
-  JISHI_TRY(
-      tx.exec(std::string("UPDATE inv_stock SET reserved = reserved + ") + kDeferredOfRow +
-                  ", updated_at_us = $1 WHERE sku_id IN (SELECT sku_id FROM temp.inv_reserving "
-                  "WHERE sku_id BETWEEN $2 AND $3)",
-              {clock_.now_us(), from, to}));
-  JISHI_TRY(tx.exec("DELETE FROM temp.inv_reserving WHERE sku_id BETWEEN $1 AND $2", {from, to}));
-  return {};
+  return fold_range(tx, clock_.now_us(), from, to);
 }
 
 }  // namespace jishi::inventory
