@@ -11,11 +11,11 @@
 namespace jishi::pay {
 namespace {
 
+// A new directory every time (a pid-based name could meet a directory a process of the same
+// pid left behind).
 std::string temp_dir(const std::string& name) {
-  static int counter = 0;
-  std::string dir = ::testing::TempDir() + "/jishi_sign_" + name + "_" +
-                    std::to_string(::getpid()) + "_" + std::to_string(counter++);
-  ::mkdir(dir.c_str(), 0700);
+  std::string dir = ::testing::TempDir() + "/jishi_sign_" + name + "_XXXXXX";
+  if (!::mkdtemp(dir.data())) ADD_FAILURE() << "mkdtemp " << dir;
   return dir;
 }
 

@@ -3,9 +3,11 @@
 #include "paysim/simulator.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <boost/json.hpp>
 #include <chrono>
+#include <cstdlib>
 #include <mutex>
 #include <thread>
 
@@ -21,10 +23,12 @@ namespace {
 
 using pay::SignType;
 
+// A new directory every time: a name from the pid alone met a directory an earlier process of
+// the same pid had left, with its trades in it (pids wrap at 32768 over a full test run).
 std::string temp_dir() {
-  static int counter = 0;
-  return ::testing::TempDir() + "/jishi_paysim_" + std::to_string(::getpid()) + "_" +
-         std::to_string(counter++);
+  std::string dir = ::testing::TempDir() + "/jishi_paysim_XXXXXX";
+  if (!::mkdtemp(dir.data())) ADD_FAILURE() << "mkdtemp " << dir;
+  return dir;
 }
 
 template <class F>
