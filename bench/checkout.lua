@@ -4,13 +4,15 @@
 --   JISHI_BENCH_SKUS      file with one SKU id per line
 --   JISHI_BENCH_HOT       "1": every checkout buys the first SKU only (a flash sale)
 --   JISHI_BENCH_PAY       "1": after each checkout, pay its intent from the wallet (two writes)
+--   JISHI_BENCH_FLOOR     "1": build each checkout as usual but send GET /healthz instead, with
+--                         the same headers: the ceiling of the HTTP path and of this script
 local threads_created = 0
 function setup(thread)
   thread:set("thread_number", threads_created)
   threads_created = threads_created + 1
 end
 
-local skus, token, hot, pay = {}, nil, false, false
+local skus, token, hot, pay, floor = {}, nil, false, false, false
 local counter, pending = 0, {}
 local address = '{"recipient":"压测","phone":"13800138000","region_code":"330106","detail":"文三路 90 号"}'
 
@@ -21,6 +23,7 @@ function init(args)
   end
   hot = os.getenv("JISHI_BENCH_HOT") == "1"
   pay = os.getenv("JISHI_BENCH_PAY") == "1"
+  floor = os.getenv("JISHI_BENCH_FLOOR") == "1"
   math.randomseed(os.time() + thread_number * 7919)
 end
 
@@ -40,6 +43,7 @@ function request()
   end
   local body = '{"checkout_token":"bench-' .. thread_number .. '-' .. os.time() .. '-' .. counter ..
                '","address":' .. address .. ',"lines":[' .. table.concat(lines, ",") .. ']}'
+  if floor then return wrk.format("GET", "/healthz", headers) end
   return wrk.format("POST", "/api/v1/checkouts", headers, body)
 end
 

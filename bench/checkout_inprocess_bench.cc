@@ -123,7 +123,11 @@ int main(int argc, char** argv) {
   // As `jishi serve` runs it (JISHI_WRITER_PIPELINED_SYNC=false for the plain COMMIT).
   const char* pipelined = std::getenv("JISHI_WRITER_PIPELINED_SYNC");
   wo.pipelined_sync = !pipelined || std::string_view(pipelined) != "false";
-  // Reservations deferred in the writer, as `jishi serve` runs it.
+  // Offers cached and reservations deferred in the writer, as `jishi serve` runs it
+  // (JISHI_OFFER_CACHE=false to read every offer).
+  const char* offer_cache = std::getenv("JISHI_OFFER_CACHE");
+  if (!offer_cache || std::string_view(offer_cache) != "false")
+    must(catalog::prepare_offer_cache(*conn).has_value(), "prepare the offer cache");
   auto reservations = flows::reservation_deferral(clock);
   must(reservations->prepare(*conn).has_value(), "prepare the writer");
   wo.hook = reservations.get();

@@ -60,6 +60,7 @@ def main():
     ip = {fields(l)["kind"]: fields(l) for l in inproc if l.startswith("checkout_inprocess ")}
     runs = [fields(l) for l in pg if l.startswith("pg ")]
     best = {fields(l)["kind"]: fields(l) for l in pg if l.startswith("pg_best ")}
+    floor = next((fields(l) for l in http if l.startswith("floor ")), {})
     flash = next((fields(l) for l in http if l.startswith("flash ")), {})
     server = next((fields(l) for l in http if l.startswith("server ")), {})
     pg_version = next((l.split(" ", 1)[1] for l in pg if l.startswith("pg_version ")), "?")
@@ -122,11 +123,22 @@ def main():
         "|---|---:|---:|---:|",
         "| jishi HTTP, uniform + wallet payment (two writes) | %s | %s | %s |" % (
             j["uniform+pay"]["per_s"], j["uniform+pay"]["p50_ms"], j["uniform+pay"]["p99_ms"]),
+        "| HTTP floor: the same wrk script sending GET /healthz (no writer, no database) | %s | %s | %s |" % (
+            floor.get("per_s", "?"), floor.get("p50_ms", "?"), floor.get("p99_ms", "?")),
         "| jishi in-process, uniform | %s | %s | %s |" % (ip["uniform"]["per_s"], ip["uniform"]["p50_ms"], ip["uniform"]["p99_ms"]),
         "| jishi in-process, hot SKU | %s | %s | %s |" % (ip["hot"]["per_s"], ip["hot"]["p50_ms"], ip["hot"]["p99_ms"]),
     ]
     for r in runs:
         lines.append("| PostgreSQL %s, %s clients | %s | %s | %s |" % (r["kind"], r["clients"], r["per_s"], r["p50_ms"], r["p99_ms"]))
+    if floor.get("per_s"):
+        lines += [
+            "",
+            "The HTTP floor is the ceiling of any request on this machine with the load generator on the "
+            "same cores: the server parses, routes and answers, wrk builds the same bodies. A uniform "
+            "checkout runs at %.0f%% of it; the server spends %s µs of CPU per checkout against %s µs "
+            "per floor request." % (100.0 * float(j["uniform"]["per_s"]) / float(floor["per_s"]),
+                                    j["uniform"].get("server_cpu_us", "?"), floor.get("server_cpu_us", "?")),
+        ]
     lines += [
         "",
         "Flash sale: %s units of one SKU, %s connections buying one each until sold out: sold %s in %s s, "

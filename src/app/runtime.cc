@@ -16,6 +16,7 @@
 #include "app/app.h"
 #include "app/security.h"
 #include "audit/audit.h"
+#include "catalog/catalog.h"
 #include "core/json.h"
 #include "core/limits.h"
 #include "core/local_time.h"
@@ -75,6 +76,8 @@ Result<std::unique_ptr<Runtime>> open_runtime(const Config& config, bool migrate
                                            "); one server per database");
     rt->reservations = flows::reservation_deferral(rt->clock);
     so.writer.hook = rt->reservations.get();
+    // Checkouts find offers in the writer's memory (catalog.h says why none is ever stale).
+    so.prepare_writer.push_back(catalog::prepare_offer_cache);
   }
   JISHI_ASSIGN_OR_RETURN(rt->store, store::Store::open(so, &rt->metrics));
   return rt;

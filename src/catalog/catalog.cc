@@ -1,7 +1,9 @@
 #include "catalog/catalog.h"
 
 #include <boost/json.hpp>
+#include <memory>
 #include <set>
+#include <unordered_map>
 
 #include "catalog/search.h"
 #include "core/json.h"
@@ -580,12 +582,92 @@ Result<Page<Product>> seller_products(store::Conn& conn, const SellerFilter& f) 
   return page;
 }
 
+namespace {
+
+struct OfferCache {
+  bool valid = false;
+  std::int64_t token = 0;         // temp.cat_offer_token when the entries were read
+  std::int64_t data_version = 0;  // PRAGMA data_version then
+  std::unordered_map<std::int64_t, SkuOffer> entries;
+  OfferCacheStats stats;
+};
+
+// Every column an offer is made of, and every row it comes from (see catalog.h).
+constexpr std::string_view kOfferCacheSql =
+    "CREATE TEMP TABLE IF NOT EXISTS cat_offer_token (n INTEGER NOT NULL);"
+    "INSERT INTO temp.cat_offer_token SELECT random() WHERE NOT EXISTS "
+    "(SELECT 1 FROM temp.cat_offer_token);"
+    "CREATE TEMP TRIGGER IF NOT EXISTS cat_offer_sku_update AFTER UPDATE OF id, product_id, "
+    "spec_text, price, currency, status ON main.cat_skus "
+    "BEGIN UPDATE cat_offer_token SET n = random(); END;"
+    "CREATE TEMP TRIGGER IF NOT EXISTS cat_offer_sku_delete AFTER DELETE ON main.cat_skus "
+    "BEGIN UPDATE cat_offer_token SET n = random(); END;"
+    "CREATE TEMP TRIGGER IF NOT EXISTS cat_offer_product_update AFTER UPDATE OF id, seller_id, "
+    "title, category_id, status ON main.cat_products "
+    "BEGIN UPDATE cat_offer_token SET n = random(); END;"
+    "CREATE TEMP TRIGGER IF NOT EXISTS cat_offer_product_delete AFTER DELETE ON "
+    "main.cat_products BEGIN UPDATE cat_offer_token SET n = random(); END;"
+    "CREATE TEMP TRIGGER IF NOT EXISTS cat_offer_category_update AFTER UPDATE OF id, code ON "
+    "main.cat_categories BEGIN UPDATE cat_offer_token SET n = random(); END;"
+    "CREATE TEMP TRIGGER IF NOT EXISTS cat_offer_category_delete AFTER DELETE ON "
+    "main.cat_categories BEGIN UPDATE cat_offer_token SET n = random(); END;";
+
+// Empties the cache unless the offers' token and the database's data version are still the
+// ones its entries were read under.
+Status check_offer_cache(store::Conn& conn, OfferCache& cache) {
+  std::int64_t token = 0, version = 0;
+  // Two statements: the pragma's table-valued form would prepare the pragma again per call.
+  JISHI_TRY(conn.query("SELECT n FROM temp.cat_offer_token", {}, [&](const store::Row& r) {
+    token = r.i64(0);
+    return false;
+  }));
+  JISHI_TRY(conn.query("PRAGMA data_version", {}, [&](const store::Row& r) {
+    version = r.i64(0);
+    return false;
+  }));
+  if (cache.valid && token == cache.token && version == cache.data_version) return {};
+  if (cache.valid) ++cache.stats.resets;
+  cache.entries.clear();
+  cache.valid = true;
+  cache.token = token;
+  cache.data_version = version;
+  return {};
+}
+
+}  // namespace
+
+Status prepare_offer_cache(store::Conn& conn) {
+  if (conn.engine() != store::Engine::sqlite) return {};
+  JISHI_TRY(conn.exec_script(kOfferCacheSql));
+  conn.attach(kOfferCache, std::make_shared<OfferCache>());
+  return {};
+}
+
+std::optional<OfferCacheStats> offer_cache_stats(const store::Conn& conn) {
+  const auto* cache = conn.attachment<OfferCache>(kOfferCache);
+  if (!cache) return std::nullopt;
+  OfferCacheStats s = cache->stats;
+  s.entries = cache->entries.size();
+  return s;
+}
+
 Result<std::vector<SkuOffer>> offers(store::Conn& conn, std::span<const SkuId> skus) {
   std::vector<SkuOffer> out;
   out.reserve(skus.size());
+  auto* cache = conn.attachment<OfferCache>(kOfferCache);
+  if (cache) JISHI_TRY(check_offer_cache(conn, *cache));
   // One primary-key lookup per SKU with one prepared statement: an IN list would cost SQLite
   // an ephemeral table per call, more than the few extra steps (a checkout has a few lines).
-  for (SkuId sku : skus)
+  for (SkuId sku : skus) {
+    if (cache) {
+      if (auto hit = cache->entries.find(sku.value); hit != cache->entries.end()) {
+        ++cache->stats.hits;
+        out.push_back(hit->second);
+        continue;
+      }
+      ++cache->stats.misses;
+    }
+    std::size_t before = out.size();
     JISHI_TRY(conn.query(
         "SELECT s.id, s.product_id, p.seller_id, p.title, s.spec_text, s.price, s.currency, "
         "c.code, s.status, p.status FROM cat_skus s JOIN cat_products p ON p.id = s.product_id "
@@ -606,6 +688,11 @@ Result<std::vector<SkuOffer>> offers(store::Conn& conn, std::span<const SkuId> s
           out.push_back(std::move(o));
           return false;
         }));
+    if (cache && out.size() > before) {
+      if (cache->entries.size() >= limits::offer_cache_entries_max) cache->entries.clear();
+      cache->entries.emplace(sku.value, out.back());
+    }
+  }
   return out;
 }
 

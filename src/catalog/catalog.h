@@ -166,7 +166,29 @@ struct SkuOffer {
   bool sellable = false;  // product listed and SKU active
   std::string product_status;
 };
+// In SKU order of `skus`; a SKU that does not exist is left out.
 Result<std::vector<SkuOffer>> offers(store::Conn& conn, std::span<const SkuId> skus);
+
+// The writer's offer cache: on a connection prepared with prepare_offer_cache(), offers() keeps
+// what it read in memory and answers the next checkouts of the same SKUs without the
+// three-table join (docs/performance.md). It never serves a stale offer:
+// - TEMP triggers of that connection give the offers a new random token in a TEMP table
+//   whenever a column an offer is made of changes (a SKU's product, spec, price, currency or
+//   status; a product's seller, title, category or status; a category's code) or a row goes;
+// - the token is in a TEMP table, so a rolled-back change (a savepoint, a failed COMMIT) takes
+//   the token back with the rows, and tokens are random, so none comes back for other rows;
+// - PRAGMA data_version tells when another connection (a CLI verb) committed;
+// - offers() empties the cache when either differs from what its entries were read under.
+// At most limits::offer_cache_entries_max entries (then it starts again). SQLite only: on
+// another engine this does nothing and offers() reads every time.
+inline constexpr std::string_view kOfferCache = "catalog.offer_cache";
+Status prepare_offer_cache(store::Conn& conn);
+struct OfferCacheStats {
+  std::uint64_t hits = 0, misses = 0, resets = 0;
+  std::size_t entries = 0;
+};
+// Nullopt on a connection without the cache.
+std::optional<OfferCacheStats> offer_cache_stats(const store::Conn& conn);
 Status set_in_stock(store::Tx& tx, SkuId sku, bool in_stock);
 Status add_sales(store::Tx& tx, ProductId product, std::int64_t quantity);
 Status add_rating(store::Tx& tx, ProductId product, std::int64_t score_sum_delta,

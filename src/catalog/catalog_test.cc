@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "catalog/catalog.h"
 #include "catalog/search.h"
 #include "store/migrate.h"
@@ -42,9 +44,8 @@ class CatalogTest : public ::testing::Test {
     return *r;
   }
   void SetUp() override {
-    db_ = std::move(
-        store::open_sqlite(store::testing::fresh_db_path("catalog"), store::OpenMode::read_write)
-            .value());
+    db_path_ = store::testing::fresh_db_path("catalog");
+    db_ = std::move(store::open_sqlite(db_path_, store::OpenMode::read_write).value());
     ASSERT_TRUE(store::migrate(*db_));
     cny_ = currency_from_code("CNY").value();
     category_ = must(tx([&](store::Tx& t) {
@@ -77,6 +78,7 @@ class CatalogTest : public ::testing::Test {
   Env env_{clock_, ids_, cipher_};
   Currency cny_;
   CategoryId category_, sneakers_, phones_;
+  std::string db_path_;
   std::unique_ptr<store::Conn> db_;
 };
 
@@ -157,6 +159,138 @@ TEST_F(CatalogTest, DisablingTheLastActiveSkuDelistsTheProduct) {
   must(tx([&](store::Tx& t) { return update_sku(t, env_, p.skus.front().id, off); }));
   EXPECT_EQ(must(get_product(*db_, p.id)).status, "delisted");
   EXPECT_TRUE(titles({.q = "拖鞋"}).empty());
+}
+
+// The writer's offer cache (catalog.h): repeats come from memory, and no change, committed,
+// rolled back or made by another connection, ever leaves a stale offer behind.
+class OfferCacheTest : public CatalogTest {
+ protected:
+  void SetUp() override {
+    CatalogTest::SetUp();
+    ASSERT_TRUE(prepare_offer_cache(*db_));
+    product_ = listed("凉鞋", sneakers_, 2500);
+    sku_ = product_.skus.front().id;
+  }
+  SkuOffer offer() {
+    std::vector<SkuId> ids{sku_};
+    auto o = must(offers(*db_, ids));
+    EXPECT_EQ(o.size(), 1u);
+    return o.empty() ? SkuOffer{} : o.front();
+  }
+  void set_price(std::int64_t minor) {
+    SkuPatch p;
+    p.price = Money{minor, cny_};
+    ASSERT_TRUE(update_sku(*db_, env_, sku_, p));
+  }
+  OfferCacheStats stats() { return offer_cache_stats(*db_).value(); }
+  Product product_;
+  SkuId sku_;
+};
+
+TEST_F(OfferCacheTest, RepeatsComeFromMemory) {
+  EXPECT_EQ(offer().price.minor, 2500);
+  EXPECT_EQ(offer().price.minor, 2500);
+  EXPECT_EQ(offer().title, "凉鞋");
+  EXPECT_EQ(stats().misses, 1u);
+  EXPECT_EQ(stats().hits, 2u);
+  EXPECT_EQ(stats().entries, 1u);
+  // Columns no offer is made of (sales, stock flags) leave it alone.
+  must(tx([&](store::Tx& t) -> Status { return add_sales(t, product_.id, 3); }));
+  must(tx([&](store::Tx& t) -> Status { return set_in_stock(t, sku_, true); }));
+  offer();
+  EXPECT_EQ(stats().resets, 0u);
+  EXPECT_EQ(stats().hits, 3u);
+  // Another connection without the cache reads the same.
+  EXPECT_FALSE(
+      offer_cache_stats(*store::open_sqlite(db_path_, store::OpenMode::read_only).value()));
+}
+
+TEST_F(OfferCacheTest, EveryCommittedChangeToAnOfferIsSeen) {
+  offer();
+  ASSERT_TRUE(db_->begin());
+  set_price(2600);
+  ASSERT_TRUE(db_->commit());
+  EXPECT_EQ(offer().price.minor, 2600);
+  must(tx([&](store::Tx& t) { return delist_product(t, env_, product_.id, UserId{1}); }));
+  EXPECT_FALSE(offer().sellable);
+  must(tx([&](store::Tx& t) { return list_product(t, env_, product_.id, UserId{1}); }));
+  EXPECT_TRUE(offer().sellable);
+  // Whatever writes them: the columns themselves are watched, each read right after its change.
+  struct Change {
+    std::string sql;
+    std::function<bool(const SkuOffer&)> seen;
+  };
+  const std::vector<Change> changes{
+      {"UPDATE cat_skus SET price = 2650 WHERE product_id = $1",
+       [](const SkuOffer& o) { return o.price.minor == 2650; }},
+      {"UPDATE cat_skus SET currency = 'USD' WHERE product_id = $1",
+       [](const SkuOffer& o) { return o.price.currency.code_view() == "USD"; }},
+      {"UPDATE cat_skus SET spec_text = '颜色:黑色' WHERE product_id = $1",
+       [](const SkuOffer& o) { return o.spec_text == "颜色:黑色"; }},
+      {"UPDATE cat_skus SET status = 'disabled' WHERE product_id = $1",
+       [](const SkuOffer& o) { return !o.sellable; }},
+      {"UPDATE cat_skus SET status = 'active' WHERE product_id = $1",
+       [](const SkuOffer& o) { return o.sellable; }},
+      {"UPDATE cat_products SET title = '凉拖' WHERE id = $1",
+       [](const SkuOffer& o) { return o.title == "凉拖"; }},
+      {"UPDATE cat_products SET seller_id = 77 WHERE id = $1",
+       [](const SkuOffer& o) { return o.seller.value == 77; }},
+      {"UPDATE cat_products SET status = 'taken_down' WHERE id = $1",
+       [](const SkuOffer& o) { return !o.sellable && o.product_status == "taken_down"; }},
+      {"UPDATE cat_products SET status = 'listed' WHERE id = $1",
+       [](const SkuOffer& o) { return o.sellable; }},
+      {"UPDATE cat_products SET category_id = " + std::to_string(phones_.value) + " WHERE id = $1",
+       [](const SkuOffer& o) { return o.category_code == "digital"; }},
+      {"UPDATE cat_categories SET code = 'phones' WHERE id = (SELECT category_id FROM "
+       "cat_products WHERE id = $1)",
+       [](const SkuOffer& o) { return o.category_code == "phones"; }},
+  };
+  for (const auto& c : changes) {
+    offer();  // cached before the change
+    ASSERT_TRUE(db_->exec(c.sql, {product_.id.value})) << c.sql;
+    EXPECT_TRUE(c.seen(offer())) << c.sql;
+  }
+  ASSERT_TRUE(db_->exec("DELETE FROM cat_skus WHERE id = $1", {sku_.value}));
+  std::vector<SkuId> ids{sku_};
+  EXPECT_TRUE(must(offers(*db_, ids)).empty());
+}
+
+TEST_F(OfferCacheTest, RolledBackChangesAreNeverServed) {
+  EXPECT_EQ(offer().price.minor, 2500);
+  // A transaction that changed the price and read it, then rolled back.
+  ASSERT_TRUE(db_->begin());
+  set_price(3000);
+  EXPECT_EQ(offer().price.minor, 3000);
+  ASSERT_TRUE(db_->rollback());
+  EXPECT_EQ(offer().price.minor, 2500);
+  // A command's savepoint undone inside a batch that commits.
+  ASSERT_TRUE(db_->begin());
+  ASSERT_TRUE(db_->exec("SAVEPOINT command"));
+  set_price(3100);
+  EXPECT_EQ(offer().price.minor, 3100);
+  ASSERT_TRUE(db_->exec("ROLLBACK TO command"));
+  ASSERT_TRUE(db_->exec("RELEASE command"));
+  EXPECT_EQ(offer().price.minor, 2500);
+  ASSERT_TRUE(db_->commit());
+  // Rolled back with nothing read after it, then another change: the second change's token
+  // differs from the first's (a counter would repeat it and serve 3200).
+  ASSERT_TRUE(db_->begin());
+  set_price(3200);
+  EXPECT_EQ(offer().price.minor, 3200);
+  ASSERT_TRUE(db_->rollback());
+  ASSERT_TRUE(db_->begin());
+  set_price(3300);
+  EXPECT_EQ(offer().price.minor, 3300);
+  ASSERT_TRUE(db_->commit());
+  EXPECT_EQ(offer().price.minor, 3300);
+}
+
+TEST_F(OfferCacheTest, AnotherConnectionsCommitEmptiesIt) {
+  EXPECT_EQ(offer().price.minor, 2500);
+  auto other = store::open_sqlite(db_path_, store::OpenMode::read_write).value();
+  ASSERT_TRUE(other->exec("UPDATE cat_skus SET price = 2700 WHERE id = $1", {sku_.value}));
+  EXPECT_EQ(offer().price.minor, 2700);
+  EXPECT_EQ(stats().resets, 1u);
 }
 
 }  // namespace

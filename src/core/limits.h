@@ -59,6 +59,9 @@ inline constexpr std::size_t read_connections_default = 4;
 inline constexpr std::size_t read_connections_max = 64;
 // Prepared statements cached per connection; the whole schema's queries fit.
 inline constexpr std::size_t statement_cache_max = 256;
+// SKU offers the writer keeps in memory for checkouts (catalog::prepare_offer_cache): a few
+// hundred bytes each, so at most ~60 MB; when full the cache starts again.
+inline constexpr std::size_t offer_cache_entries_max = 200'000;
 // How long a connection waits on SQLite's lock before reporting busy.
 inline constexpr std::uint32_t sqlite_busy_timeout_ms = 5'000;
 

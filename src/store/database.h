@@ -6,10 +6,12 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/function_ref.h"
@@ -100,14 +102,27 @@ class Conn {
 
   // Names a module gives this connection once it has prepared it for itself (inventory's
   // deferred reservations, a TEMP table on the writer's connection), so that the module's
-  // functions can tell without a query.
-  void mark(std::string_view feature) {
-    if (!marked(feature)) marks_.emplace_back(feature);
+  // functions can tell without a query. attach() also keeps state of the module's own with the
+  // connection (catalog's offer cache), which attachment<T>() finds by the same name.
+  void mark(std::string_view feature) { attach(feature, nullptr); }
+  void attach(std::string_view feature, std::shared_ptr<void> state) {
+    for (auto& a : attached_)
+      if (a.first == feature) {
+        a.second = std::move(state);
+        return;
+      }
+    attached_.emplace_back(std::string(feature), std::move(state));
   }
   bool marked(std::string_view feature) const {
-    for (const auto& m : marks_)
-      if (m == feature) return true;
+    for (const auto& a : attached_)
+      if (a.first == feature) return true;
     return false;
+  }
+  template <class T>
+  T* attachment(std::string_view feature) const {
+    for (const auto& a : attached_)
+      if (a.first == feature) return static_cast<T*>(a.second.get());
+    return nullptr;
   }
 
   Result<std::int64_t> exec(std::string_view sql, std::initializer_list<Param> params = {}) {
@@ -130,7 +145,7 @@ class Conn {
   }
 
  private:
-  std::vector<std::string> marks_;
+  std::vector<std::pair<std::string, std::shared_ptr<void>>> attached_;
 };
 
 // The connection a write command gets: inside the writer's batch transaction, under the

@@ -18,6 +18,7 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options,
                                            std::to_string(latest_schema_version()) +
                                            "; run `jishi migrate`");
   }
+  for (const auto& prepare : options.prepare_writer) JISHI_TRY(prepare(*conn));
   if (options.writer.hook) JISHI_TRY(options.writer.hook->prepare(*conn));
   std::vector<std::unique_ptr<Conn>> readers;
   for (std::size_t i = 0; i < options.read_connections; ++i) {

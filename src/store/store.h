@@ -2,8 +2,10 @@
 // connection) and a pool of read connections, opened on one SQLite file and migrated.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/metrics.h"
 #include "store/read_pool.h"
@@ -16,6 +18,9 @@ struct StoreOptions {
   std::size_t read_connections = 4;
   WriterOptions writer;
   bool migrate = true;  // apply pending migrations on open
+  // Further preparation of the writer's connection by modules (catalog's offer cache), at
+  // open, after migrations and before the writer hook's prepare. A failure fails the open.
+  std::vector<std::function<Status(Conn&)>> prepare_writer;
 };
 
 class Store {

@@ -309,6 +309,11 @@ class TradingTest(unittest.TestCase):
         r = buyer.post("/api/v1/checkouts", {"checkout_token": token(), "address": ADDRESS, "from_cart": True})
         self.assertEqual(r.status, 201, r)
         self.assertEqual(r.json["orders"][0]["items_total"], CNY(5500))
+        # A takedown after checkouts of the SKU is seen by the next one (the writer keeps offers
+        # in memory; the change empties its cache).
+        m.take_down(product)
+        r = checkout([{"sku_id": skus[0], "quantity": 1}])
+        self.assertEqual((r.status, r.code), (409, "invalid_state"), r)
         m.verify("stock")
 
     def test_refund_before_shipment_and_return_after(self):
