@@ -230,6 +230,7 @@ Result<CheckoutResult> checkout(store::Tx& tx, Env& env, const TradeConfig& cfg,
   c.intent_id = intent.id.value;
   c.total = intent.amount;
   c.created_at_us = now;
+  for (const auto& n : news) c.orders.push_back(n.id);
   JISHI_TRY(order::insert_checkout(tx, env, c));
   // The reply is built from what was written (a read-back would cost as much again).
   CheckoutResult result;
@@ -241,7 +242,6 @@ Result<CheckoutResult> checkout(store::Tx& tx, Env& env, const TradeConfig& cfg,
     n.sealed = &sealed;
     n.created_at_us = now;
     JISHI_TRY(order::insert_order(tx, env, n));
-    result.checkout.orders.push_back(n.id);
     result.orders.push_back(order::order_as_inserted(n, now));
   }
   // No job: the close_unpaid sweep finds the orders by their deadline (ord_orders_unpaid).

@@ -161,6 +161,37 @@ TEST_F(UnpaidTest, AtItsDeadlineAnUnpaidCheckoutIsCancelledAndItsStockReleased) 
   EXPECT_TRUE(v->problems.empty()) << v->problems.front();
 }
 
+TEST_F(UnpaidTest, ARenewedIntentPaysForItsCheckoutsOrdersOnly) {
+  auto c = buy(2);
+  auto other = buy(1);
+  write([&](store::Tx& tx) -> Status {
+    JISHI_TRY(pay::cancel_intent(tx, env_, c.intent.id, UserId{1000}));
+    return {};
+  });
+  // Only the checkout's buyer may renew it.
+  std::optional<Code> refused;
+  write([&](store::Tx& tx) -> Status {
+    auto r = renew_intent(tx, env_, cfg_, c.checkout.id, UserId{999});
+    if (!r) refused = r.error().code;
+    return {};
+  });
+  EXPECT_EQ(refused, Code::not_found);
+  CheckoutResult renewed;
+  write([&](store::Tx& tx) -> Status {
+    JISHI_ASSIGN_OR_RETURN(renewed, renew_intent(tx, env_, cfg_, c.checkout.id, UserId{1000}));
+    return {};
+  });
+  EXPECT_NE(renewed.intent.id, c.intent.id);
+  EXPECT_EQ(renewed.intent.status, pay::IntentStatus::requires_payment);
+  EXPECT_EQ(renewed.intent.amount, c.intent.amount);
+  auto after = reload(c);
+  EXPECT_EQ(after.checkout.intent_id, renewed.intent.id.value);
+  ASSERT_EQ(after.checkout.orders, c.checkout.orders);
+  EXPECT_EQ(after.orders.front().intent_id, renewed.intent.id.value);
+  // The other checkout's order keeps its own intent.
+  EXPECT_EQ(reload(other).orders.front().intent_id, other.intent.id.value);
+}
+
 TEST_F(UnpaidTest, TheAddressIsSealedOnceAndOrdersSealedFieldByFieldStillRead) {
   auto c = buy(1);
   auto id = c.orders.front().id.value;

@@ -143,37 +143,55 @@ Result<Order> transition(store::Tx& tx, Env& env, OrderId id,
 
 Status insert_checkout(store::Tx& tx, Env& env, const Checkout& c) {
   (void)env;
+  JISHI_INVARIANT(!c.orders.empty(), "a checkout has orders");
+  // The orders are listed on the row: the orders table has no index by checkout.
+  std::string order_ids;
+  for (auto id : c.orders) {
+    if (!order_ids.empty()) order_ids += ',';
+    order_ids += std::to_string(id.value);
+  }
   JISHI_TRY(
       tx.exec("INSERT INTO ord_checkouts (id, buyer_id, token, intent_id, total, currency, "
-              "created_at_us) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+              "created_at_us, order_ids) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
               {c.id.value, c.buyer.value, c.token, c.intent_id, c.total.minor,
-               c.total.currency.code_view(), c.created_at_us}));
+               c.total.currency.code_view(), c.created_at_us, order_ids}));
   return {};
 }
 
 namespace {
+// "1,2,3": the ids in ascending order.
+std::vector<OrderId> parse_order_ids(std::string_view text) {
+  std::vector<OrderId> out;
+  while (!text.empty()) {
+    std::size_t comma = text.find(',');
+    std::string_view digits = text.substr(0, comma);
+    std::int64_t id = 0;
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), id);
+    JISHI_INVARIANT(ec == std::errc() && end == digits.data() + digits.size(),
+                    "ord_checkouts.order_ids holds ids");
+    out.push_back(OrderId{id});
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const OrderId& a, const OrderId& b) { return a.value < b.value; });
+  return out;
+}
+
 Result<std::optional<Checkout>> load_checkout(store::Conn& conn, std::string_view where,
                                               std::initializer_list<store::Param> params) {
-  JISHI_ASSIGN_OR_RETURN(
-      auto c, conn.query_one("SELECT id, buyer_id, token, intent_id, total, currency, "
-                             "created_at_us FROM ord_checkouts WHERE " +
-                                 std::string(where),
-                             params, [](const store::Row& r) {
-                               return Checkout{CheckoutId{r.i64(0)},
-                                               UserId{r.i64(1)},
-                                               r.str(2),
-                                               r.i64(3),
-                                               Money{r.i64(4), stored_currency(r.text(5))},
-                                               r.i64(6),
-                                               {}};
-                             }));
-  if (!c) return c;
-  JISHI_TRY(conn.query("SELECT id FROM ord_orders WHERE checkout_id = $1 ORDER BY id",
-                       {c->id.value}, [&](const store::Row& r) {
-                         c->orders.push_back(OrderId{r.i64(0)});
-                         return true;
-                       }));
-  return c;
+  return conn.query_one(
+      "SELECT id, buyer_id, token, intent_id, total, currency, "
+      "created_at_us, order_ids FROM ord_checkouts WHERE " +
+          std::string(where),
+      params, [](const store::Row& r) {
+        return Checkout{CheckoutId{r.i64(0)},
+                        UserId{r.i64(1)},
+                        r.str(2),
+                        r.i64(3),
+                        Money{r.i64(4), stored_currency(r.text(5))},
+                        r.i64(6),
+                        parse_order_ids(r.text(7))};
+      });
 }
 }  // namespace
 
@@ -202,12 +220,15 @@ Result<std::optional<Checkout>> checkout_of_intent(store::Conn& conn, std::int64
 }
 
 Status set_checkout_intent(store::Tx& tx, CheckoutId id, std::int64_t intent_id) {
+  JISHI_ASSIGN_OR_RETURN(auto c, get_checkout(tx, id));
+  if (!c) return fail(Code::not_found, "no such checkout");
   JISHI_TRY(
       tx.exec("UPDATE ord_checkouts SET intent_id = $2 WHERE id = $1", {id.value, intent_id}));
-  JISHI_TRY(
-      tx.exec("UPDATE ord_orders SET intent_id = $2 WHERE checkout_id = $1 AND status = "
-              "'pending_payment'",
-              {id.value, intent_id}));
+  for (auto order : c->orders)
+    JISHI_TRY(
+        tx.exec("UPDATE ord_orders SET intent_id = $2 WHERE id = $1 AND status = "
+                "'pending_payment'",
+                {order.value, intent_id}));
   return {};
 }
 

@@ -11,6 +11,10 @@ std::string adapt_ddl(std::string_view sql, Engine engine) {
     static constexpr std::string_view clause = " WITHOUT ROWID";
     for (std::size_t at = out.find(clause); at != std::string::npos; at = out.find(clause, at))
       out.erase(at, clause.size());
+    // group_concat(x, sep) is string_agg(x, sep) there.
+    static constexpr std::string_view concat = "group_concat(", agg = "string_agg(";
+    for (std::size_t at = out.find(concat); at != std::string::npos; at = out.find(concat, at))
+      out.replace(at, concat.size(), agg);
     return out;
   }
   // In SQLite only "INTEGER PRIMARY KEY" makes the key the rowid (64-bit there); "BIGINT

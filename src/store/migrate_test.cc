@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "store/sqlite.h"
 #include "store/store.h"
 #include "store/test_util.h"
@@ -36,6 +40,55 @@ TEST(Migrate, SqliteKeysAreRowids) {
             "CREATE TABLE a (b BIGINT, c BIGINT, PRIMARY KEY (b, c));");
   EXPECT_EQ(adapt_ddl("CREATE TABLE a (b BIGINT PRIMARY KEY) WITHOUT ROWID", Engine::sqlite),
             "CREATE TABLE a (b INTEGER PRIMARY KEY) WITHOUT ROWID");
+  EXPECT_EQ(adapt_ddl("SELECT group_concat(CAST(id AS TEXT), ',') FROM a", Engine::postgresql),
+            "SELECT string_agg(CAST(id AS TEXT), ',') FROM a");
+  EXPECT_EQ(adapt_ddl("SELECT group_concat(x, ',') FROM a", Engine::sqlite),
+            "SELECT group_concat(x, ',') FROM a");
+}
+
+// 0017: checkouts written before it get their orders listed on their row, then the index by
+// checkout goes.
+TEST(Migrate, CheckoutsFromBeforeListTheirOrders) {
+  auto path = testing::fresh_db_path("migrate_checkout_orders");
+  auto conn = std::move(open_sqlite(path, OpenMode::read_write).value());
+  ASSERT_TRUE(schema_version(*conn));
+  for (const auto& m : embedded_migrations()) {
+    if (m.version >= 17) break;
+    ASSERT_TRUE(conn->exec_script(adapt_ddl(m.sql, Engine::sqlite))) << m.name;
+    ASSERT_TRUE(conn->exec(
+        "INSERT INTO schema_migrations (version, name, applied_at_us) VALUES ($1, $2, 0)",
+        {m.version, m.name}));
+  }
+  ASSERT_TRUE(conn->exec_script(
+      "INSERT INTO ord_checkouts (id, buyer_id, token, intent_id, total, currency, "
+      "created_at_us) VALUES (1, 5, 'tok-1', 9, 300, 'CNY', 0), (2, 5, 'tok-2', 9, 100, 'CNY', "
+      "0);"));
+  for (auto [order, checkout] : {std::pair{30, 1}, {10, 1}, {20, 2}})
+    ASSERT_TRUE(conn->exec(
+        "INSERT INTO ord_orders (id, checkout_id, buyer_id, seller_id, status, payment_status, "
+        "fulfillment_status, currency, items_total, freight, total, intent_id, recipient_enc, "
+        "phone_enc, region_code, detail_enc, pay_deadline_us, created_at_us, updated_at_us) "
+        "VALUES ($1, $2, 5, 7, 'pending_payment', 'unpaid', 'unfulfilled', 'CNY', 100, 0, 100, 9, "
+        "'', '', '330106', '', 0, 0, 0)",
+        {order, checkout}));
+  auto report = migrate(*conn);
+  ASSERT_TRUE(report) << report.error().detail;
+  EXPECT_EQ(report->from_version, 16);
+  std::vector<std::string> lists;
+  ASSERT_TRUE(conn->query("SELECT order_ids FROM ord_checkouts ORDER BY id", {}, [&](const Row& r) {
+    lists.push_back(r.str(0));
+    return true;
+  }));
+  ASSERT_EQ(lists.size(), 2u);
+  EXPECT_TRUE(lists[0] == "10,30" || lists[0] == "30,10") << lists[0];
+  EXPECT_EQ(lists[1], "20");
+  std::int64_t indexes = -1;
+  ASSERT_TRUE(conn->query("SELECT count(*) FROM sqlite_master WHERE name = 'ord_orders_checkout'",
+                          {}, [&](const Row& r) {
+                            indexes = r.i64(0);
+                            return false;
+                          }));
+  EXPECT_EQ(indexes, 0);
 }
 
 TEST(Migrate, RefusesADatabaseNewerThanTheBinary) {
