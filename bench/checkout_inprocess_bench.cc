@@ -131,6 +131,7 @@ int main(int argc, char** argv) {
   auto reservations = flows::reservation_deferral(clock);
   must(reservations->prepare(*conn).has_value(), "prepare the writer");
   wo.hook = reservations.get();
+  const store::Conn* writer_conn = conn.get();  // for the offer cache's counts after each run
   store::Writer writer(std::move(conn), wo, nullptr);
   std::printf("writer pipelined_sync=%s\n", writer.pipelined() ? "on" : "off");
   flows::TradeConfig cfg;
@@ -193,6 +194,12 @@ int main(int argc, char** argv) {
         "written_kb=%.1f\n",
         hot ? "hot" : "uniform", static_cast<double>(done.load() - failed.load()) / elapsed,
         pct(0.50), pct(0.99), static_cast<long long>(failed.load()), cpu_us, written_kb);
+    // Read once every checkout of the run has completed (the writer is idle).
+    if (auto c = catalog::offer_cache_stats(*writer_conn))
+      std::printf("offer_cache hits=%llu misses=%llu resets=%llu entries=%zu (so far)\n",
+                  static_cast<unsigned long long>(c->hits),
+                  static_cast<unsigned long long>(c->misses),
+                  static_cast<unsigned long long>(c->resets), c->entries);
     std::fflush(stdout);
   }
   writer.stop();

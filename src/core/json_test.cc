@@ -42,6 +42,28 @@ TEST(JsonWriter, WritesWhatBoostJsonSerializes) {
   EXPECT_EQ(top.take(), R"([null,"v"])");
 }
 
+TEST(JsonWriter, EscapesAtEveryOffsetOfAWord) {
+  // Strings are scanned eight bytes at a time: put each character that needs an escape (and
+  // its neighbours, ASCII or UTF-8) at every offset, in strings of every length up to 40.
+  for (std::string_view fill :
+       {std::string_view("a"), std::string_view("中"), std::string_view("\x7f")}) {
+    for (char special : {'"', '\\', '\n', '\x01', '\x1f', ' ', '~'}) {
+      for (std::size_t len = 0; len <= 40; ++len) {
+        for (std::size_t at = 0; at <= len; ++at) {
+          std::string s;
+          while (s.size() < at) s += fill;
+          s += special;
+          while (s.size() < len + 1) s += fill;
+          JsonWriter w;
+          w.begin_array().string(s).end_array();
+          EXPECT_EQ(w.take(), boost::json::serialize(boost::json::array{boost::json::string(s)}))
+              << len << " " << at << " " << static_cast<int>(special);
+        }
+      }
+    }
+  }
+}
+
 TEST(Json, RejectsMalformedDocuments) {
   auto r = parse_json("{\"a\":");
   ASSERT_FALSE(r);

@@ -1,6 +1,8 @@
 #include "core/json_writer.h"
 
 #include <charconv>
+#include <cstdint>
+#include <cstring>
 
 namespace jishi {
 
@@ -69,11 +71,30 @@ JsonWriter& JsonWriter::string_or_null(const std::optional<std::string>& s) {
 
 // As boost::json::serialize escapes: the two-character forms where JSON has them, \u00XX for
 // the other control characters, everything else (UTF-8 included) as it is.
+namespace {
+// Whether any of the 8 bytes of w needs an escape: below 0x20, '"' or '\\'. (Each test is the
+// classic "has a byte less than n / has a zero byte" word trick, exact for n <= 128.)
+bool needs_escape(std::uint64_t w) {
+  constexpr std::uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+  auto has_zero = [&](std::uint64_t v) { return (v - ones) & ~v & highs; };
+  return ((w - ones * 0x20) & ~w & highs) | has_zero(w ^ (ones * '"')) |
+         has_zero(w ^ (ones * '\\'));
+}
+}  // namespace
+
 void JsonWriter::escaped(std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   out_ += '"';
   std::size_t run = 0;  // start of the characters not yet copied
   for (std::size_t i = 0; i < s.size(); ++i) {
+    // Eight bytes at a time while none needs an escape (most text, Chinese included).
+    while (i + 8 <= s.size()) {
+      std::uint64_t w;
+      std::memcpy(&w, s.data() + i, 8);
+      if (needs_escape(w)) break;
+      i += 8;
+    }
+    if (i >= s.size()) break;
     auto c = static_cast<unsigned char>(s[i]);
     if (c >= 0x20 && c != '"' && c != '\\') continue;
     out_.append(s.substr(run, i - run));
