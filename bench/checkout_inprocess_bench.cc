@@ -156,6 +156,8 @@ int main(int argc, char** argv) {
       int lines = hot ? 1 : 1 + static_cast<int>(rng() % 3);
       for (int l = 0; l < lines; ++l)
         req.lines.push_back({hot ? skus.front() : skus[rng() % skus.size()], 1, std::nullopt});
+      // As the API does, on the submitting thread: the address validated and sealed.
+      must(flows::prepare_checkout(env, req).has_value(), "prepare the checkout");
       auto t0 = SteadyClock::now();
       in_flight.fetch_add(1);
       writer.submit(store::make_command(

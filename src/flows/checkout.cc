@@ -75,7 +75,26 @@ pay::NewIntent intent_for(const TradeConfig& cfg, Env& env, UserId buyer,
   return n;
 }
 
+Result<order::AddressFields> validated_address(const order::AddressFields& address) {
+  auto a = order::validate_address(address);
+  if (!a) {
+    Error e = a.error();
+    e.field = "/address" + e.field;
+    return std::unexpected(e);
+  }
+  return *a;
+}
+
 }  // namespace
+
+Status prepare_checkout(const Env& env, CheckoutRequest& req) {
+  req.prepared_address.reset();
+  if (!req.address || req.address_id) return {};
+  JISHI_ASSIGN_OR_RETURN(auto fields, validated_address(*req.address));
+  auto sealed = order::seal_address(env, fields);
+  req.prepared_address = CheckoutRequest::PreparedAddress{std::move(fields), std::move(sealed)};
+  return {};
+}
 
 Result<CheckoutResult> load_checkout(store::Conn& conn, const Env& env, order::CheckoutId id) {
   JISHI_ASSIGN_OR_RETURN(auto c, order::get_checkout(conn, id));
@@ -111,14 +130,10 @@ Result<CheckoutResult> checkout(store::Tx& tx, Env& env, const TradeConfig& cfg,
   if (req.address_id) {
     JISHI_ASSIGN_OR_RETURN(auto a, order::get_address(tx, env, req.buyer, *req.address_id));
     ship_to = a;
+  } else if (req.prepared_address) {
+    ship_to = req.prepared_address->fields;
   } else if (req.address) {
-    auto a = order::validate_address(*req.address);
-    if (!a) {
-      Error e = a.error();
-      e.field = "/address" + e.field;
-      return std::unexpected(e);
-    }
-    ship_to = *a;
+    JISHI_ASSIGN_OR_RETURN(ship_to, validated_address(*req.address));
   } else {
     return fail(Code::validation_failed, "address_id or address is required", "/address_id");
   }
@@ -236,7 +251,8 @@ Result<CheckoutResult> checkout(store::Tx& tx, Env& env, const TradeConfig& cfg,
   CheckoutResult result;
   result.checkout = c;
   result.intent = intent;
-  order::SealedAddress sealed = order::seal_address(env, ship_to);
+  order::SealedAddress sealed =
+      req.prepared_address ? req.prepared_address->sealed : order::seal_address(env, ship_to);
   for (auto& n : news) {
     n.intent_id = intent.id.value;
     n.sealed = &sealed;

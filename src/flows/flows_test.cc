@@ -95,15 +95,19 @@ class UnpaidTest : public ::testing::Test {
   void write(const std::function<Status(store::Tx&)>& f) {
     store::testing::write_ok(store_->writer(), f);
   }
-  CheckoutResult buy(std::int64_t quantity) {
+  // prepared: the address validated and sealed before the writer, as the API does.
+  CheckoutResult buy(std::int64_t quantity, bool prepared = false) {
+    CheckoutRequest req;
+    req.buyer = UserId{1000};
+    req.token = "unpaid-test-token-" + std::to_string(++tokens_);
+    req.address =
+        order::AddressFields{"张三", "13800138000", "330106", "文三路 90 号", std::nullopt};
+    req.lines.push_back({sku_, quantity, std::nullopt});
+    if (prepared) {
+      EXPECT_TRUE(prepare_checkout(env_, req));
+    }
     CheckoutResult out;
     write([&](store::Tx& tx) -> Status {
-      CheckoutRequest req;
-      req.buyer = UserId{1000};
-      req.token = "unpaid-test-token-" + std::to_string(++tokens_);
-      req.address =
-          order::AddressFields{"张三", "+8613800138000", "330106", "文三路 90 号", std::nullopt};
-      req.lines.push_back({sku_, quantity, std::nullopt});
       JISHI_ASSIGN_OR_RETURN(out, checkout(tx, env_, cfg_, req));
       return {};
     });
@@ -190,6 +194,32 @@ TEST_F(UnpaidTest, ARenewedIntentPaysForItsCheckoutsOrdersOnly) {
   EXPECT_EQ(after.orders.front().intent_id, renewed.intent.id.value);
   // The other checkout's order keeps its own intent.
   EXPECT_EQ(reload(other).orders.front().intent_id, other.intent.id.value);
+}
+
+TEST_F(UnpaidTest, AnAddressPreparedBeforeTheWriterIsStoredAsOneSealedInIt) {
+  auto plain = buy(1);
+  auto prepared = buy(1, true);
+  for (const auto* c : {&plain, &prepared}) {
+    auto shown = reload(*c).orders.front().ship_to;
+    EXPECT_EQ(shown.recipient, "张三");
+    EXPECT_EQ(shown.phone, "+8613800138000");  // normalised by the validation either way
+    EXPECT_EQ(shown.detail, "文三路 90 号");
+    EXPECT_EQ(shown.region_code, "330106");
+  }
+  // An invalid address fails where checkout() would, with its field, before any write.
+  CheckoutRequest bad;
+  bad.buyer = UserId{1000};
+  bad.token = "unpaid-test-bad-address";
+  bad.address = order::AddressFields{"张三", "13800138000", "339999", "文三路", std::nullopt};
+  auto refused = prepare_checkout(env_, bad);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().field, "/address/region_code");
+  EXPECT_FALSE(bad.prepared_address);
+  // A saved address is read in the writer: nothing to prepare.
+  CheckoutRequest saved;
+  saved.address_id = order::AddressId{1};
+  EXPECT_TRUE(prepare_checkout(env_, saved));
+  EXPECT_FALSE(saved.prepared_address);
 }
 
 TEST_F(UnpaidTest, TheAddressIsSealedOnceAndOrdersSealedFieldByFieldStillRead) {
