@@ -82,6 +82,8 @@ try {
   await page.waitForURL(/\/me$/);
   await page.getByText("收货地址").click();
   await page.waitForURL(/\/addresses$/);
+  // Counted once the book has loaded (its list or its empty state), not while it loads.
+  await page.locator('[data-testid^="address-"], .van-empty').first().waitFor();
   const before = await page.locator('[data-testid^="address-"]').count();
   await page.getByRole("button", { name: "新增收货地址" }).click();
   await page.locator("#book-recipient").fill("李小龙");
