@@ -600,6 +600,14 @@ constexpr std::string_view kOfferCacheSql =
     "CREATE TEMP TRIGGER IF NOT EXISTS cat_offer_sku_update AFTER UPDATE OF id, product_id, "
     "spec_text, price, currency, status ON main.cat_skus "
     "BEGIN UPDATE cat_offer_token SET n = random(); END;"
+    // Inserts cannot change a cached offer, except through REPLACE, whose deletions fire no
+    // DELETE trigger (recursive_triggers is off): these catch it.
+    "CREATE TEMP TRIGGER IF NOT EXISTS cat_offer_sku_insert AFTER INSERT ON main.cat_skus "
+    "BEGIN UPDATE cat_offer_token SET n = random(); END;"
+    "CREATE TEMP TRIGGER IF NOT EXISTS cat_offer_product_insert AFTER INSERT ON main.cat_products "
+    "BEGIN UPDATE cat_offer_token SET n = random(); END;"
+    "CREATE TEMP TRIGGER IF NOT EXISTS cat_offer_category_insert AFTER INSERT ON "
+    "main.cat_categories BEGIN UPDATE cat_offer_token SET n = random(); END;"
     "CREATE TEMP TRIGGER IF NOT EXISTS cat_offer_sku_delete AFTER DELETE ON main.cat_skus "
     "BEGIN UPDATE cat_offer_token SET n = random(); END;"
     "CREATE TEMP TRIGGER IF NOT EXISTS cat_offer_product_update AFTER UPDATE OF id, seller_id, "

@@ -174,7 +174,8 @@ Result<std::vector<SkuOffer>> offers(store::Conn& conn, std::span<const SkuId> s
 // three-table join (docs/performance.md). It never serves a stale offer:
 // - TEMP triggers of that connection give the offers a new random token in a TEMP table
 //   whenever a column an offer is made of changes (a SKU's product, spec, price, currency or
-//   status; a product's seller, title, category or status; a category's code) or a row goes;
+//   status; a product's seller, title, category or status; a category's code), a row goes or one is
+//   inserted (a REPLACE deletes silently);
 // - the token is in a TEMP table, so a rolled-back change (a savepoint, a failed COMMIT) takes
 //   the token back with the rows, and tokens are random, so none comes back for other rows;
 // - PRAGMA data_version tells when another connection (a CLI verb) committed;

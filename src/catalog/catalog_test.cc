@@ -250,6 +250,12 @@ TEST_F(OfferCacheTest, EveryCommittedChangeToAnOfferIsSeen) {
     ASSERT_TRUE(db_->exec(c.sql, {product_.id.value})) << c.sql;
     EXPECT_TRUE(c.seen(offer())) << c.sql;
   }
+  // A REPLACE deletes the old row without firing DELETE triggers; its insert is watched.
+  offer();
+  ASSERT_TRUE(db_->exec_script(
+      "CREATE TEMP TABLE sku_copy AS SELECT * FROM cat_skus; UPDATE sku_copy SET price = 2700;"));
+  ASSERT_TRUE(db_->exec("INSERT OR REPLACE INTO cat_skus SELECT * FROM temp.sku_copy"));
+  EXPECT_EQ(offer().price.minor, 2700);
   ASSERT_TRUE(db_->exec("DELETE FROM cat_skus WHERE id = $1", {sku_.value}));
   std::vector<SkuId> ids{sku_};
   EXPECT_TRUE(must(offers(*db_, ids)).empty());

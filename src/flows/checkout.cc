@@ -87,13 +87,15 @@ Result<order::AddressFields> validated_address(const order::AddressFields& addre
 
 }  // namespace
 
-Status prepare_checkout(const Env& env, CheckoutRequest& req) {
+void prepare_checkout(const Env& env, CheckoutRequest& req) {
   req.prepared_address.reset();
-  if (!req.address || req.address_id) return {};
-  JISHI_ASSIGN_OR_RETURN(auto fields, validated_address(*req.address));
-  auto sealed = order::seal_address(env, fields);
-  req.prepared_address = CheckoutRequest::PreparedAddress{std::move(fields), std::move(sealed)};
-  return {};
+  if (!req.address || req.address_id) return;
+  // An invalid address is left to checkout(), which reports it in its own order (after the
+  // token and a replay of the same token), as when nothing was prepared.
+  auto fields = order::validate_address(*req.address);
+  if (!fields) return;
+  auto sealed = order::seal_address(env, *fields);
+  req.prepared_address = CheckoutRequest::PreparedAddress{std::move(*fields), std::move(sealed)};
 }
 
 Result<CheckoutResult> load_checkout(store::Conn& conn, const Env& env, order::CheckoutId id) {
@@ -251,8 +253,12 @@ Result<CheckoutResult> checkout(store::Tx& tx, Env& env, const TradeConfig& cfg,
   CheckoutResult result;
   result.checkout = c;
   result.intent = intent;
+  // Sealed again if the key rotated since it was prepared: the rotation's re-encryption passes
+  // run through this writer and may have finished already.
   order::SealedAddress sealed =
-      req.prepared_address ? req.prepared_address->sealed : order::seal_address(env, ship_to);
+      req.prepared_address && env.cipher.under_current_key(req.prepared_address->sealed.ship_to)
+          ? req.prepared_address->sealed
+          : order::seal_address(env, ship_to);
   for (auto& n : news) {
     n.intent_id = intent.id.value;
     n.sealed = &sealed;

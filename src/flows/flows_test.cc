@@ -104,7 +104,8 @@ class UnpaidTest : public ::testing::Test {
         order::AddressFields{"张三", "13800138000", "330106", "文三路 90 号", std::nullopt};
     req.lines.push_back({sku_, quantity, std::nullopt});
     if (prepared) {
-      EXPECT_TRUE(prepare_checkout(env_, req));
+      prepare_checkout(env_, req);
+      EXPECT_TRUE(req.prepared_address);
     }
     CheckoutResult out;
     write([&](store::Tx& tx) -> Status {
@@ -206,20 +207,62 @@ TEST_F(UnpaidTest, AnAddressPreparedBeforeTheWriterIsStoredAsOneSealedInIt) {
     EXPECT_EQ(shown.detail, "文三路 90 号");
     EXPECT_EQ(shown.region_code, "330106");
   }
-  // An invalid address fails where checkout() would, with its field, before any write.
+  // An invalid address is left to checkout(), which reports it in its own order: a replay of
+  // the same token still comes first.
   CheckoutRequest bad;
   bad.buyer = UserId{1000};
-  bad.token = "unpaid-test-bad-address";
+  bad.token = "unpaid-test-token-1";  // plain's
   bad.address = order::AddressFields{"张三", "13800138000", "339999", "文三路", std::nullopt};
-  auto refused = prepare_checkout(env_, bad);
-  ASSERT_FALSE(refused);
-  EXPECT_EQ(refused.error().field, "/address/region_code");
+  prepare_checkout(env_, bad);
   EXPECT_FALSE(bad.prepared_address);
+  std::optional<Error> refused;
+  write([&](store::Tx& tx) -> Status {
+    auto replay = checkout(tx, env_, cfg_, bad);
+    EXPECT_TRUE(replay && replay->replayed);
+    bad.token = "unpaid-test-bad-address";
+    auto r = checkout(tx, env_, cfg_, bad);
+    if (!r) refused = r.error();
+    return {};
+  });
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->field, "/address/region_code");
   // A saved address is read in the writer: nothing to prepare.
   CheckoutRequest saved;
   saved.address_id = order::AddressId{1};
-  EXPECT_TRUE(prepare_checkout(env_, saved));
+  saved.address = bad.address;
+  prepare_checkout(env_, saved);
   EXPECT_FALSE(saved.prepared_address);
+}
+
+TEST_F(UnpaidTest, AnAddressPreparedUnderAKeyRotatedSinceIsSealedAgain) {
+  // Prepared under another key (as if the I/O thread sealed it just before a rotation).
+  FieldCipher old_cipher =
+      FieldCipher::from_keys("old", std::string(32, 'o'), std::string(32, 'l'));
+  Env old_env{clock_, ids_, old_cipher};
+  CheckoutRequest req;
+  req.buyer = UserId{1000};
+  req.token = "unpaid-test-rotated";
+  req.address = order::AddressFields{"张三", "13800138000", "330106", "文三路 90 号", std::nullopt};
+  req.lines.push_back({sku_, 1, std::nullopt});
+  prepare_checkout(old_env, req);
+  ASSERT_TRUE(req.prepared_address);
+  ASSERT_FALSE(env_.cipher.under_current_key(req.prepared_address->sealed.ship_to));
+  CheckoutResult out;
+  write([&](store::Tx& tx) -> Status {
+    JISHI_ASSIGN_OR_RETURN(out, checkout(tx, env_, cfg_, req));
+    return {};
+  });
+  std::string stored;
+  write([&](store::Tx& tx) -> Status {
+    JISHI_ASSIGN_OR_RETURN(
+        auto row,
+        tx.query_one("SELECT ship_to_enc FROM ord_orders WHERE id = $1",
+                     {out.orders.front().id.value}, [](const store::Row& r) { return r.str(0); }));
+    stored = row.value_or("");
+    return {};
+  });
+  EXPECT_TRUE(env_.cipher.under_current_key(stored)) << stored;
+  EXPECT_EQ(reload(out).orders.front().ship_to.recipient, "张三");
 }
 
 TEST_F(UnpaidTest, TheAddressIsSealedOnceAndOrdersSealedFieldByFieldStillRead) {

@@ -74,8 +74,9 @@ struct CheckoutRequest {
 // Validates and seals the inline address on the caller's thread (an I/O thread), so that the
 // writer, which runs one command at a time, neither validates nor encrypts it (the sealing is
 // about an eighth of a checkout's work in the writer). Optional: checkout() does both itself
-// when it was not called. An invalid address fails as checkout() would, with the same field.
-Status prepare_checkout(const Env& env, CheckoutRequest& req);
+// when it was not called, when the address is invalid (so errors and replays come in the same
+// order either way) and when the key rotated in between.
+void prepare_checkout(const Env& env, CheckoutRequest& req);
 
 struct CheckoutResult {
   order::Checkout checkout;
