@@ -43,6 +43,17 @@ std::string openapi_json();
 
 namespace jishi::app {
 
+namespace {
+// The file serve and demo hold an exclusive flock on (one server per database), and that
+// `verify stock` holds shared to know no server runs.
+std::string serve_lock_path(const Config& config) {
+  return config.database_path() + ".serve-lock";
+}
+int open_serve_lock(const Config& config) {
+  return ::open(serve_lock_path(config).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+}
+}  // namespace
+
 Result<std::unique_ptr<Runtime>> open_runtime(const Config& config, bool migrate, bool serving) {
   auto rt = std::make_unique<Runtime>();
   rt->config = config;
@@ -66,8 +77,8 @@ Result<std::unique_ptr<Runtime>> open_runtime(const Config& config, bool migrate
     // One server per database: its writer holds reservations in memory that another server's
     // writer could not see (it could oversell) and its start would count twice. The lock goes
     // with the process, however it ends.
-    std::string lock_path = config.database_path() + ".serve-lock";
-    rt->serve_lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    std::string lock_path = serve_lock_path(config);
+    rt->serve_lock_fd = open_serve_lock(config);
     if (rt->serve_lock_fd < 0)
       return fail(Code::storage_failure, "cannot open " + lock_path + ": " + std::strerror(errno));
     if (::flock(rt->serve_lock_fd, LOCK_EX | LOCK_NB) != 0)
@@ -276,8 +287,7 @@ int verify_stock(const Config& config) {
   if (!conn) return 2;
   // With no server running (its lock free: held shared meanwhile, so none starts), nothing can
   // be deferred, and reserved must equal the units unpaid orders hold exactly.
-  int lock =
-      ::open((config.database_path() + ".serve-lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  int lock = open_serve_lock(config);
   bool no_writer = lock >= 0 && ::flock(lock, LOCK_SH | LOCK_NB) == 0;
   auto report = flows::verify_stock(*conn, no_writer);
   if (lock >= 0) ::close(lock);

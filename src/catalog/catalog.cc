@@ -592,33 +592,38 @@ struct OfferCache {
   OfferCacheStats stats;
 };
 
-// Every column an offer is made of, and every row it comes from (see catalog.h).
-constexpr std::string_view kOfferCacheSql =
-    "CREATE TEMP TABLE IF NOT EXISTS cat_offer_token (n INTEGER NOT NULL);"
-    "INSERT INTO temp.cat_offer_token SELECT random() WHERE NOT EXISTS "
-    "(SELECT 1 FROM temp.cat_offer_token);"
-    "CREATE TEMP TRIGGER IF NOT EXISTS cat_offer_sku_update AFTER UPDATE OF id, product_id, "
-    "spec_text, price, currency, status ON main.cat_skus "
-    "BEGIN UPDATE cat_offer_token SET n = random(); END;"
-    // Inserts cannot change a cached offer, except through REPLACE, whose deletions fire no
-    // DELETE trigger (recursive_triggers is off): these catch it.
-    "CREATE TEMP TRIGGER IF NOT EXISTS cat_offer_sku_insert AFTER INSERT ON main.cat_skus "
-    "BEGIN UPDATE cat_offer_token SET n = random(); END;"
-    "CREATE TEMP TRIGGER IF NOT EXISTS cat_offer_product_insert AFTER INSERT ON main.cat_products "
-    "BEGIN UPDATE cat_offer_token SET n = random(); END;"
-    "CREATE TEMP TRIGGER IF NOT EXISTS cat_offer_category_insert AFTER INSERT ON "
-    "main.cat_categories BEGIN UPDATE cat_offer_token SET n = random(); END;"
-    "CREATE TEMP TRIGGER IF NOT EXISTS cat_offer_sku_delete AFTER DELETE ON main.cat_skus "
-    "BEGIN UPDATE cat_offer_token SET n = random(); END;"
-    "CREATE TEMP TRIGGER IF NOT EXISTS cat_offer_product_update AFTER UPDATE OF id, seller_id, "
-    "title, category_id, status ON main.cat_products "
-    "BEGIN UPDATE cat_offer_token SET n = random(); END;"
-    "CREATE TEMP TRIGGER IF NOT EXISTS cat_offer_product_delete AFTER DELETE ON "
-    "main.cat_products BEGIN UPDATE cat_offer_token SET n = random(); END;"
-    "CREATE TEMP TRIGGER IF NOT EXISTS cat_offer_category_update AFTER UPDATE OF id, code ON "
-    "main.cat_categories BEGIN UPDATE cat_offer_token SET n = random(); END;"
-    "CREATE TEMP TRIGGER IF NOT EXISTS cat_offer_category_delete AFTER DELETE ON "
-    "main.cat_categories BEGIN UPDATE cat_offer_token SET n = random(); END;";
+constexpr std::string_view kOfferCache = "catalog.offer_cache";
+
+// Every column an offer is made of, per table (see catalog.h). Each table gets three TEMP
+// triggers giving the offers a new token: an update of one of these columns, a deletion, and an
+// insertion (which cannot change a cached offer except through REPLACE, whose deletions fire no
+// DELETE trigger while recursive_triggers is off).
+struct WatchedTable {
+  std::string_view table, columns;
+};
+constexpr WatchedTable kOfferColumns[] = {
+    {"cat_skus", "id, product_id, spec_text, price, currency, status"},
+    {"cat_products", "id, seller_id, title, category_id, status"},
+    {"cat_categories", "id, code"},
+};
+
+std::string offer_cache_sql() {
+  std::string sql =
+      "CREATE TEMP TABLE IF NOT EXISTS cat_offer_token (n INTEGER NOT NULL);"
+      "INSERT INTO temp.cat_offer_token SELECT random() WHERE NOT EXISTS "
+      "(SELECT 1 FROM temp.cat_offer_token);";
+  for (const auto& w : kOfferColumns) {
+    const std::pair<std::string_view, std::string> events[] = {
+        {"update", "UPDATE OF " + std::string(w.columns)},
+        {"insert", "INSERT"},
+        {"delete", "DELETE"}};
+    for (const auto& [name, event] : events)
+      sql += "CREATE TEMP TRIGGER IF NOT EXISTS " + std::string(w.table) + "_offer_" +
+             std::string(name) + " AFTER " + event + " ON main." + std::string(w.table) +
+             " BEGIN UPDATE cat_offer_token SET n = random(); END;";
+  }
+  return sql;
+}
 
 // Empties the cache unless the offers' token and the database's data version are still the
 // ones its entries were read under.
@@ -646,7 +651,7 @@ Status check_offer_cache(store::Conn& conn, OfferCache& cache) {
 
 Status prepare_offer_cache(store::Conn& conn) {
   if (conn.engine() != store::Engine::sqlite) return {};
-  JISHI_TRY(conn.exec_script(kOfferCacheSql));
+  JISHI_TRY(conn.exec_script(offer_cache_sql()));
   conn.attach(kOfferCache, std::make_shared<OfferCache>());
   return {};
 }

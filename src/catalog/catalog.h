@@ -182,7 +182,6 @@ Result<std::vector<SkuOffer>> offers(store::Conn& conn, std::span<const SkuId> s
 // - offers() empties the cache when either differs from what its entries were read under.
 // At most limits::offer_cache_entries_max entries (then it starts again). SQLite only: on
 // another engine this does nothing and offers() reads every time.
-inline constexpr std::string_view kOfferCache = "catalog.offer_cache";
 Status prepare_offer_cache(store::Conn& conn);
 struct OfferCacheStats {
   std::uint64_t hits = 0, misses = 0, resets = 0;
