@@ -1,5 +1,5 @@
 # jishi — the two commands: `make demo` and `make test`. Both install what they need.
-.PHONY: demo test bench build-dev build-release setup web clean format
+.PHONY: demo test test-release bench build-dev build-release setup web clean format
 
 JOBS ?= $(shell nproc)
 # ccache hits across checkouts (CI builds a fresh clone each time).
@@ -32,6 +32,14 @@ demo: build-release web
 
 test: build-dev web
 	@ctest --preset dev
+
+# The integration suites again, against the release binary that `make demo` and the benchmarks
+# run (optimised, linked with jemalloc; `make test` runs the sanitizer build). CI runs both.
+test-release: build-release
+	@ldd build/release/src/app/jishi | grep -q libjemalloc || \
+	  { echo "build/release/src/app/jishi is not linked with jemalloc"; exit 1; }
+	@cd tests/integration && JISHI_BIN=$(CURDIR)/build/release/src/app/jishi \
+	  PYTHONDONTWRITEBYTECODE=1 python3 -W ignore::ResourceWarning -m unittest discover -p 'test_*.py'
 
 # The foundation benchmarks, then checkout side by side with a PostgreSQL peer; the run ends
 # with the checkout headline (bench/results/<date>-checkout.md).
