@@ -98,7 +98,15 @@ class Conn {
   // this connection's thread after each COMMIT (it keeps the log bounded, durably). Returns
   // nullptr when the engine or the database (in memory) cannot defer, and nothing changes.
   virtual std::function<Status()> defer_sync() { return nullptr; }
-  virtual Status after_commit() { return {}; }
+  // After defer_sync(): a function that checkpoints the log into the database from a
+  // connection of its own, durably, for a thread beside the writer (the writer then spends no
+  // time copying pages or waiting for the database file's fsync). Once it has been handed out,
+  // after_commit() returns true when it is due, and checkpoints on this connection itself
+  // only when the log has grown far beyond that (the background one falling behind). nullptr
+  // when the engine has no log to checkpoint.
+  virtual std::function<Status()> background_checkpoint() { return nullptr; }
+  // Returns whether the background checkpoint is due (always false without one).
+  virtual Result<bool> after_commit() { return false; }
 
   // Names a module gives this connection once it has prepared it for itself (inventory's
   // deferred reservations, a TEMP table on the writer's connection), so that the module's

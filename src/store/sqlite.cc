@@ -23,7 +23,16 @@ namespace jishi::store {
 namespace {
 
 // The WAL is checkpointed once it holds this many frames (as wal_autocheckpoint=4000 below).
+// With a background checkpointer, that one copies the log into the database while the writer
+// goes on, again until fewer than kWalCatchUpFrames are left (the writer appends meanwhile) or
+// after kWalCatchUpRounds; the writer then copies the remainder itself, which lets the log start
+// over at its next transaction (SQLite restarts the log only once every frame is in the database).
+// If the log reaches kWalCheckpointFramesMax (128 MiB of 4 KiB pages), the background one has
+// fallen behind and the writer checkpoints all of it itself.
 constexpr int kWalCheckpointFrames = 4000;
+constexpr int kWalCatchUpFrames = 400;
+constexpr int kWalCatchUpRounds = 8;
+constexpr int kWalCheckpointFramesMax = 4 * kWalCheckpointFrames;
 
 class SqliteRow final : public Row {
  public:
@@ -132,11 +141,57 @@ class SqliteConn final : public Conn {
     };
   }
 
-  Status after_commit() override {
-    if (!deferred_ || wal_frames_ < kWalCheckpointFrames) return {};
-    wal_frames_ = 0;
+  // A second connection to the same file, at synchronous=FULL (open_sqlite's default): its
+  // PASSIVE checkpoint fsyncs the log, copies the frames every reader has passed into the
+  // database, and fsyncs the database before the writer may start the log over. It never
+  // writes a transaction, so it takes no lock the writer waits for.
+  std::function<Status()> background_checkpoint() override {
+    const char* file = sqlite3_db_filename(db_, "main");
+    if (!deferred_ || !file || !*file) return nullptr;
+    auto opened = open_sqlite(file, OpenMode::read_write);
+    if (!opened) return nullptr;  // the writer keeps checkpointing itself
+    std::shared_ptr<Conn> conn(std::move(*opened));
+    background_ = true;
+    return [conn, caught_up = caught_up_]() -> Status {
+      for (int round = 0; round < kWalCatchUpRounds; ++round) {
+        // One row: busy (another checkpoint ran), frames in the log, frames copied.
+        JISHI_ASSIGN_OR_RETURN(auto left,
+                               conn->query_one("PRAGMA wal_checkpoint(PASSIVE)", {},
+                                               [](const Row& r) { return r.i64(1) - r.i64(2); }));
+        if (left && *left < kWalCatchUpFrames) break;
+      }
+      // Whatever is left (the writer's appends during the last round) the writer copies.
+      caught_up->store(true);
+      return {};
+    };
+  }
+
+  // Checkpoints on this connection, durably (its own synchronous is OFF).
+  Status checkpoint_here() {
     return exec_script(
         "PRAGMA synchronous=FULL; PRAGMA wal_checkpoint(PASSIVE); PRAGMA synchronous=OFF;");
+  }
+
+  Result<bool> after_commit() override {
+    if (!deferred_) return false;
+    if (wal_frames_ < requested_at_) requested_at_ = 0;  // the log started over
+    if (background_ && wal_frames_ < kWalCheckpointFramesMax) {
+      // The background checkpoint left a remainder: copy it, so the log can start over.
+      if (caught_up_->exchange(false)) {
+        JISHI_TRY(checkpoint_here());
+        return false;
+      }
+      // Asked once per kWalCheckpointFrames of growth, not after every batch while it runs.
+      if (wal_frames_ < kWalCheckpointFrames || wal_frames_ < requested_at_ + kWalCheckpointFrames)
+        return false;
+      requested_at_ = wal_frames_;
+      return true;
+    }
+    if (wal_frames_ < kWalCheckpointFrames) return false;
+    wal_frames_ = 0;
+    requested_at_ = 0;
+    JISHI_TRY(checkpoint_here());
+    return false;
   }
 
  private:
@@ -254,7 +309,11 @@ class SqliteConn final : public Conn {
 
   sqlite3* db_;
   bool deferred_ = false;
+  bool background_ = false;  // background_checkpoint() was handed out
   int wal_frames_ = 0;
+  int requested_at_ = 0;  // the log's frames when the background checkpoint was last asked for
+  // Set by the background checkpoint when it has left fewer than kWalCatchUpFrames.
+  std::shared_ptr<std::atomic<bool>> caught_up_ = std::make_shared<std::atomic<bool>>(false);
   // Transparent hashing: lookups take the caller's string_view without building a string.
   struct SqlHash {
     using is_transparent = void;

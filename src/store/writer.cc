@@ -39,6 +39,12 @@ Writer::Writer(std::unique_ptr<Conn> conn, WriterOptions options, metrics::Regis
                                     "");
     hook_failures_ = &registry->counter("jishi_writer_hook_failures_total",
                                         "Hook runs that failed and were undone alone", "");
+    checkpoint_seconds_ = &registry->histogram(
+        "jishi_writer_checkpoint_seconds",
+        "Time for one checkpoint of the log beside the writer (pipelined durability)", "",
+        metrics::latency_seconds_buckets());
+    checkpoint_failures_ = &registry->counter("jishi_writer_checkpoint_failures_total",
+                                              "Checkpoints beside the writer that failed", "");
     registry->gauge("jishi_writer_queue_depth", "Commands waiting for the writer", "",
                     [this] { return static_cast<double>(queue_depth()); });
   }
@@ -47,6 +53,12 @@ Writer::Writer(std::unique_ptr<Conn> conn, WriterOptions options, metrics::Regis
     sync_thread_ = std::thread([this] {
       name_this_thread("jishi-sync");
       run_syncer();
+    });
+  if (sync_) checkpoint_ = conn_->background_checkpoint();
+  if (checkpoint_)
+    checkpoint_thread_ = std::thread([this] {
+      name_this_thread("jishi-ckpt");
+      run_checkpointer();
     });
   thread_ = std::thread([this] {
     name_this_thread("jishi-writer");
@@ -88,6 +100,12 @@ void Writer::stop() {
   }
   sync_cv_.notify_one();
   if (sync_thread_.joinable()) sync_thread_.join();
+  {
+    std::lock_guard lock(checkpoint_mutex_);
+    checkpoint_stopping_ = true;
+  }
+  checkpoint_cv_.notify_one();
+  if (checkpoint_thread_.joinable()) checkpoint_thread_.join();
 }
 
 std::size_t Writer::queue_depth() const {
@@ -221,8 +239,15 @@ void Writer::run_batch(std::deque<std::unique_ptr<Command>>& batch, bool idle, b
   }
   // Committed but maybe not yet on disk: the syncer completes the batch once it is. Even the
   // commands that rolled back wait, since what they answer may rest on this batch's writes.
-  if (auto kept = conn_->after_commit(); !kept)
-    spdlog::warn("writer: checkpoint failed: {}", kept.error().detail);
+  if (auto due = conn_->after_commit(); !due) {
+    spdlog::warn("writer: checkpoint failed: {}", due.error().detail);
+  } else if (*due && checkpoint_) {
+    {
+      std::lock_guard lock(checkpoint_mutex_);
+      checkpoint_due_ = true;
+    }
+    checkpoint_cv_.notify_one();
+  }
   std::unique_lock lock(sync_mutex_);
   sync_room_.wait(lock, [this] {
     return sync_pending_commands_ < options_.queue_commands_max || sync_pending_.empty();
@@ -263,6 +288,28 @@ void Writer::run_syncer() {
     if (sync_batches_) sync_batches_->observe(static_cast<double>(work.size()));
     for (auto& c : work) complete_all(c.commands, c.outcomes);
     work.clear();
+  }
+}
+
+void Writer::run_checkpointer() {
+  for (;;) {
+    {
+      std::unique_lock lock(checkpoint_mutex_);
+      checkpoint_cv_.wait(lock, [this] { return checkpoint_stopping_ || checkpoint_due_; });
+      if (checkpoint_stopping_) return;  // the last connection to close checkpoints
+      checkpoint_due_ = false;
+    }
+    auto t0 = std::chrono::steady_clock::now();
+    // A failure (the disk, say) loses nothing: the log keeps every frame, the next request
+    // tries again, and the writer checkpoints itself if the log grows too long.
+    if (auto done = checkpoint_(); !done) {
+      spdlog::warn("writer: background checkpoint failed: {}", done.error().detail);
+      if (checkpoint_failures_) checkpoint_failures_->add();
+      continue;
+    }
+    if (checkpoint_seconds_)
+      checkpoint_seconds_->observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
 }
 

@@ -18,6 +18,11 @@
 // few milliseconds between its COMMIT and its fsync; a crash in that window loses that batch
 // (and every later one) as a whole, and none of them had been acknowledged.
 //
+// With pipelined durability the log is also checkpointed beside the writer: a third thread,
+// the checkpointer, copies the log into the database from a connection of its own when the
+// writer finds it due after a COMMIT (Conn::background_checkpoint), so the writer neither
+// copies pages nor waits for the database file's fsync.
+//
 // A hook (WriterOptions::hook) lets a module do work of its own in the writer's transactions:
 // inventory folds the reservations it defers into inv_stock, at the end of a batch when due,
 // after an idle spell, and in a last transaction at stop.
@@ -111,6 +116,7 @@ class Writer {
   Pass execute_all(std::deque<std::unique_ptr<Command>>& batch, std::vector<Outcome>& outcomes,
                    bool savepoints);
   void run_syncer();
+  void run_checkpointer();
   static void complete_all(std::deque<std::unique_ptr<Command>>& batch,
                            const std::vector<Outcome>& outcomes);
 
@@ -146,6 +152,16 @@ class Writer {
   std::size_t sync_pending_commands_ = 0;
   bool sync_stopping_ = false;
   std::thread sync_thread_;
+
+  std::function<Status()> checkpoint_;  // set when pipelined and the engine has a log
+  std::mutex checkpoint_mutex_;
+  std::condition_variable checkpoint_cv_;
+  bool checkpoint_due_ = false;
+  bool checkpoint_stopping_ = false;
+  metrics::Histogram* checkpoint_seconds_ = nullptr;
+  metrics::Counter* checkpoint_failures_ = nullptr;
+  std::thread checkpoint_thread_;
+
   std::thread thread_;
 };
 
