@@ -102,9 +102,9 @@ class Conn {
   // connection of its own, durably, for a thread beside the writer (the writer then spends no
   // time copying pages or waiting for the database file's fsync). Once it has been handed out,
   // after_commit() returns true when it is due, and checkpoints on this connection itself
-  // only when the log has grown far beyond that (the background one falling behind). nullptr
-  // when the engine has no log to checkpoint.
-  virtual std::function<Status()> background_checkpoint() { return nullptr; }
+  // only when the log has grown far beyond that (the background one falling behind). The
+  // function returns the frames it copied. nullptr when the engine has no log to checkpoint.
+  virtual std::function<Result<std::int64_t>()> background_checkpoint() { return nullptr; }
   // Returns whether the background checkpoint is due (always false without one).
   virtual Result<bool> after_commit() { return false; }
 

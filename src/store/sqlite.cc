@@ -32,7 +32,7 @@ namespace {
 constexpr int kWalCheckpointFrames = 4000;
 constexpr int kWalCatchUpFrames = 400;
 constexpr int kWalCatchUpRounds = 8;
-constexpr int kWalCheckpointFramesMax = 4 * kWalCheckpointFrames;
+constexpr int kWalCheckpointFramesMax = 8 * kWalCheckpointFrames;
 
 class SqliteRow final : public Row {
  public:
@@ -59,9 +59,9 @@ class SqliteConn final : public Conn {
  public:
   explicit SqliteConn(sqlite3* db) : db_(db) {}
   ~SqliteConn() override {
-    // The last connection to close checkpoints the log into the database and deletes it:
-    // that must happen at synchronous=FULL, or the log could go before the pages are on disk.
-    if (deferred_) (void)exec_script("PRAGMA synchronous=FULL");
+    // The last connection to close checkpoints the log into the database and deletes it, at
+    // this connection's synchronous (NORMAL after defer_sync(), which fsyncs the database
+    // before the log goes).
     for (auto& [sql, p] : cache_) sqlite3_finalize(p.stmt);
     sqlite3_close_v2(db_);
   }
@@ -115,19 +115,24 @@ class SqliteConn final : public Conn {
     return simple("ROLLBACK");
   }
 
-  // synchronous=OFF: COMMIT writes the transaction's WAL frames (into the page cache) without
-  // fsync. The returned function fdatasyncs the WAL file, which makes every frame written
-  // before it durable; SQLite's recovery stops at the first frame whose cumulative checksum
-  // fails, so a crash can lose only a suffix of transactions none of which was acknowledged.
-  // Checkpoints (which copy the WAL into the database and then let it be overwritten) run at
-  // synchronous=FULL in after_commit(), never automatically.
+  // synchronous=NORMAL: in WAL mode COMMIT writes the transaction's WAL frames (into the page
+  // cache) without fsync. The returned function fdatasyncs the WAL file, which makes every
+  // frame written before it durable; SQLite's recovery stops at the first frame whose
+  // cumulative checksum fails, so a crash can lose only a suffix of transactions none of which
+  // was acknowledged. NORMAL, not OFF: when the log starts over after a checkpoint, NORMAL
+  // fsyncs its new header before writing frames over the old ones. At OFF the new frames could
+  // reach the disk before the header, and after a power loss recovery would replay the old
+  // frames still behind the old header over newer pages in the database (SQLite ticket
+  // ff5be73dee). NORMAL also fsyncs the log before a checkpoint copies it and the database
+  // after. Checkpoints run from after_commit() and the background checkpointer, never
+  // automatically.
   std::function<Status()> defer_sync() override {
     const char* file = sqlite3_db_filename(db_, "main");
     if (!file || !*file) return nullptr;  // in memory: nothing to make durable
     std::string wal = std::string(file) + "-wal";
     std::string dir = std::filesystem::path(file).parent_path().string();
     if (dir.empty()) dir = ".";
-    if (!exec_script("PRAGMA synchronous=OFF")) return nullptr;
+    if (!exec_script("PRAGMA synchronous=NORMAL")) return nullptr;
     sqlite3_wal_hook(db_, &SqliteConn::on_wal, this);  // replaces wal_autocheckpoint
     deferred_ = true;
     auto synced_dir = std::make_shared<std::atomic<bool>>(false);
@@ -145,39 +150,49 @@ class SqliteConn final : public Conn {
   // PASSIVE checkpoint fsyncs the log, copies the frames every reader has passed into the
   // database, and fsyncs the database before the writer may start the log over. It never
   // writes a transaction, so it takes no lock the writer waits for.
-  std::function<Status()> background_checkpoint() override {
+  std::function<Result<std::int64_t>()> background_checkpoint() override {
     const char* file = sqlite3_db_filename(db_, "main");
     if (!deferred_ || !file || !*file) return nullptr;
     auto opened = open_sqlite(file, OpenMode::read_write);
     if (!opened) return nullptr;  // the writer keeps checkpointing itself
     std::shared_ptr<Conn> conn(std::move(*opened));
     background_ = true;
-    return [conn, caught_up = caught_up_]() -> Status {
+    // Frames of the log in the database after the last call (to count what each call copied).
+    auto seen = std::make_shared<std::int64_t>(0);
+    return [conn, caught_up = caught_up_, seen]() -> Result<std::int64_t> {
+      struct Pass {
+        bool busy;
+        std::int64_t log, done;  // frames in the log, frames of it in the database
+      };
+      std::int64_t copied = 0;
       for (int round = 0; round < kWalCatchUpRounds; ++round) {
-        // One row: busy (another checkpoint ran), frames in the log, frames copied.
-        JISHI_ASSIGN_OR_RETURN(auto left,
-                               conn->query_one("PRAGMA wal_checkpoint(PASSIVE)", {},
-                                               [](const Row& r) { return r.i64(1) - r.i64(2); }));
-        if (left && *left < kWalCatchUpFrames) break;
+        JISHI_ASSIGN_OR_RETURN(
+            auto pass, conn->query_one("PRAGMA wal_checkpoint(PASSIVE)", {}, [](const Row& r) {
+              return Pass{r.i64(0) != 0, r.i64(1), r.i64(2)};
+            }));
+        // Another checkpoint (the writer's) holds the log: it copies what is there.
+        if (!pass || pass->busy || pass->done < 0) return copied;
+        copied += pass->done >= *seen ? pass->done - *seen : pass->done;  // smaller: started over
+        *seen = pass->done;
+        if (pass->log - pass->done < kWalCatchUpFrames) break;
       }
-      // Whatever is left (the writer's appends during the last round) the writer copies.
+      // What the writer appended during the last round it copies itself (if the log has not
+      // started over meanwhile), which lets the log start over.
       caught_up->store(true);
-      return {};
+      return copied;
     };
   }
 
-  // Checkpoints on this connection, durably (its own synchronous is OFF).
-  Status checkpoint_here() {
-    return exec_script(
-        "PRAGMA synchronous=FULL; PRAGMA wal_checkpoint(PASSIVE); PRAGMA synchronous=OFF;");
-  }
+  // Checkpoints on this connection; at synchronous=NORMAL that fsyncs the log before copying
+  // and the database after.
+  Status checkpoint_here() { return exec_script("PRAGMA wal_checkpoint(PASSIVE)"); }
 
   Result<bool> after_commit() override {
     if (!deferred_) return false;
     if (wal_frames_ < requested_at_) requested_at_ = 0;  // the log started over
     if (background_ && wal_frames_ < kWalCheckpointFramesMax) {
       // The background checkpoint left a remainder: copy it, so the log can start over.
-      if (caught_up_->exchange(false)) {
+      if (caught_up_->exchange(false) && requested_at_ != 0) {
         JISHI_TRY(checkpoint_here());
         return false;
       }

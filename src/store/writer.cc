@@ -45,6 +45,9 @@ Writer::Writer(std::unique_ptr<Conn> conn, WriterOptions options, metrics::Regis
         metrics::latency_seconds_buckets());
     checkpoint_failures_ = &registry->counter("jishi_writer_checkpoint_failures_total",
                                               "Checkpoints beside the writer that failed", "");
+    checkpoint_frames_ =
+        &registry->counter("jishi_writer_checkpoint_frames_total",
+                           "Log frames copied into the database beside the writer", "");
     registry->gauge("jishi_writer_queue_depth", "Commands waiting for the writer", "",
                     [this] { return static_cast<double>(queue_depth()); });
   }
@@ -302,11 +305,13 @@ void Writer::run_checkpointer() {
     auto t0 = std::chrono::steady_clock::now();
     // A failure (the disk, say) loses nothing: the log keeps every frame, the next request
     // tries again, and the writer checkpoints itself if the log grows too long.
-    if (auto done = checkpoint_(); !done) {
-      spdlog::warn("writer: background checkpoint failed: {}", done.error().detail);
+    auto copied = checkpoint_();
+    if (!copied) {
+      spdlog::warn("writer: background checkpoint failed: {}", copied.error().detail);
       if (checkpoint_failures_) checkpoint_failures_->add();
       continue;
     }
+    if (checkpoint_frames_) checkpoint_frames_->add(static_cast<std::uint64_t>(*copied));
     if (checkpoint_seconds_)
       checkpoint_seconds_->observe(
           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());

@@ -153,13 +153,14 @@ class Writer {
   bool sync_stopping_ = false;
   std::thread sync_thread_;
 
-  std::function<Status()> checkpoint_;  // set when pipelined and the engine has a log
+  std::function<Result<std::int64_t>()> checkpoint_;  // set when pipelined, the engine has a log
   std::mutex checkpoint_mutex_;
   std::condition_variable checkpoint_cv_;
   bool checkpoint_due_ = false;
   bool checkpoint_stopping_ = false;
   metrics::Histogram* checkpoint_seconds_ = nullptr;
   metrics::Counter* checkpoint_failures_ = nullptr;
+  metrics::Counter* checkpoint_frames_ = nullptr;
   std::thread checkpoint_thread_;
 
   std::thread thread_;
