@@ -27,7 +27,7 @@ namespace {
 // goes on, again until fewer than kWalCatchUpFrames are left (the writer appends meanwhile) or
 // after kWalCatchUpRounds; the writer then copies the remainder itself, which lets the log start
 // over at its next transaction (SQLite restarts the log only once every frame is in the database).
-// If the log reaches kWalCheckpointFramesMax (128 MiB of 4 KiB pages), the background one has
+// If the log reaches kWalCheckpointFramesMax (~125 MiB of 4 KiB pages), the background one has
 // fallen behind and the writer checkpoints all of it itself.
 constexpr int kWalCheckpointFrames = 4000;
 constexpr int kWalCatchUpFrames = 400;
@@ -327,7 +327,7 @@ class SqliteConn final : public Conn {
   bool background_ = false;  // background_checkpoint() was handed out
   int wal_frames_ = 0;
   int requested_at_ = 0;  // the log's frames when the background checkpoint was last asked for
-  // Set by the background checkpoint when it has left fewer than kWalCatchUpFrames.
+  // Set by the background checkpoint after its rounds: the writer copies what is left.
   std::shared_ptr<std::atomic<bool>> caught_up_ = std::make_shared<std::atomic<bool>>(false);
   // Transparent hashing: lookups take the caller's string_view without building a string.
   struct SqlHash {
