@@ -6,6 +6,9 @@
 --   JISHI_BENCH_PAY       "1": after each checkout, pay its intent from the wallet (two writes)
 --   JISHI_BENCH_FLOOR     "1": build each checkout as usual but send GET /healthz instead, with
 --                         the same headers: the ceiling of the HTTP path and of this script
+--   JISHI_BENCH_TOKENS    instead of one buyer: a file prefix (bench/register.lua's output);
+--                         thread T reads its buyers' tokens from <prefix>.<T>, and every buyer
+--                         checks out once (a flash sale's crowd); the thread stops after its last
 local threads_created = 0
 function setup(thread)
   thread:set("thread_number", threads_created)
@@ -13,11 +16,20 @@ function setup(thread)
 end
 
 local skus, token, hot, pay, floor = {}, nil, false, false, false
+local buyers, next_buyer = nil, 0
 local counter, pending = 0, {}
 local address = '{"recipient":"压测","phone":"13800138000","region_code":"330106","detail":"文三路 90 号"}'
 
 function init(args)
-  token = assert(os.getenv("JISHI_BENCH_TOKEN"))
+  local crowd = os.getenv("JISHI_BENCH_TOKENS")
+  if crowd and crowd ~= "" then
+    buyers = {}
+    for line in io.lines(crowd .. "." .. thread_number) do
+      if line ~= "" then buyers[#buyers + 1] = line end
+    end
+  else
+    token = assert(os.getenv("JISHI_BENCH_TOKEN"))
+  end
   for line in io.lines(assert(os.getenv("JISHI_BENCH_SKUS"))) do
     if line ~= "" then skus[#skus + 1] = line end
   end
@@ -28,7 +40,17 @@ function init(args)
 end
 
 function request()
-  local headers = {["Authorization"] = "Bearer " .. token, ["Content-Type"] = "application/json"}
+  local bearer = token
+  if buyers then
+    next_buyer = next_buyer + 1
+    -- Past the last buyer, wrk still asks for requests until the thread stops: send cheap ones.
+    if next_buyer > #buyers then
+      wrk.thread:stop()
+      return wrk.format("GET", "/healthz")
+    end
+    bearer = buyers[next_buyer]
+  end
+  local headers = {["Authorization"] = "Bearer " .. bearer, ["Content-Type"] = "application/json"}
   if pay and #pending > 0 then
     local id = table.remove(pending)
     return wrk.format("POST", "/api/v1/payments/intents/" .. id .. "/confirm", headers,

@@ -12,6 +12,13 @@ First the floor, `floor kind=healthz ...`: the same script and bodies sent as GE
 the ceiling of the HTTP path with wrk on the same cores. Prints `checkout kind=K per_s=N p50_ms=N p99_ms=N errors=N server_cpu_us=N server_written_kb=N`
 per run: the last two are the server's CPU time (every thread) and disk writes per request,
 steadier than per_s on a shared machine. wrk runs on the same 2 cores as the server.
+Then the flash sale (秒杀): BENCH_FLASH_UNITS units of one SKU (100,000 by default) and a crowd of
+BENCH_FLASH_BUYERS buyers (200,000; registered first through the API by wrk and
+bench/register.lua), each checking out once over BENCH_FLASH_CONNECTIONS connections until the SKU
+is sold out. It prints `flash units=N buyers=N connections=N sold=N sold_out_s=S oversold=N`, then
+runs `jishi verify stock` and `jishi verify ledger` on the data.
+With BENCH_PERF_DIR set, `perf record -g` profiles the server over each run into
+BENCH_PERF_DIR/perf-KIND.data (read it with `perf report -i`).
 """
 import concurrent.futures
 import http.client
@@ -28,8 +35,13 @@ import urllib.parse
 JISHI = sys.argv[1]
 SECONDS = int(sys.argv[2]) if len(sys.argv) > 2 else 10
 SKUS = int(sys.argv[3]) if len(sys.argv) > 3 else 10000
-FLASH_UNITS = int(os.environ.get("BENCH_FLASH_UNITS", "10000"))
+FLASH_UNITS = int(os.environ.get("BENCH_FLASH_UNITS", "100000"))
+# The crowd: this many buyers, registered through the API, each checking out once (0: the one
+# bench buyer checks out again and again).
+FLASH_BUYERS = int(os.environ.get("BENCH_FLASH_BUYERS", "200000"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "64"))
+PERF_DIR = os.environ.get("BENCH_PERF_DIR")
+FLASH_CONNECTIONS = int(os.environ.get("BENCH_FLASH_CONNECTIONS", str(CONNECTIONS)))
 FLASH_MAX_SECONDS = int(os.environ.get("BENCH_FLASH_MAX_SECONDS", "120"))
 HERE = os.path.dirname(os.path.abspath(__file__))
 PASSWORD = "bench-password-1"
@@ -160,9 +172,17 @@ def main():
                         JISHI_BENCH_HOT=hot, JISHI_BENCH_PAY=pay,
                         JISHI_BENCH_FLOOR="1" if kind == "floor" else "0")
             usage0 = server_usage()
+            perf = None
+            if PERF_DIR:  # a CPU profile of the server over this run, for `perf report -i`
+                perf = subprocess.Popen(["perf", "record", "-q", "-F", "499", "-g", "-p", str(server.pid),
+                                         "-o", os.path.join(PERF_DIR, "perf-%s.data" % kind.replace("+", "-"))],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             out = subprocess.run(["wrk", "-t2", "-c%d" % CONNECTIONS, "-d%ds" % SECONDS, "--latency",
                                   "-s", os.path.join(HERE, "checkout.lua"), "http://127.0.0.1:%d" % port],
                                  env=wenv, capture_output=True, text=True).stdout
+            if perf:
+                perf.send_signal(2)
+                perf.wait()
             rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
             def pct(p):
                 m = re.search(r"\s%s%%\s+([\d.]+)(us|ms|s)" % p, out)
@@ -203,8 +223,38 @@ def main():
                   if d["jishi_writer_sync_seconds_count"] else 0,
                   d["jishi_writer_hook_runs_total"] / max(1, d["jishi_writer_batch_commands_count"]),
                   after_runs["jishi_writer_queue_depth"]), flush=True)
-        # A flash sale (秒杀): FLASH_UNITS units of one SKU, everyone at once, until sold out.
+        # A flash sale (秒杀): FLASH_UNITS units of one SKU, FLASH_BUYERS buyers at once, each
+        # checking out once, until sold out. The crowd registers first, through the API.
         flash_sku = sku_ids[1]
+        wenv = dict(os.environ, JISHI_BENCH_TOKEN=buyer, JISHI_BENCH_HOT="1", JISHI_BENCH_PAY="0")
+        if FLASH_BUYERS:
+            started = time.time()
+            tokens = os.path.join(work, "crowd")
+            per_thread = (FLASH_BUYERS + 1) // 2
+            renv = dict(os.environ, JISHI_BENCH_USERS=str(per_thread), JISHI_BENCH_PREFIX="crowd",
+                        JISHI_BENCH_TOKENS_OUT=tokens)
+            reg = subprocess.Popen(["wrk", "-t2", "-c%d" % CONNECTIONS, "-d%ds" % FLASH_MAX_SECONDS, "-s",
+                                    os.path.join(HERE, "register.lua"), "http://127.0.0.1:%d" % port],
+                                   env=renv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+            def held():
+                n = 0
+                for t in range(2):
+                    try:
+                        with open("%s.%d" % (tokens, t)) as f:
+                            n += sum(1 for line in f if line.endswith("\n"))
+                    except FileNotFoundError:
+                        pass
+                return n
+            # wrk runs for its whole -d even when every thread has stopped: end it once the
+            # files hold every token.
+            while reg.poll() is None and held() < 2 * per_thread:
+                time.sleep(0.2)
+            reg.terminate()
+            reg.wait(30)
+            assert held() == 2 * per_thread, "registered %d of %d buyers" % (held(), 2 * per_thread)
+            print("crowd buyers=%d registered_s=%.1f" % (held(), time.time() - started), flush=True)
+            wenv["JISHI_BENCH_TOKENS"] = tokens
         _, level = call(port, "GET", "/api/v1/skus/%s/stock" % flash_sku, None, seller)
         reserved_before = level["reserved"]  # earlier runs' checkouts still hold some
         st, _ = call(port, "PUT", "/api/v1/skus/%s/stock" % flash_sku,
@@ -213,10 +263,9 @@ def main():
         flash_file = os.path.join(work, "flash.txt")
         with open(flash_file, "w") as f:
             f.write(flash_sku)
-        wenv = dict(os.environ, JISHI_BENCH_TOKEN=buyer, JISHI_BENCH_SKUS=flash_file, JISHI_BENCH_HOT="1",
-                    JISHI_BENCH_PAY="0")
+        wenv["JISHI_BENCH_SKUS"] = flash_file
         started = time.time()
-        wrk = subprocess.Popen(["wrk", "-t2", "-c%d" % CONNECTIONS, "-d%ds" % FLASH_MAX_SECONDS, "-s",
+        wrk = subprocess.Popen(["wrk", "-t2", "-c%d" % FLASH_CONNECTIONS, "-d%ds" % FLASH_MAX_SECONDS, "-s",
                                 os.path.join(HERE, "checkout.lua"), "http://127.0.0.1:%d" % port],
                                env=wenv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         sold_out_s = None
@@ -231,9 +280,9 @@ def main():
         _, level = call(port, "GET", "/api/v1/skus/%s/stock" % flash_sku, None, seller)
         sold = level["reserved"] - reserved_before
         oversold = max(0, sold - FLASH_UNITS)
-        print("flash units=%d sold=%d sold_out_s=%s oversold=%d" % (
-            FLASH_UNITS, sold, "%.2f" % sold_out_s if sold_out_s else "never", oversold),
-            flush=True)
+        print("flash units=%d buyers=%d connections=%d sold=%d sold_out_s=%s oversold=%d" % (
+            FLASH_UNITS, FLASH_BUYERS or 1, FLASH_CONNECTIONS, sold,
+            "%.2f" % sold_out_s if sold_out_s else "never", oversold), flush=True)
         out = subprocess.run([JISHI, "verify", "stock", "--data-dir", work], capture_output=True, text=True)
         print(out.stdout.strip())
         out = subprocess.run([JISHI, "verify", "ledger", "--data-dir", work], capture_output=True, text=True)

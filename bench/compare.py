@@ -62,6 +62,7 @@ def main():
     best = {fields(l)["kind"]: fields(l) for l in pg if l.startswith("pg_best ")}
     floor = next((fields(l) for l in http if l.startswith("floor ")), {})
     flash = next((fields(l) for l in http if l.startswith("flash ")), {})
+    crowd = next((fields(l) for l in http if l.startswith("crowd ")), {})
     server = next((fields(l) for l in http if l.startswith("server ")), {})
     pg_version = next((l.split(" ", 1)[1] for l in pg if l.startswith("pg_version ")), "?")
     stock_ok = any(l.startswith("stock ok") for l in http)
@@ -141,9 +142,11 @@ def main():
         ]
     lines += [
         "",
-        "Flash sale: %s units of one SKU, %s connections buying one each until sold out: sold %s in %s s, "
-        "oversold %s. `jishi verify stock`: %s; `jishi verify ledger`: %s." % (
-            flash.get("units", "?"), os.environ.get("BENCH_CONNECTIONS", "64"), flash.get("sold", "?"),
+        "Flash sale: %s units of one SKU; %s buyers (registered first through the API: %s s), each "
+        "checking out once over %s connections until sold out: sold %s in %s s, oversold %s. "
+        "`jishi verify stock`: %s; `jishi verify ledger`: %s." % (
+            flash.get("units", "?"), flash.get("buyers", "?"), crowd.get("registered_s", "-"),
+            flash.get("connections", "?"), flash.get("sold", "?"),
             flash.get("sold_out_s", "?"), flash.get("oversold", "?"),
             "ok" if stock_ok else "FAILED", "ok" if ledger_ok else "FAILED"),
         "",
