@@ -15,7 +15,8 @@ steadier than per_s on a shared machine. wrk runs on the same 2 cores as the ser
 Then the flash sale (秒杀): BENCH_FLASH_UNITS units of one SKU (100,000 by default) and a crowd of
 BENCH_FLASH_BUYERS buyers (200,000; registered first through the API by wrk and
 bench/register.lua), each checking out once over BENCH_FLASH_CONNECTIONS connections until the SKU
-is sold out. It prints `flash units=N buyers=N connections=N sold=N sold_out_s=S oversold=N`, then
+is sold out. It prints `flash units=N buyers=N connections=N sold=N sold_out_s=S oversold=N
+buyers_served=N units_ordered=N` (the last two read from the orders), then
 runs `jishi verify stock` and `jishi verify ledger` on the data.
 With BENCH_PERF_DIR set, `perf record -g` profiles the server over each run into
 BENCH_PERF_DIR/perf-KIND.data (read it with `perf report -i`).
@@ -26,6 +27,7 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -280,9 +282,17 @@ def main():
         _, level = call(port, "GET", "/api/v1/skus/%s/stock" % flash_sku, None, seller)
         sold = level["reserved"] - reserved_before
         oversold = max(0, sold - FLASH_UNITS)
-        print("flash units=%d buyers=%d connections=%d sold=%d sold_out_s=%s oversold=%d" % (
-            FLASH_UNITS, FLASH_BUYERS or 1, FLASH_CONNECTIONS, sold,
-            "%.2f" % sold_out_s if sold_out_s else "never", oversold), flush=True)
+        # Who bought: read from the data file beside the running server (WAL lets a reader in).
+        with sqlite3.connect("file:%s?mode=ro" % os.path.join(work, "jishi.db"), uri=True) as db:
+            buyers_served, units = db.execute(
+                "SELECT COUNT(DISTINCT o.buyer_id), COALESCE(SUM(l.quantity), 0) FROM ord_lines l "
+                "JOIN ord_orders o ON o.id = l.order_id WHERE l.sku_id = ? AND o.created_at_us >= ?",
+                (int(flash_sku), int(started * 1e6))).fetchone()
+        print("flash units=%d buyers=%d connections=%d sold=%d sold_out_s=%s oversold=%d "
+              "buyers_served=%d units_ordered=%d" % (
+                  FLASH_UNITS, FLASH_BUYERS or 1, FLASH_CONNECTIONS, sold,
+                  "%.2f" % sold_out_s if sold_out_s else "never", oversold, buyers_served, units),
+              flush=True)
         out = subprocess.run([JISHI, "verify", "stock", "--data-dir", work], capture_output=True, text=True)
         print(out.stdout.strip())
         out = subprocess.run([JISHI, "verify", "ledger", "--data-dir", work], capture_output=True, text=True)

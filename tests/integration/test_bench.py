@@ -1,0 +1,51 @@
+"""The checkout benchmark's harness (bench/checkout_bench.py, wrk with bench/checkout.lua and
+bench/register.lua) run at a tiny scale against the real binary: every run answers without
+errors, the crowd registers and buys, the flash sale sells exactly its units, and the data
+passes `jishi verify`. `make bench` reports figures from these lines; a harness that stopped
+measuring what it says would go unnoticed without this."""
+import os
+import re
+import subprocess
+import sys
+import unittest
+
+from harness import JISHI
+
+BENCH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench",
+                     "checkout_bench.py")
+
+
+def fields(line):
+    return dict(kv.split("=", 1) for kv in line.split() if "=" in kv)
+
+
+class CheckoutBenchTest(unittest.TestCase):
+    def test_the_harness_measures_checkouts_and_a_crowds_flash_sale(self):
+        env = dict(os.environ, BENCH_FLASH_UNITS="60", BENCH_FLASH_BUYERS="150",
+                   BENCH_CONNECTIONS="8")
+        out = subprocess.run([sys.executable, BENCH, JISHI, "1", "200"], env=env,
+                             capture_output=True, text=True, timeout=300)
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        lines = out.stdout.splitlines()
+        runs = {fields(l)["kind"]: fields(l) for l in lines if l.startswith("checkout ")}
+        self.assertEqual(set(runs), {"uniform", "hot", "uniform+pay"}, out.stdout)
+        for kind, r in runs.items():
+            self.assertGreater(float(r["per_s"]), 0, kind)
+            self.assertEqual(r["errors"], "0", kind)
+            # Each checkout writes its rows durably: the server wrote to disk.
+            self.assertGreater(float(r["server_written_kb"]), 0, kind)
+        self.assertTrue(any(l.startswith("floor kind=healthz") for l in lines), out.stdout)
+        crowd = next(fields(l) for l in lines if l.startswith("crowd "))
+        self.assertEqual(crowd["buyers"], "150")
+        flash = next(fields(l) for l in lines if l.startswith("flash "))
+        self.assertEqual((flash["units"], flash["buyers"], flash["sold"], flash["oversold"]),
+                         ("60", "150", "60", "0"), out.stdout)
+        self.assertRegex(flash["sold_out_s"], r"^\d+\.\d+$")
+        # Sixty different buyers, one unit each: the crowd, not one buyer again and again.
+        self.assertEqual((flash["buyers_served"], flash["units_ordered"]), ("60", "60"), out.stdout)
+        self.assertTrue(any(re.match(r"stock ok: 200 SKUs", l) for l in lines), out.stdout)
+        self.assertTrue(any(l.startswith("ledger ok") for l in lines), out.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main()
