@@ -19,7 +19,8 @@ is sold out. It prints `flash units=N buyers=N connections=N sold=N sold_out_s=S
 buyers_served=N units_ordered=N` (the last two read from the orders), then
 runs `jishi verify stock` and `jishi verify ledger` on the data.
 With BENCH_PERF_DIR set, `perf record -g` profiles the server over each run into
-BENCH_PERF_DIR/perf-KIND.data (read it with `perf report -i`).
+BENCH_PERF_DIR/perf-KIND.data, and over the flash sale into perf-flash.data (read them with
+`perf report -i`).
 """
 import concurrent.futures
 import http.client
@@ -266,6 +267,11 @@ def main():
         with open(flash_file, "w") as f:
             f.write(flash_sku)
         wenv["JISHI_BENCH_SKUS"] = flash_file
+        perf = None
+        if PERF_DIR:
+            perf = subprocess.Popen(["perf", "record", "-q", "-F", "499", "-g", "-p", str(server.pid),
+                                     "-o", os.path.join(PERF_DIR, "perf-flash.data")],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         started = time.time()
         wrk = subprocess.Popen(["wrk", "-t2", "-c%d" % FLASH_CONNECTIONS, "-d%ds" % FLASH_MAX_SECONDS, "-s",
                                 os.path.join(HERE, "checkout.lua"), "http://127.0.0.1:%d" % port],
@@ -279,6 +285,9 @@ def main():
                 break
             time.sleep(0.05)
         wrk.wait(30)
+        if perf:
+            perf.send_signal(2)
+            perf.wait()
         _, level = call(port, "GET", "/api/v1/skus/%s/stock" % flash_sku, None, seller)
         sold = level["reserved"] - reserved_before
         oversold = max(0, sold - FLASH_UNITS)

@@ -12,6 +12,7 @@ std::optional<identity::Principal> AuthCache::get(const std::string& token_hash,
   auto it = entries_.find(token_hash);
   if (it == entries_.end()) return std::nullopt;
   if (it->second.expires_us <= now_us) {
+    forget_token_of_user(it->second.principal, it->first);
     entries_.erase(it);
     return std::nullopt;
   }
@@ -23,13 +24,32 @@ void AuthCache::put(const std::string& token_hash, const identity::Principal& p,
   if (ttl_us_ <= 0) return;
   std::lock_guard lock(mutex_);
   if (generation != generation_.load(std::memory_order_acquire)) return;
-  // Bounded: when full, start over rather than track recency; a refill costs one read each.
+  // Bounded. When full, the expired entries go first: a crowd of one-time visitors (a flash
+  // sale's buyers, each with a new session) fills the table with entries no lookup will ever
+  // erase, and dropping every entry for them would send the regulars back to the database too.
+  // Only when everything held is live does it start over (no recency to track; a refill costs
+  // one read each).
   if (entries_.size() >= entries_max_) {
-    entries_.clear();
-    tokens_of_user_.clear();
+    std::erase_if(entries_, [&](const auto& kv) {
+      if (kv.second.expires_us > now_us) return false;
+      forget_token_of_user(kv.second.principal, kv.first);
+      return true;
+    });
+    if (entries_.size() >= entries_max_) {
+      entries_.clear();
+      tokens_of_user_.clear();
+    }
   }
   entries_[token_hash] = Entry{p, now_us + ttl_us_};
   if (p.is_user()) tokens_of_user_[p.user.value].insert(token_hash);
+}
+
+void AuthCache::forget_token_of_user(const identity::Principal& p, const std::string& token_hash) {
+  if (!p.is_user()) return;
+  auto it = tokens_of_user_.find(p.user.value);
+  if (it == tokens_of_user_.end()) return;
+  it->second.erase(token_hash);
+  if (it->second.empty()) tokens_of_user_.erase(it);
 }
 
 void AuthCache::invalidate_user(UserId user) {

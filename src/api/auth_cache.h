@@ -36,6 +36,9 @@ class AuthCache {
   bool enabled() const { return ttl_us_ > 0; }
 
  private:
+  // Drops token_hash from the user's list (mutex_ held).
+  void forget_token_of_user(const identity::Principal& p, const std::string& token_hash);
+
   struct Entry {
     identity::Principal principal;
     std::int64_t expires_us;
