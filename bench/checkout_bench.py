@@ -18,7 +18,7 @@ bench/register.lua), each checking out once over BENCH_FLASH_CONNECTIONS connect
 is sold out. It prints `flash units=N buyers=N connections=N sold=N sold_out_s=S oversold=N
 buyers_served=N units_ordered=N` (the last two read from the orders), then
 runs `jishi verify stock` and `jishi verify ledger` on the data.
-With BENCH_PERF_DIR set, `perf record -g` profiles the server over each run into
+With BENCH_PERF_DIR set, `perf record` (call graphs: BENCH_PERF_CALL_GRAPH, fp or dwarf) profiles the server over each run into
 BENCH_PERF_DIR/perf-KIND.data, and over the flash sale into perf-flash.data (read them with
 `perf report -i`).
 """
@@ -44,6 +44,7 @@ FLASH_UNITS = int(os.environ.get("BENCH_FLASH_UNITS", "100000"))
 FLASH_BUYERS = int(os.environ.get("BENCH_FLASH_BUYERS", "200000"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "64"))
 PERF_DIR = os.environ.get("BENCH_PERF_DIR")
+PERF_CALLS = os.environ.get("BENCH_PERF_CALL_GRAPH", "fp")  # "dwarf" for code without frame pointers
 FLASH_CONNECTIONS = int(os.environ.get("BENCH_FLASH_CONNECTIONS", str(CONNECTIONS)))
 FLASH_MAX_SECONDS = int(os.environ.get("BENCH_FLASH_MAX_SECONDS", "120"))
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -177,7 +178,7 @@ def main():
             usage0 = server_usage()
             perf = None
             if PERF_DIR:  # a CPU profile of the server over this run, for `perf report -i`
-                perf = subprocess.Popen(["perf", "record", "-q", "-F", "499", "-g", "-p", str(server.pid),
+                perf = subprocess.Popen(["perf", "record", "-q", "-F", "499", "--call-graph", PERF_CALLS, "-p", str(server.pid),
                                          "-o", os.path.join(PERF_DIR, "perf-%s.data" % kind.replace("+", "-"))],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             out = subprocess.run(["wrk", "-t2", "-c%d" % CONNECTIONS, "-d%ds" % SECONDS, "--latency",
@@ -269,7 +270,7 @@ def main():
         wenv["JISHI_BENCH_SKUS"] = flash_file
         perf = None
         if PERF_DIR:
-            perf = subprocess.Popen(["perf", "record", "-q", "-F", "499", "-g", "-p", str(server.pid),
+            perf = subprocess.Popen(["perf", "record", "-q", "-F", "499", "--call-graph", PERF_CALLS, "-p", str(server.pid),
                                      "-o", os.path.join(PERF_DIR, "perf-flash.data")],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         started = time.time()

@@ -367,12 +367,15 @@ Result<std::unique_ptr<Conn>> open_sqlite(const std::string& path, OpenMode mode
   sqlite3_extended_result_codes(db, 1);
   auto conn = std::make_unique<SqliteConn>(db);
   // WAL lets readers run beside the single writer; synchronous=FULL fsyncs the WAL at every
-  // commit, so an acknowledged write survives power loss.
+  // commit, so an acknowledged write survives power loss. temp_store=MEMORY keeps the writer's
+  // TEMP tables (inventory's deferred reservations), their journals and statement journals in
+  // memory: in files they cost a journal write per page and a truncate per COMMIT (~12% of the
+  // writer's CPU under checkout load), and nothing in them outlives the connection anyway.
   const char* pragmas = mode == OpenMode::read_only
                             ? "PRAGMA foreign_keys=ON; PRAGMA query_only=ON;"
                             : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
                               "PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=4000; "
-                              "PRAGMA cache_size=-65536;";
+                              "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;";
   JISHI_TRY(conn->exec_script(pragmas));
   return std::unique_ptr<Conn>(std::move(conn));
 }
