@@ -53,5 +53,32 @@ TEST(AuthCache, StaysWithinItsBoundAndCanBeDisabled) {
   EXPECT_FALSE(off.get("t", 0));
 }
 
+TEST(AuthCache, WhenFullTheExpiredGoFirstAndTheLiveStay) {
+  // A flash sale's crowd: sessions seen once fill the table; the regulars must not pay for it.
+  AuthCache cache(1'000, 4);
+  cache.put("once1", user(1), 0, cache.generation());
+  cache.put("once2", user(2), 0, cache.generation());
+  cache.put("regular3", user(3), 900, cache.generation());
+  cache.put("regular4", user(4), 900, cache.generation());
+  cache.put("new5", user(5), 1'500, cache.generation());  // full: once1 and once2 have expired
+  EXPECT_TRUE(cache.get("regular3", 1'500));
+  EXPECT_TRUE(cache.get("regular4", 1'500));
+  EXPECT_TRUE(cache.get("new5", 1'500));
+  // The swept entries are gone from their users' lists too: forgetting user 3 still works,
+  // and forgetting user 1 touches nobody else.
+  cache.invalidate_user(UserId{1});
+  cache.invalidate_user(UserId{3});
+  EXPECT_FALSE(cache.get("regular3", 1'500));
+  EXPECT_TRUE(cache.get("regular4", 1'500));
+  // Everything live and full: it starts over rather than grow.
+  cache.put("new6", user(6), 1'500, cache.generation());
+  cache.put("new7", user(7), 1'500, cache.generation());
+  cache.put("new8", user(8), 1'500, cache.generation());
+  int held = 0;
+  for (auto t : {"regular4", "new5", "new6", "new7", "new8"})
+    held += cache.get(t, 1'500).has_value();
+  EXPECT_LE(held, 4);
+}
+
 }  // namespace
 }  // namespace jishi::api
