@@ -16,18 +16,21 @@ Then the flash sale (秒杀): BENCH_FLASH_UNITS units of one SKU (100,000 by def
 BENCH_FLASH_BUYERS buyers (200,000; registered first through the API by wrk and
 bench/register.lua), each checking out once over BENCH_FLASH_CONNECTIONS connections until the SKU
 is sold out. It prints `flash units=N buyers=N connections=N sold=N sold_out_s=S oversold=N
-buyers_served=N units_ordered=N` (the last two read from the orders), then
+buyers_served=N units_ordered=N unexpected_responses=N` (who bought, read from the orders;
+answers other than 201 and the sold-out 409), then
 runs `jishi verify stock` and `jishi verify ledger` on the data.
 With BENCH_PERF_DIR set, `perf record` (call graphs: BENCH_PERF_CALL_GRAPH, fp or dwarf) profiles the server over each run into
 BENCH_PERF_DIR/perf-KIND.data, and over the flash sale into perf-flash.data (read them with
 `perf report -i`).
 """
 import concurrent.futures
+import contextlib
 import http.client
 import json
 import os
 import re
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -234,7 +237,7 @@ def main():
         if FLASH_BUYERS:
             started = time.time()
             tokens = os.path.join(work, "crowd")
-            per_thread = (FLASH_BUYERS + 1) // 2
+            per_thread = FLASH_BUYERS // 2  # two wrk threads; an odd count loses its last buyer
             renv = dict(os.environ, JISHI_BENCH_USERS=str(per_thread), JISHI_BENCH_PREFIX="crowd",
                         JISHI_BENCH_TOKENS_OUT=tokens)
             reg = subprocess.Popen(["wrk", "-t2", "-c%d" % CONNECTIONS, "-d%ds" % FLASH_MAX_SECONDS, "-s",
@@ -282,10 +285,13 @@ def main():
             _, level = call(port, "GET", "/api/v1/skus/%s/stock" % flash_sku, None, seller)
             if level["on_hand"] - level["reserved"] <= 0 and sold_out_s is None:
                 sold_out_s = time.time() - started
-                wrk.terminate()
                 break
             time.sleep(0.05)
-        wrk.wait(30)
+        # SIGINT: wrk stops and still prints its summary and the script's done() (the count of
+        # unexpected answers).
+        wrk.send_signal(signal.SIGINT)
+        flash_out = wrk.communicate(timeout=30)[0]
+        unexpected = re.search(r"unexpected_responses=(\d+)", flash_out)
         if perf:
             perf.send_signal(2)
             perf.wait()
@@ -293,15 +299,17 @@ def main():
         sold = level["reserved"] - reserved_before
         oversold = max(0, sold - FLASH_UNITS)
         # Who bought: read from the data file beside the running server (WAL lets a reader in).
-        with sqlite3.connect("file:%s?mode=ro" % os.path.join(work, "jishi.db"), uri=True) as db:
+        with contextlib.closing(sqlite3.connect("file:%s?mode=ro" % os.path.join(work, "jishi.db"),
+                                                uri=True)) as db:
             buyers_served, units = db.execute(
                 "SELECT COUNT(DISTINCT o.buyer_id), COALESCE(SUM(l.quantity), 0) FROM ord_lines l "
                 "JOIN ord_orders o ON o.id = l.order_id WHERE l.sku_id = ? AND o.created_at_us >= ?",
                 (int(flash_sku), int(started * 1e6))).fetchone()
         print("flash units=%d buyers=%d connections=%d sold=%d sold_out_s=%s oversold=%d "
-              "buyers_served=%d units_ordered=%d" % (
-                  FLASH_UNITS, FLASH_BUYERS or 1, FLASH_CONNECTIONS, sold,
-                  "%.2f" % sold_out_s if sold_out_s else "never", oversold, buyers_served, units),
+              "buyers_served=%d units_ordered=%d unexpected_responses=%s" % (
+                  FLASH_UNITS, 2 * (FLASH_BUYERS // 2) or 1, FLASH_CONNECTIONS, sold,
+                  "%.2f" % sold_out_s if sold_out_s else "never", oversold, buyers_served, units,
+                  unexpected.group(1) if unexpected else "?"),
               flush=True)
         out = subprocess.run([JISHI, "verify", "stock", "--data-dir", work], capture_output=True, text=True)
         print(out.stdout.strip())

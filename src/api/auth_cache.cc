@@ -27,15 +27,16 @@ void AuthCache::put(const std::string& token_hash, const identity::Principal& p,
   // Bounded. When full, the expired entries go first: a crowd of one-time visitors (a flash
   // sale's buyers, each with a new session) fills the table with entries no lookup will ever
   // erase, and dropping every entry for them would send the regulars back to the database too.
-  // Only when everything held is live does it start over (no recency to track; a refill costs
-  // one read each).
-  if (entries_.size() >= entries_max_) {
+  // A sweep visits every entry under the mutex, so it must free a good share of the table to
+  // be worth it: when less than a quarter of it had expired, it starts over instead (no
+  // recency to track; a refill costs one read each). A token already held is replaced.
+  if (entries_.size() >= entries_max_ && !entries_.contains(token_hash)) {
     std::erase_if(entries_, [&](const auto& kv) {
       if (kv.second.expires_us > now_us) return false;
       forget_token_of_user(kv.second.principal, kv.first);
       return true;
     });
-    if (entries_.size() >= entries_max_) {
+    if (entries_.size() > entries_max_ - entries_max_ / 4) {
       entries_.clear();
       tokens_of_user_.clear();
     }

@@ -64,20 +64,41 @@ TEST(AuthCache, WhenFullTheExpiredGoFirstAndTheLiveStay) {
   EXPECT_TRUE(cache.get("regular3", 1'500));
   EXPECT_TRUE(cache.get("regular4", 1'500));
   EXPECT_TRUE(cache.get("new5", 1'500));
-  // The swept entries are gone from their users' lists too: forgetting user 3 still works,
-  // and forgetting user 1 touches nobody else.
+  // The swept entries left their users' lists too: once user 1's token is held for user 2,
+  // forgetting user 1 must not touch it.
+  cache.put("once1", user(2), 1'500, cache.generation());
   cache.invalidate_user(UserId{1});
+  EXPECT_TRUE(cache.get("once1", 1'500));
   cache.invalidate_user(UserId{3});
   EXPECT_FALSE(cache.get("regular3", 1'500));
   EXPECT_TRUE(cache.get("regular4", 1'500));
-  // Everything live and full: it starts over rather than grow.
-  cache.put("new6", user(6), 1'500, cache.generation());
+  // Full again with nothing expired: a sweep would free nothing, so it starts over.
+  cache.put("new6", user(6), 1'500, cache.generation());  // once1, regular4, new5, new6
   cache.put("new7", user(7), 1'500, cache.generation());
-  cache.put("new8", user(8), 1'500, cache.generation());
   int held = 0;
-  for (auto t : {"regular4", "new5", "new6", "new7", "new8"})
+  for (auto t : {"once1", "regular4", "new5", "new6", "new7"})
     held += cache.get(t, 1'500).has_value();
-  EXPECT_LE(held, 4);
+  EXPECT_EQ(held, 1);
+  EXPECT_TRUE(cache.get("new7", 1'500));
+}
+
+TEST(AuthCache, ASweepThatWouldFreeLittleStartsOver) {
+  // 8 entries, 1 expired: sweeping would leave 7 of 8 and the next put would sweep again.
+  AuthCache cache(1'000, 8);
+  cache.put("old", user(1), 0, cache.generation());
+  for (int i = 0; i < 7; ++i)
+    cache.put("live" + std::to_string(i), user(10 + i), 600, cache.generation());
+  cache.put("next", user(2), 1'200, cache.generation());
+  int held = 0;
+  for (int i = 0; i < 7; ++i) held += cache.get("live" + std::to_string(i), 1'200).has_value();
+  EXPECT_EQ(held, 0);
+  EXPECT_TRUE(cache.get("next", 1'200));
+  // Replacing a token already held never sweeps or starts over.
+  AuthCache small(1'000, 2);
+  small.put("a", user(1), 0, small.generation());
+  small.put("b", user(2), 0, small.generation());
+  small.put("a", user(1), 10, small.generation());
+  EXPECT_TRUE(small.get("b", 10));
 }
 
 }  // namespace

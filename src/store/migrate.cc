@@ -1,5 +1,7 @@
 #include "store/migrate.h"
 
+#include <optional>
+
 #include "core/clock.h"
 
 namespace jishi::store {
@@ -43,16 +45,10 @@ Result<int> schema_version(Conn& conn) {
   return static_cast<int>(version);
 }
 
-Result<MigrationReport> migrate(Conn& conn) {
-  MigrationReport report;
-  JISHI_ASSIGN_OR_RETURN(report.from_version, schema_version(conn));
-  report.to_version = report.from_version;
-  if (report.from_version > latest_schema_version())
-    return fail(Code::invalid_state,
-                "the database is at schema version " + std::to_string(report.from_version) +
-                    " but this jishi binary knows versions up to " +
-                    std::to_string(latest_schema_version()) +
-                    "; run a newer jishi (refusing to start rather than risk the data)");
+namespace {
+
+// Applies the migrations after report.from_version, each in its own transaction.
+Status apply(Conn& conn, MigrationReport& report) {
   SystemClock clock;
   for (const Migration& m : embedded_migrations()) {
     if (m.version <= report.from_version) continue;
@@ -74,6 +70,33 @@ Result<MigrationReport> migrate(Conn& conn) {
     }
     report.to_version = m.version;
   }
+  return {};
+}
+}  // namespace
+
+Result<MigrationReport> migrate(Conn& conn) {
+  MigrationReport report;
+  JISHI_ASSIGN_OR_RETURN(report.from_version, schema_version(conn));
+  report.to_version = report.from_version;
+  if (report.from_version > latest_schema_version())
+    return fail(Code::invalid_state,
+                "the database is at schema version " + std::to_string(report.from_version) +
+                    " but this jishi binary knows versions up to " +
+                    std::to_string(latest_schema_version()) +
+                    "; run a newer jishi (refusing to start rather than risk the data)");
+  // Migrations may sort or rebuild whole tables. On SQLite let those spill to temporary files,
+  // whatever the connection keeps in memory otherwise (temp_store=MEMORY on the writer's, see
+  // store/sqlite.cc), and restore the setting after. No TEMP table exists yet: changing the
+  // setting would drop them.
+  std::optional<std::int64_t> temp_store;
+  if (conn.engine() == Engine::sqlite && report.from_version < latest_schema_version()) {
+    JISHI_ASSIGN_OR_RETURN(
+        temp_store, conn.query_one("PRAGMA temp_store", {}, [](const Row& r) { return r.i64(0); }));
+    JISHI_TRY(conn.exec_script("PRAGMA temp_store=FILE"));
+  }
+  auto applied_all = apply(conn, report);
+  if (temp_store) JISHI_TRY(conn.exec_script("PRAGMA temp_store=" + std::to_string(*temp_store)));
+  JISHI_TRY(applied_all);
   return report;
 }
 

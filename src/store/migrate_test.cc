@@ -30,6 +30,21 @@ TEST(Migrate, AppliesEveryMigrationOnceInOrder) {
   }
 }
 
+TEST(Migrate, TheWritersConnectionKeepsItsTempStoreInMemoryAfterMigrating) {
+  // Migrations run with temp_store=FILE (a sort of a whole table spills to disk); the writer
+  // then needs its TEMP tables and journals back in memory (store/sqlite.cc).
+  auto path = testing::fresh_db_path("migrate_temp_store");
+  auto conn = std::move(open_sqlite(path, OpenMode::read_write).value());
+  auto temp_store = [&] {
+    return conn->query_one("PRAGMA temp_store", {}, [](const Row& r) { return r.i64(0); })
+        .value()
+        .value_or(-1);
+  };
+  ASSERT_EQ(temp_store(), 2);  // MEMORY
+  ASSERT_TRUE(migrate(*conn));
+  EXPECT_EQ(temp_store(), 2);
+}
+
 TEST(Migrate, SqliteKeysAreRowids) {
   EXPECT_EQ(adapt_ddl("CREATE TABLE a (id BIGINT PRIMARY KEY, b BIGINT)", Engine::sqlite),
             "CREATE TABLE a (id INTEGER PRIMARY KEY, b BIGINT)");

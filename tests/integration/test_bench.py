@@ -21,7 +21,7 @@ def fields(line):
 
 class CheckoutBenchTest(unittest.TestCase):
     def test_the_harness_measures_checkouts_and_a_crowds_flash_sale(self):
-        env = dict(os.environ, BENCH_FLASH_UNITS="60", BENCH_FLASH_BUYERS="150",
+        env = dict(os.environ, BENCH_FLASH_UNITS="60", BENCH_FLASH_BUYERS="150", BENCH_FLASH_MAX_SECONDS="30",
                    BENCH_CONNECTIONS="8")
         out = subprocess.run([sys.executable, BENCH, JISHI, "1", "200"], env=env,
                              capture_output=True, text=True, timeout=300)
@@ -43,6 +43,8 @@ class CheckoutBenchTest(unittest.TestCase):
         self.assertRegex(flash["sold_out_s"], r"^\d+\.\d+$")
         # Sixty different buyers, one unit each: the crowd, not one buyer again and again.
         self.assertEqual((flash["buyers_served"], flash["units_ordered"]), ("60", "60"), out.stdout)
+        # Every buyer got an order or the sold-out refusal: nothing else (401s, 5xx).
+        self.assertEqual(flash["unexpected_responses"], "0", out.stdout)
         self.assertTrue(any(re.match(r"stock ok: 200 SKUs", l) for l in lines), out.stdout)
         self.assertTrue(any(l.startswith("ledger ok") for l in lines), out.stdout)
 
