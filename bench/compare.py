@@ -143,11 +143,14 @@ def main():
     lines += [
         "",
         "Flash sale: %s units of one SKU; %s buyers (registered first through the API: %s s), each "
-        "checking out once over %s connections until sold out: sold %s in %s s, oversold %s. "
+        "checking out once over %s connections until sold out: sold %s in %s s, oversold %s; "
+        "%s buyers served with %s units; %s answers other than an order or the sold-out refusal. "
         "`jishi verify stock`: %s; `jishi verify ledger`: %s." % (
             flash.get("units", "?"), flash.get("buyers", "?"), crowd.get("registered_s", "-"),
             flash.get("connections", "?"), flash.get("sold", "?"),
             flash.get("sold_out_s", "?"), flash.get("oversold", "?"),
+            flash.get("buyers_served", "?"), flash.get("units_ordered", "?"),
+            flash.get("unexpected_responses", "?"),
             "ok" if stock_ok else "FAILED", "ok" if ledger_ok else "FAILED"),
         "",
         "Server during the HTTP runs: %s commands per writer batch on average, %s ms per COMMIT, "
