@@ -8,6 +8,8 @@ wrk (2 threads, BENCH_CONNECTIONS keep-alive connections, 64 by default) for SEC
   uniform      checkouts of 1–3 random SKUs
   hot          every checkout buys the same SKU
   uniform+pay  each checkout followed by paying its intent from the wallet (two writes)
+  uniform+edits  uniform while the merchant changes random SKUs' prices, BENCH_EDITS_PER_S (20)
+               a second (every change reaches the writer's offer cache)
 First the floor, `floor kind=healthz ...`: the same script and bodies sent as GET /healthz,
 the ceiling of the HTTP path with wrk on the same cores. Prints `checkout kind=K per_s=N p50_ms=N p99_ms=N errors=N server_cpu_us=N server_written_kb=N`
 per run: the last two are the server's CPU time (every thread) and disk writes per request,
@@ -28,6 +30,7 @@ import contextlib
 import http.client
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -35,6 +38,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 
@@ -47,6 +51,7 @@ FLASH_UNITS = int(os.environ.get("BENCH_FLASH_UNITS", "100000"))
 FLASH_BUYERS = int(os.environ.get("BENCH_FLASH_BUYERS", "200000"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "64"))
 PERF_DIR = os.environ.get("BENCH_PERF_DIR")
+EDITS_PER_S = float(os.environ.get("BENCH_EDITS_PER_S", "20"))
 PERF_CALLS = os.environ.get("BENCH_PERF_CALL_GRAPH", "fp")  # "dwarf" for code without frame pointers
 FLASH_CONNECTIONS = int(os.environ.get("BENCH_FLASH_CONNECTIONS", str(CONNECTIONS)))
 FLASH_MAX_SECONDS = int(os.environ.get("BENCH_FLASH_MAX_SECONDS", "120"))
@@ -172,13 +177,32 @@ def main():
         # which the server answers without the writer or the database. No checkout over HTTP can
         # go faster on this machine than this ceiling of the HTTP path and the load generator.
         for kind, hot, pay in (("floor", "0", "0"), ("uniform", "0", "0"), ("hot", "1", "0"),
-                               ("uniform+pay", "0", "1")):
+                               ("uniform+pay", "0", "1"), ("uniform+edits", "0", "0")):
             if pay == "1":
                 _, before = call(port, "GET", "/api/v1/me/wallet", None, buyer)
             wenv = dict(os.environ, JISHI_BENCH_TOKEN=buyer, JISHI_BENCH_SKUS=sku_file,
                         JISHI_BENCH_HOT=hot, JISHI_BENCH_PAY=pay,
                         JISHI_BENCH_FLOOR="1" if kind == "floor" else "0")
             usage0 = server_usage()
+            # Sellers at work: the merchant changes the prices of random SKUs, EDITS_PER_S a
+            # second, while the buyers check out (every change reaches the writer's offer cache).
+            editing = threading.Event()
+            edits = []
+            if kind == "uniform+edits":
+                def edit_prices():
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                    rng = random.Random(7)
+                    while not editing.wait(1.0 / EDITS_PER_S):
+                        sku = rng.choice(sku_ids)
+                        conn.request("PATCH", "/api/v1/skus/%s" % sku,
+                                     json.dumps({"price": {"amount": rng.randrange(100, 200), "currency": "CNY"}}),
+                                     {"Authorization": "Bearer " + seller, "Content-Type": "application/json"})
+                        r = conn.getresponse()
+                        r.read()
+                        edits.append(r.status)
+                    conn.close()
+                editor = threading.Thread(target=edit_prices)
+                editor.start()
             perf = None
             if PERF_DIR:  # a CPU profile of the server over this run, for `perf report -i`
                 perf = subprocess.Popen(["perf", "record", "-q", "-F", "499", "--call-graph", PERF_CALLS, "-p", str(server.pid),
@@ -190,6 +214,11 @@ def main():
             if perf:
                 perf.send_signal(2)
                 perf.wait()
+            if kind == "uniform+edits":
+                editing.set()
+                editor.join()
+                assert edits and all(st == 200 for st in edits), "price edits failed: %s" % edits[:5]
+                print("price edits=%d over the run" % len(edits), flush=True)
             rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
             def pct(p):
                 m = re.search(r"\s%s%%\s+([\d.]+)(us|ms|s)" % p, out)

@@ -199,10 +199,11 @@ int main(int argc, char** argv) {
         pct(0.50), pct(0.99), static_cast<long long>(failed.load()), cpu_us, written_kb);
     // Read once every checkout of the run has completed (the writer is idle).
     if (auto c = catalog::offer_cache_stats(*writer_conn))
-      std::printf("offer_cache hits=%llu misses=%llu resets=%llu entries=%zu (so far)\n",
-                  static_cast<unsigned long long>(c->hits),
-                  static_cast<unsigned long long>(c->misses),
-                  static_cast<unsigned long long>(c->resets), c->entries);
+      std::printf(
+          "offer_cache hits=%llu misses=%llu resets=%llu evictions=%llu entries=%zu (so far)\n",
+          static_cast<unsigned long long>(c->hits), static_cast<unsigned long long>(c->misses),
+          static_cast<unsigned long long>(c->resets), static_cast<unsigned long long>(c->evictions),
+          c->entries);
     std::fflush(stdout);
   }
   writer.stop();

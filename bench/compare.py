@@ -124,6 +124,9 @@ def main():
         "|---|---:|---:|---:|",
         "| jishi HTTP, uniform + wallet payment (two writes) | %s | %s | %s |" % (
             j["uniform+pay"]["per_s"], j["uniform+pay"]["p50_ms"], j["uniform+pay"]["p99_ms"]),
+        "| jishi HTTP, uniform while the merchant changes 20 random prices a second | %s | %s | %s |" % (
+            j.get("uniform+edits", {}).get("per_s", "?"), j.get("uniform+edits", {}).get("p50_ms", "?"),
+            j.get("uniform+edits", {}).get("p99_ms", "?")),
         "| HTTP floor: the same wrk script sending GET /healthz (no writer, no database) | %s | %s | %s |" % (
             floor.get("per_s", "?"), floor.get("p50_ms", "?"), floor.get("p99_ms", "?")),
         "| jishi in-process, uniform | %s | %s | %s |" % (ip["uniform"]["per_s"], ip["uniform"]["p50_ms"], ip["uniform"]["p99_ms"]),

@@ -586,7 +586,9 @@ namespace {
 
 struct OfferCache {
   bool valid = false;
-  std::int64_t token = 0;         // temp.cat_offer_token when the entries were read
+  std::int64_t token = 0;         // temp.cat_offer_token when the entries were last brought up
+  std::int64_t seq = 0;           // the last change (temp.cat_offer_changes) applied then; 0: none
+  std::int64_t pruned_at = 0;     // seq when the log was last cut back
   std::int64_t data_version = 0;  // PRAGMA data_version then
   std::unordered_map<std::int64_t, SkuOffer> entries;
   OfferCacheStats stats;
@@ -594,39 +596,85 @@ struct OfferCache {
 
 constexpr std::string_view kOfferCache = "catalog.offer_cache";
 
+// More product or category changes than this at once empty the cache rather than scan it for
+// each product's SKUs.
+constexpr std::size_t kScansMax = 16;
+// The change log keeps its rows up to the last one applied; older ones go once there are more
+// than this many (a write in the current transaction, which a rollback would only undo).
+constexpr std::int64_t kChangesKept = 1'000;
+
 // Every column an offer is made of, per table (see catalog.h). Each table gets three TEMP
-// triggers giving the offers a new token: an update of one of these columns, a deletion, and an
-// insertion (which cannot change a cached offer except through REPLACE, whose deletions fire no
-// DELETE trigger while recursive_triggers is off).
+// triggers: an update of one of these columns, a deletion, and an insertion. Each gives the
+// offers a new random token and logs which offers changed, with that token: a SKU ('s'), a
+// product's SKUs ('p') or a category's ('c', which empties the cache). An insertion can change
+// a cached offer only through REPLACE, whose deletions fire no DELETE trigger while
+// recursive_triggers is off: the rows it deletes conflict with the new one on its key or on
+// another unique column, so an inserted SKU logs itself and its product (UNIQUE (product_id,
+// spec)), a product itself (its only unique column is its key) and a category its category.
+struct Logged {
+  char kind;
+  std::string_view id;  // the expression of the changed row's id, in the trigger
+};
 struct WatchedTable {
   std::string_view table, columns;
+  std::vector<Logged> on_update, on_insert, on_delete;
 };
-constexpr WatchedTable kOfferColumns[] = {
-    {"cat_skus", "id, product_id, spec_text, price, currency, status"},
-    {"cat_products", "id, seller_id, title, category_id, status"},
-    {"cat_categories", "id, code"},
-};
+
+const std::vector<WatchedTable>& offer_tables() {
+  static const std::vector<WatchedTable> tables{
+      {"cat_skus",
+       "id, product_id, spec_text, price, currency, status",
+       {{'s', "OLD.id"}, {'s', "NEW.id"}},
+       {{'s', "NEW.id"}, {'p', "NEW.product_id"}},
+       {{'s', "OLD.id"}}},
+      {"cat_products",
+       "id, seller_id, title, category_id, status",
+       {{'p', "OLD.id"}, {'p', "NEW.id"}},
+       {{'p', "NEW.id"}},
+       {{'p', "OLD.id"}}},
+      {"cat_categories", "id, code", {{'c', "NEW.id"}}, {{'c', "NEW.id"}}, {{'c', "OLD.id"}}},
+  };
+  return tables;
+}
 
 std::string offer_cache_sql() {
   std::string sql =
       "CREATE TEMP TABLE IF NOT EXISTS cat_offer_token (n INTEGER NOT NULL);"
       "INSERT INTO temp.cat_offer_token SELECT random() WHERE NOT EXISTS "
-      "(SELECT 1 FROM temp.cat_offer_token);";
-  for (const auto& w : kOfferColumns) {
-    const std::pair<std::string_view, std::string> events[] = {
-        {"update", "UPDATE OF " + std::string(w.columns)},
-        {"insert", "INSERT"},
-        {"delete", "DELETE"}};
-    for (const auto& [name, event] : events)
+      "(SELECT 1 FROM temp.cat_offer_token);"
+      "CREATE TEMP TABLE IF NOT EXISTS cat_offer_changes (seq INTEGER PRIMARY KEY, token "
+      "INTEGER NOT NULL, kind TEXT NOT NULL, id INTEGER NOT NULL);";
+  for (const auto& w : offer_tables()) {
+    auto trigger = [&](std::string_view name, const std::string& event,
+                       const std::vector<Logged>& logged) {
       sql += "CREATE TEMP TRIGGER IF NOT EXISTS " + std::string(w.table) + "_offer_" +
              std::string(name) + " AFTER " + event + " ON main." + std::string(w.table) +
-             " BEGIN UPDATE cat_offer_token SET n = random(); END;";
+             " BEGIN UPDATE cat_offer_token SET n = random();";
+      for (const auto& l : logged)
+        sql += "INSERT INTO cat_offer_changes (token, kind, id) SELECT n, '" +
+               std::string(1, l.kind) + "', " + std::string(l.id) + " FROM cat_offer_token;";
+      sql += " END;";
+    };
+    trigger("update", "UPDATE OF " + std::string(w.columns), w.on_update);
+    trigger("insert", "INSERT", w.on_insert);
+    trigger("delete", "DELETE", w.on_delete);
   }
   return sql;
 }
 
-// Empties the cache unless the offers' token and the database's data version are still the
-// ones its entries were read under.
+void empty(OfferCache& cache) {
+  if (cache.valid) ++cache.stats.resets;
+  cache.entries.clear();
+}
+
+// Brings the cache up to date with the offers' token and the database's data version:
+// - both as its entries were read: nothing to do (two statements per call);
+// - another connection committed (data_version): empty it;
+// - the token moved: the change log says which offers changed since the last change applied,
+//   and only those go. The log and the token are TEMP tables, so a rollback takes back both
+//   together; when the last change applied is no longer in the log with its token, a rollback
+//   undid what the entries may have been read under, and the cache empties. Tokens are random,
+//   so a change logged again at the same place after a rollback never looks like the old one.
 Status check_offer_cache(store::Conn& conn, OfferCache& cache) {
   std::int64_t token = 0, version = 0;
   // Two statements: the pragma's table-valued form would prepare the pragma again per call.
@@ -639,11 +687,49 @@ Status check_offer_cache(store::Conn& conn, OfferCache& cache) {
     return false;
   }));
   if (cache.valid && token == cache.token && version == cache.data_version) return {};
-  if (cache.valid) ++cache.stats.resets;
-  cache.entries.clear();
+  bool whole = !cache.valid || version != cache.data_version;
+  if (!whole && cache.seq > 0) {
+    JISHI_ASSIGN_OR_RETURN(
+        auto logged, conn.query_one("SELECT token FROM temp.cat_offer_changes WHERE seq = $1",
+                                    {cache.seq}, [](const store::Row& r) { return r.i64(0); }));
+    whole = !logged || *logged != cache.token;
+  }
+  std::int64_t seq = whole ? 0 : cache.seq, last_token = cache.token;
+  std::vector<std::pair<char, std::int64_t>> changed;
+  JISHI_TRY(
+      conn.query("SELECT seq, token, kind, id FROM temp.cat_offer_changes WHERE seq > $1 "
+                 "ORDER BY seq",
+                 {whole ? std::int64_t{0} : cache.seq}, [&](const store::Row& r) {
+                   seq = r.i64(0);
+                   last_token = r.i64(1);
+                   changed.emplace_back(r.text(2).front(), r.i64(3));
+                   return true;
+                 }));
+  // The last change logged carries the token now (the log is empty: nothing changed since).
+  if (!whole && last_token != token) whole = true;
+  std::size_t scans = 0;
+  for (const auto& [kind, id] : changed) {
+    if (whole) break;
+    if (kind == 's') {
+      cache.stats.evictions += cache.entries.erase(id);
+    } else if (kind == 'p' && ++scans <= kScansMax) {
+      cache.stats.evictions += std::erase_if(
+          cache.entries, [id = id](const auto& kv) { return kv.second.product.value == id; });
+    } else {
+      whole = true;  // a category's offers, or too many products to scan for
+    }
+  }
+  if (whole) empty(cache);
   cache.valid = true;
   cache.token = token;
+  cache.seq = seq;
   cache.data_version = version;
+  // The log only needs its rows from the last one applied on. (A rollback of this DELETE
+  // brings back rows before that one, which are never read again.)
+  if (seq - cache.pruned_at > kChangesKept || seq < cache.pruned_at) {
+    JISHI_TRY(conn.exec("DELETE FROM temp.cat_offer_changes WHERE seq < $1", {seq}));
+    cache.pruned_at = seq;
+  }
   return {};
 }
 

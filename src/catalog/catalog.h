@@ -175,16 +175,19 @@ Result<std::vector<SkuOffer>> offers(store::Conn& conn, std::span<const SkuId> s
 // - TEMP triggers of that connection give the offers a new random token in a TEMP table
 //   whenever a column an offer is made of changes (a SKU's product, spec, price, currency or
 //   status; a product's seller, title, category or status; a category's code), a row goes or one is
-//   inserted (a REPLACE deletes silently);
-// - the token is in a TEMP table, so a rolled-back change (a savepoint, a failed COMMIT) takes
-//   the token back with the rows, and tokens are random, so none comes back for other rows;
-// - PRAGMA data_version tells when another connection (a CLI verb) committed;
-// - offers() empties the cache when either differs from what its entries were read under.
+//   inserted (a REPLACE deletes silently), and log which offers changed with that token;
+// - offers() drops just the offers logged since it last looked (a SKU, a product's SKUs), so a
+//   merchant's edit leaves everyone else's offers cached; a category's change empties it;
+// - the token and the log are TEMP tables, so a rolled-back change (a savepoint, a failed
+//   COMMIT) takes both back with the rows; when the last change it applied is gone from the log
+//   (or logged again under another token: tokens are random, so none comes back), it empties;
+// - PRAGMA data_version tells when another connection (a CLI verb) committed: it empties.
 // At most limits::offer_cache_entries_max entries (then it starts again). SQLite only: on
 // another engine this does nothing and offers() reads every time.
 Status prepare_offer_cache(store::Conn& conn);
 struct OfferCacheStats {
-  std::uint64_t hits = 0, misses = 0, resets = 0;
+  // resets: the whole cache emptied; evictions: entries dropped because their offer changed.
+  std::uint64_t hits = 0, misses = 0, resets = 0, evictions = 0;
   std::size_t entries = 0;
 };
 // Nullopt on a connection without the cache.

@@ -291,6 +291,93 @@ TEST_F(OfferCacheTest, RolledBackChangesAreNeverServed) {
   EXPECT_EQ(offer().price.minor, 3300);
 }
 
+TEST_F(OfferCacheTest, AMerchantsEditLeavesEveryoneElsesOffersCached) {
+  Product other = listed("拖鞋", sneakers_, 900, OrgId{11});
+  SkuId other_sku = other.skus.front().id;
+  auto offer_of = [&](SkuId id) {
+    std::vector<SkuId> ids{id};
+    auto o = must(offers(*db_, ids));
+    EXPECT_EQ(o.size(), 1u);
+    return o.empty() ? SkuOffer{} : o.front();
+  };
+  offer();
+  offer_of(other_sku);
+  ASSERT_EQ(stats().misses, 2u);
+  // A price: that SKU alone.
+  set_price(2600);
+  EXPECT_EQ(offer_of(other_sku).price.minor, 900);
+  EXPECT_EQ(stats().hits, 1u);
+  EXPECT_EQ(offer().price.minor, 2600);
+  EXPECT_EQ(stats().misses, 3u);
+  // A product's title: that product's SKUs alone.
+  ASSERT_TRUE(
+      db_->exec("UPDATE cat_products SET title = '凉拖' WHERE id = $1", {product_.id.value}));
+  EXPECT_EQ(offer_of(other_sku).price.minor, 900);
+  EXPECT_EQ(stats().hits, 2u);
+  EXPECT_EQ(offer().title, "凉拖");
+  // A new product (a listing elsewhere): nothing cached goes.
+  listed("雨靴", sneakers_, 1900, OrgId{12});
+  offer_of(other_sku);
+  offer();
+  EXPECT_EQ(stats().hits, 4u);
+  EXPECT_EQ(stats().resets, 0u);
+  EXPECT_EQ(stats().evictions, 2u);
+  // A category's code: everything goes.
+  ASSERT_TRUE(db_->exec("UPDATE cat_categories SET code = 'sports-shoes' WHERE id = $1",
+                        {sneakers_.value}));
+  EXPECT_EQ(offer_of(other_sku).category_code, "sports-shoes");
+  EXPECT_EQ(stats().resets, 1u);
+}
+
+TEST_F(OfferCacheTest, AReadOfARolledBackChangeIsNeverServedAfterOtherChanges) {
+  Product other = listed("拖鞋", sneakers_, 900, OrgId{11});
+  SkuId other_sku = other.skus.front().id;
+  EXPECT_EQ(offer().price.minor, 2500);
+  // Changed and read (cached at 3000), then rolled back; then another SKU changes twice, which
+  // the log records where the rolled-back change was and after it.
+  ASSERT_TRUE(db_->begin());
+  set_price(3000);
+  EXPECT_EQ(offer().price.minor, 3000);
+  ASSERT_TRUE(db_->rollback());
+  ASSERT_TRUE(db_->exec("UPDATE cat_skus SET price = 950 WHERE id = $1", {other_sku.value}));
+  ASSERT_TRUE(db_->exec("UPDATE cat_skus SET price = 951 WHERE id = $1", {other_sku.value}));
+  EXPECT_EQ(offer().price.minor, 2500);
+  // The same inside a batch: a command's savepoint undone, the batch goes on and commits.
+  ASSERT_TRUE(db_->begin());
+  ASSERT_TRUE(db_->exec("SAVEPOINT command"));
+  set_price(3100);
+  EXPECT_EQ(offer().price.minor, 3100);
+  ASSERT_TRUE(db_->exec("ROLLBACK TO command"));
+  ASSERT_TRUE(db_->exec("RELEASE command"));
+  ASSERT_TRUE(db_->exec("UPDATE cat_skus SET price = 960 WHERE id = $1", {other_sku.value}));
+  ASSERT_TRUE(db_->exec("UPDATE cat_skus SET price = 961 WHERE id = $1", {other_sku.value}));
+  EXPECT_EQ(offer().price.minor, 2500);
+  ASSERT_TRUE(db_->commit());
+  EXPECT_EQ(offer().price.minor, 2500);
+}
+
+TEST_F(OfferCacheTest, AReplaceThatDeletesAnotherSkuOfTheProductIsSeen) {
+  offer();
+  // A new SKU id with the cached SKU's product and spec: the REPLACE deletes the cached one
+  // (UNIQUE (product_id, spec)) without a DELETE trigger.
+  ASSERT_TRUE(db_->exec_script(
+      "CREATE TEMP TABLE sku_copy AS SELECT * FROM cat_skus; UPDATE sku_copy SET id = id + 1;"));
+  ASSERT_TRUE(db_->exec("INSERT OR REPLACE INTO cat_skus SELECT * FROM temp.sku_copy"));
+  std::vector<SkuId> ids{sku_};
+  EXPECT_TRUE(must(offers(*db_, ids)).empty());
+}
+
+TEST_F(OfferCacheTest, TheChangeLogStaysShort) {
+  for (int i = 0; i < 2'500; ++i) {
+    set_price(2500 + i);
+    ASSERT_EQ(offer().price.minor, 2500 + i);
+  }
+  auto rows = must(db_->query_one("SELECT COUNT(*) FROM temp.cat_offer_changes", {},
+                                  [](const store::Row& r) { return r.i64(0); }));
+  EXPECT_LE(rows.value_or(0), 2'100);  // two rows per update of a SKU, pruned past 1,000 apart
+  EXPECT_EQ(stats().resets, 0u);
+}
+
 TEST_F(OfferCacheTest, AnotherConnectionsCommitEmptiesIt) {
   EXPECT_EQ(offer().price.minor, 2500);
   auto other = store::open_sqlite(db_path_, store::OpenMode::read_write).value();

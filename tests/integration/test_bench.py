@@ -28,7 +28,8 @@ class CheckoutBenchTest(unittest.TestCase):
         self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
         lines = out.stdout.splitlines()
         runs = {fields(l)["kind"]: fields(l) for l in lines if l.startswith("checkout ")}
-        self.assertEqual(set(runs), {"uniform", "hot", "uniform+pay"}, out.stdout)
+        self.assertEqual(set(runs), {"uniform", "hot", "uniform+pay", "uniform+edits"}, out.stdout)
+        self.assertTrue(any(re.match(r"price edits=[1-9]", l) for l in lines), out.stdout)
         for kind, r in runs.items():
             self.assertGreater(float(r["per_s"]), 0, kind)
             self.assertEqual(r["errors"], "0", kind)
