@@ -137,6 +137,12 @@ int main(int argc, char** argv) {
   flows::TradeConfig cfg;
   order::AddressFields address{"压测", "+8613800138000", "330106", "文三路 90 号", std::nullopt};
 
+  // JISHI_BENCH_EDITS_EVERY=N: in the uniform run, the merchant changes a random SKU's price
+  // after every N checkouts (each change reaches the offer cache).
+  const char* edits_every_env = std::getenv("JISHI_BENCH_EDITS_EVERY");
+  const std::int64_t edits_every = edits_every_env ? std::stoll(edits_every_env) : 0;
+  std::atomic<std::int64_t> edits_in_flight{0};
+
   for (bool hot : {false, true}) {
     std::atomic<std::int64_t> in_flight{0}, failed{0}, done{0};
     std::mutex mutex;
@@ -149,6 +155,20 @@ int main(int argc, char** argv) {
     auto deadline = start + std::chrono::duration<double>(seconds);
     while (SteadyClock::now() < deadline) {
       while (in_flight.load() >= 256) in_flight.wait(in_flight.load());
+      if (!hot && edits_every > 0 && n > 0 && n % edits_every == 0) {
+        catalog::SkuPatch patch;
+        patch.price = Money{100 + static_cast<std::int64_t>(rng() % 100), cny};
+        catalog::SkuId sku{skus[rng() % skus.size()]};
+        edits_in_flight.fetch_add(1);
+        writer.submit(store::make_command(
+            [&env, sku, patch](store::Tx& tx) {
+              return catalog::update_sku(tx, env, sku, patch).has_value();
+            },
+            [&](store::Outcome) {
+              edits_in_flight.fetch_sub(1);
+              edits_in_flight.notify_one();
+            }));
+      }
       flows::CheckoutRequest req;
       req.buyer = UserId{1000 + static_cast<std::int64_t>(n % 64)};
       req.token = "inprocess-" + std::to_string(hot) + "-" + std::to_string(n++) + "-bench";
@@ -181,6 +201,7 @@ int main(int argc, char** argv) {
           }));
     }
     while (in_flight.load() > 0) in_flight.wait(in_flight.load());
+    while (edits_in_flight.load() > 0) edits_in_flight.wait(edits_in_flight.load());
     double elapsed = std::chrono::duration<double>(SteadyClock::now() - start).count();
     double checkouts = std::max<double>(1, static_cast<double>(done.load()));
     double cpu_us = (cpu_seconds() - cpu0) * 1e6 / checkouts;
