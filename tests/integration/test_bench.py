@@ -21,8 +21,8 @@ def fields(line):
 
 class CheckoutBenchTest(unittest.TestCase):
     def test_the_harness_measures_checkouts_and_a_crowds_flash_sale(self):
-        env = dict(os.environ, BENCH_FLASH_UNITS="60", BENCH_FLASH_BUYERS="150", BENCH_FLASH_MAX_SECONDS="30",
-                   BENCH_CONNECTIONS="8")
+        env = dict(os.environ, BENCH_FLASH_UNITS="60", BENCH_FLASH_BUYERS="150",
+                   BENCH_FLASH_MAX_SECONDS="30", BENCH_FLASH_CONNECTIONS="8", BENCH_CONNECTIONS="8")
         out = subprocess.run([sys.executable, BENCH, JISHI, "1", "200"], env=env,
                              capture_output=True, text=True, timeout=300)
         self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
