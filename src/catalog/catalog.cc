@@ -603,28 +603,38 @@ constexpr std::size_t kScansMax = 16;
 // than this many (a write in the current transaction, which a rollback would only undo).
 constexpr std::int64_t kChangesKept = 1'000;
 
-// Every column an offer is made of, per table (see catalog.h). Each table gets three TEMP
-// triggers: an update of one of these columns, a deletion, and an insertion. Each gives the
+// Every column an offer is made of, per table (see catalog.h), and `spec`. Each table gets three
+// TEMP triggers: an update of one of these columns, a deletion, and an insertion. Each gives the
 // offers a new random token and logs which offers changed, with that token: a SKU ('s'), a
-// product's SKUs ('p') or a category's ('c', which empties the cache). An insertion can change
-// a cached offer only through REPLACE, whose deletions fire no DELETE trigger while
-// recursive_triggers is off: the rows it deletes conflict with the new one on its key or on
-// another unique column, so an inserted SKU logs itself and its product (UNIQUE (product_id,
-// spec)), a product itself (its only unique column is its key) and a category its category.
+// product's SKUs ('p') or a category's ('c', which empties the cache).
+// A REPLACE (INSERT OR REPLACE, UPDATE OR REPLACE) deletes the rows its new values conflict
+// with, and fires no DELETE trigger while recursive_triggers is off. They conflict on the key
+// or on another unique column: UNIQUE (product_id, spec) of a SKU, a category's code. So an
+// inserted SKU logs itself and its product, and an updated one its new product when its
+// product or spec changed; a product has no other unique column; a category empties it all.
+// The log keeps its last kLogRowsMax rows: a cache that has not applied a row dropped from it
+// empties (the last change it applied is gone), so a long run of catalog writes without a
+// checkout costs memory only up to that bound.
 struct Logged {
   char kind;
-  std::string_view id;  // the expression of the changed row's id, in the trigger
+  std::string_view id;          // the expression of the changed row's id, in the trigger
+  std::string_view when = "1";  // logged only when this holds
 };
 struct WatchedTable {
   std::string_view table, columns;
   std::vector<Logged> on_update, on_insert, on_delete;
 };
 
+constexpr std::int64_t kLogRowsMax = 10'000;
+
 const std::vector<WatchedTable>& offer_tables() {
   static const std::vector<WatchedTable> tables{
       {"cat_skus",
-       "id, product_id, spec_text, price, currency, status",
-       {{'s', "OLD.id"}, {'s', "NEW.id"}},
+       "id, product_id, spec, spec_text, price, currency, status",
+       {{'s', "OLD.id"},
+        {'s', "NEW.id"},
+        {'p', "NEW.product_id",
+         "OLD.product_id IS NOT NEW.product_id OR OLD.spec IS NOT NEW.spec"}},
        {{'s', "NEW.id"}, {'p', "NEW.product_id"}},
        {{'s', "OLD.id"}}},
       {"cat_products",
@@ -652,8 +662,12 @@ std::string offer_cache_sql() {
              " BEGIN UPDATE cat_offer_token SET n = random();";
       for (const auto& l : logged)
         sql += "INSERT INTO cat_offer_changes (token, kind, id) SELECT n, '" +
-               std::string(1, l.kind) + "', " + std::string(l.id) + " FROM cat_offer_token;";
-      sql += " END;";
+               std::string(1, l.kind) + "', " + std::string(l.id) + " FROM cat_offer_token WHERE " +
+               std::string(l.when) + ";";
+      sql +=
+          "DELETE FROM cat_offer_changes WHERE seq <= (SELECT MAX(seq) FROM "
+          "cat_offer_changes) - " +
+          std::to_string(kLogRowsMax) + "; END;";
     };
     trigger("update", "UPDATE OF " + std::string(w.columns), w.on_update);
     trigger("insert", "INSERT", w.on_insert);
@@ -694,17 +708,23 @@ Status check_offer_cache(store::Conn& conn, OfferCache& cache) {
                                     {cache.seq}, [](const store::Row& r) { return r.i64(0); }));
     whole = !logged || *logged != cache.token;
   }
-  std::int64_t seq = whole ? 0 : cache.seq, last_token = cache.token;
+  std::int64_t seq = cache.seq, last_token = cache.token;
   std::vector<std::pair<char, std::int64_t>> changed;
-  JISHI_TRY(
-      conn.query("SELECT seq, token, kind, id FROM temp.cat_offer_changes WHERE seq > $1 "
-                 "ORDER BY seq",
-                 {whole ? std::int64_t{0} : cache.seq}, [&](const store::Row& r) {
-                   seq = r.i64(0);
-                   last_token = r.i64(1);
-                   changed.emplace_back(r.text(2).front(), r.i64(3));
-                   return true;
-                 }));
+  if (whole) {
+    JISHI_ASSIGN_OR_RETURN(
+        auto last, conn.query_one("SELECT COALESCE(MAX(seq), 0) FROM temp.cat_offer_changes", {},
+                                  [](const store::Row& r) { return r.i64(0); }));
+    seq = last.value_or(0);
+  } else {
+    JISHI_TRY(conn.query(
+        "SELECT seq, token, kind, id FROM temp.cat_offer_changes WHERE seq > $1 ORDER BY seq",
+        {cache.seq}, [&](const store::Row& r) {
+          seq = r.i64(0);
+          last_token = r.i64(1);
+          changed.emplace_back(r.text(2).front(), r.i64(3));
+          return true;
+        }));
+  }
   // The last change logged carries the token now (the log is empty: nothing changed since).
   if (!whole && last_token != token) whole = true;
   std::size_t scans = 0;
