@@ -88,6 +88,21 @@ def uscc():
     return body + chars[(31 - s % 31) % 31]
 
 
+def start_perf(run, pid):
+    """With BENCH_PERF_DIR: `perf record` of the server (pid) into perf-RUN.data until stop_perf."""
+    if not PERF_DIR:
+        return None
+    return subprocess.Popen(["perf", "record", "-q", "-F", "499", "--call-graph", PERF_CALLS, "-p", str(pid),
+                             "-o", os.path.join(PERF_DIR, "perf-%s.data" % run.replace("+", "-"))],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop_perf(perf):
+    if perf:
+        perf.send_signal(signal.SIGINT)
+        perf.wait()
+
+
 def main():
     work = tempfile.mkdtemp(prefix="jishi-checkout-bench-")
     env = dict(os.environ, JISHI_ADMIN_PASSWORD=PASSWORD)
@@ -207,17 +222,11 @@ def main():
                     conn.close()
                 editor = threading.Thread(target=edit_prices)
                 editor.start()
-            perf = None
-            if PERF_DIR:  # a CPU profile of the server over this run, for `perf report -i`
-                perf = subprocess.Popen(["perf", "record", "-q", "-F", "499", "--call-graph", PERF_CALLS, "-p", str(server.pid),
-                                         "-o", os.path.join(PERF_DIR, "perf-%s.data" % kind.replace("+", "-"))],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            perf = start_perf(kind, server.pid)
             out = subprocess.run(["wrk", "-t2", "-c%d" % CONNECTIONS, "-d%ds" % SECONDS, "--latency",
                                   "-s", os.path.join(HERE, "checkout.lua"), "http://127.0.0.1:%d" % port],
                                  env=wenv, capture_output=True, text=True).stdout
-            if perf:
-                perf.send_signal(2)
-                perf.wait()
+            stop_perf(perf)
             if kind == "uniform+edits":
                 editing.set()
                 editor.join()
@@ -304,11 +313,7 @@ def main():
         with open(flash_file, "w") as f:
             f.write(flash_sku)
         wenv["JISHI_BENCH_SKUS"] = flash_file
-        perf = None
-        if PERF_DIR:
-            perf = subprocess.Popen(["perf", "record", "-q", "-F", "499", "--call-graph", PERF_CALLS, "-p", str(server.pid),
-                                     "-o", os.path.join(PERF_DIR, "perf-flash.data")],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        perf = start_perf("flash", server.pid)
         started = time.time()
         wrk = subprocess.Popen(["wrk", "-t2", "-c%d" % FLASH_CONNECTIONS, "-d%ds" % FLASH_MAX_SECONDS, "-s",
                                 os.path.join(HERE, "checkout.lua"), "http://127.0.0.1:%d" % port],
@@ -325,9 +330,7 @@ def main():
         wrk.send_signal(signal.SIGINT)
         flash_out = wrk.communicate(timeout=30)[0]
         unexpected = re.search(r"unexpected_responses=(\d+)", flash_out)
-        if perf:
-            perf.send_signal(2)
-            perf.wait()
+        stop_perf(perf)
         _, level = call(port, "GET", "/api/v1/skus/%s/stock" % flash_sku, None, seller)
         sold = level["reserved"] - reserved_before
         oversold = max(0, sold - FLASH_UNITS)
