@@ -588,7 +588,6 @@ struct OfferCache {
   bool valid = false;
   std::int64_t token = 0;         // temp.cat_offer_token when the entries were last brought up
   std::int64_t seq = 0;           // the last change (temp.cat_offer_changes) applied then; 0: none
-  std::int64_t pruned_at = 0;     // seq when the log was last cut back
   std::int64_t data_version = 0;  // PRAGMA data_version then
   std::unordered_map<std::int64_t, SkuOffer> entries;
   OfferCacheStats stats;
@@ -599,9 +598,6 @@ constexpr std::string_view kOfferCache = "catalog.offer_cache";
 // More product or category changes than this at once empty the cache rather than scan it for
 // each product's SKUs.
 constexpr std::size_t kScansMax = 16;
-// The change log keeps its rows up to the last one applied; older ones go once there are more
-// than this many (a write in the current transaction, which a rollback would only undo).
-constexpr std::int64_t kChangesKept = 1'000;
 
 // Every column an offer is made of, per table (see catalog.h), and `spec`. Each table gets three
 // TEMP triggers: an update of one of these columns, a deletion, and an insertion. Each gives the
@@ -612,9 +608,9 @@ constexpr std::int64_t kChangesKept = 1'000;
 // or on another unique column: UNIQUE (product_id, spec) of a SKU, a category's code. So an
 // inserted SKU logs itself and its product, and an updated one its new product when its
 // product or spec changed; a product has no other unique column; a category empties it all.
-// The log keeps its last kLogRowsMax rows: a cache that has not applied a row dropped from it
-// empties (the last change it applied is gone), so a long run of catalog writes without a
-// checkout costs memory only up to that bound.
+// The triggers keep the log's last kLogRowsMax rows: a cache that has not applied a row dropped
+// from it empties (the last change it applied is gone), so a long run of catalog writes without
+// a checkout costs memory only up to that bound, and reading the offers never writes.
 struct Logged {
   char kind;
   std::string_view id;          // the expression of the changed row's id, in the trigger
@@ -625,7 +621,7 @@ struct WatchedTable {
   std::vector<Logged> on_update, on_insert, on_delete;
 };
 
-constexpr std::int64_t kLogRowsMax = 10'000;
+constexpr std::int64_t kLogRowsMax = 1'000;
 
 const std::vector<WatchedTable>& offer_tables() {
   static const std::vector<WatchedTable> tables{
@@ -744,12 +740,6 @@ Status check_offer_cache(store::Conn& conn, OfferCache& cache) {
   cache.token = token;
   cache.seq = seq;
   cache.data_version = version;
-  // The log only needs its rows from the last one applied on. (A rollback of this DELETE
-  // brings back rows before that one, which are never read again.)
-  if (seq - cache.pruned_at > kChangesKept || seq < cache.pruned_at) {
-    JISHI_TRY(conn.exec("DELETE FROM temp.cat_offer_changes WHERE seq < $1", {seq}));
-    cache.pruned_at = seq;
-  }
   return {};
 }
 

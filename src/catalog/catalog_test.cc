@@ -173,16 +173,34 @@ class OfferCacheTest : public CatalogTest {
     product_ = listed("凉鞋", sneakers_, 2500);
     sku_ = product_.skus.front().id;
   }
-  SkuOffer offer() {
-    std::vector<SkuId> ids{sku_};
+  SkuOffer offer_of(SkuId id) {
+    std::vector<SkuId> ids{id};
     auto o = must(offers(*db_, ids));
     EXPECT_EQ(o.size(), 1u);
     return o.empty() ? SkuOffer{} : o.front();
   }
+  SkuOffer offer() { return offer_of(sku_); }
   void set_price(std::int64_t minor) {
     SkuPatch p;
     p.price = Money{minor, cny_};
     ASSERT_TRUE(update_sku(*db_, env_, sku_, p));
+  }
+  // Another merchant's SKU, listed at 900.
+  SkuId other_sku() { return listed("拖鞋", sneakers_, 900, OrgId{11}).skus.front().id; }
+  // A transaction that changes the price, reads it (the cache holds it), then rolls back.
+  void change_read_and_roll_back(std::int64_t minor) {
+    ASSERT_TRUE(db_->begin());
+    set_price(minor);
+    EXPECT_EQ(offer().price.minor, minor);
+    ASSERT_TRUE(db_->rollback());
+  }
+  // Inside a batch: a command's savepoint that changes the price, reads it, and is undone.
+  void change_read_and_undo_command(std::int64_t minor) {
+    ASSERT_TRUE(db_->exec("SAVEPOINT command"));
+    set_price(minor);
+    EXPECT_EQ(offer().price.minor, minor);
+    ASSERT_TRUE(db_->exec("ROLLBACK TO command"));
+    ASSERT_TRUE(db_->exec("RELEASE command"));
   }
   OfferCacheStats stats() { return offer_cache_stats(*db_).value(); }
   Product product_;
@@ -266,18 +284,11 @@ TEST_F(OfferCacheTest, EveryCommittedChangeToAnOfferIsSeen) {
 TEST_F(OfferCacheTest, RolledBackChangesAreNeverServed) {
   EXPECT_EQ(offer().price.minor, 2500);
   // A transaction that changed the price and read it, then rolled back.
-  ASSERT_TRUE(db_->begin());
-  set_price(3000);
-  EXPECT_EQ(offer().price.minor, 3000);
-  ASSERT_TRUE(db_->rollback());
+  change_read_and_roll_back(3000);
   EXPECT_EQ(offer().price.minor, 2500);
   // A command's savepoint undone inside a batch that commits.
   ASSERT_TRUE(db_->begin());
-  ASSERT_TRUE(db_->exec("SAVEPOINT command"));
-  set_price(3100);
-  EXPECT_EQ(offer().price.minor, 3100);
-  ASSERT_TRUE(db_->exec("ROLLBACK TO command"));
-  ASSERT_TRUE(db_->exec("RELEASE command"));
+  change_read_and_undo_command(3100);
   EXPECT_EQ(offer().price.minor, 2500);
   ASSERT_TRUE(db_->commit());
   // Rolled back with nothing read after it, then another change: the second change's token
@@ -294,32 +305,25 @@ TEST_F(OfferCacheTest, RolledBackChangesAreNeverServed) {
 }
 
 TEST_F(OfferCacheTest, AMerchantsEditLeavesEveryoneElsesOffersCached) {
-  Product other = listed("拖鞋", sneakers_, 900, OrgId{11});
-  SkuId other_sku = other.skus.front().id;
-  auto offer_of = [&](SkuId id) {
-    std::vector<SkuId> ids{id};
-    auto o = must(offers(*db_, ids));
-    EXPECT_EQ(o.size(), 1u);
-    return o.empty() ? SkuOffer{} : o.front();
-  };
+  SkuId other = other_sku();
   offer();
-  offer_of(other_sku);
+  offer_of(other);
   ASSERT_EQ(stats().misses, 2u);
   // A price: that SKU alone.
   set_price(2600);
-  EXPECT_EQ(offer_of(other_sku).price.minor, 900);
+  EXPECT_EQ(offer_of(other).price.minor, 900);
   EXPECT_EQ(stats().hits, 1u);
   EXPECT_EQ(offer().price.minor, 2600);
   EXPECT_EQ(stats().misses, 3u);
   // A product's title: that product's SKUs alone.
   ASSERT_TRUE(
       db_->exec("UPDATE cat_products SET title = '凉拖' WHERE id = $1", {product_.id.value}));
-  EXPECT_EQ(offer_of(other_sku).price.minor, 900);
+  EXPECT_EQ(offer_of(other).price.minor, 900);
   EXPECT_EQ(stats().hits, 2u);
   EXPECT_EQ(offer().title, "凉拖");
   // A new product (a listing elsewhere): nothing cached goes.
   listed("雨靴", sneakers_, 1900, OrgId{12});
-  offer_of(other_sku);
+  offer_of(other);
   offer();
   EXPECT_EQ(stats().hits, 4u);
   EXPECT_EQ(stats().resets, 0u);
@@ -327,32 +331,27 @@ TEST_F(OfferCacheTest, AMerchantsEditLeavesEveryoneElsesOffersCached) {
   // A category's code: everything goes.
   ASSERT_TRUE(db_->exec("UPDATE cat_categories SET code = 'sports-shoes' WHERE id = $1",
                         {sneakers_.value}));
-  EXPECT_EQ(offer_of(other_sku).category_code, "sports-shoes");
+  EXPECT_EQ(offer_of(other).category_code, "sports-shoes");
   EXPECT_EQ(stats().resets, 1u);
 }
 
 TEST_F(OfferCacheTest, AReadOfARolledBackChangeIsNeverServedAfterOtherChanges) {
-  Product other = listed("拖鞋", sneakers_, 900, OrgId{11});
-  SkuId other_sku = other.skus.front().id;
+  SkuId other = other_sku();
+  auto price_other = [&](std::int64_t minor) {
+    ASSERT_TRUE(db_->exec("UPDATE cat_skus SET price = $2 WHERE id = $1", {other.value, minor}));
+  };
   EXPECT_EQ(offer().price.minor, 2500);
   // Changed and read (cached at 3000), then rolled back; then another SKU changes twice, which
   // the log records where the rolled-back change was and after it.
-  ASSERT_TRUE(db_->begin());
-  set_price(3000);
-  EXPECT_EQ(offer().price.minor, 3000);
-  ASSERT_TRUE(db_->rollback());
-  ASSERT_TRUE(db_->exec("UPDATE cat_skus SET price = 950 WHERE id = $1", {other_sku.value}));
-  ASSERT_TRUE(db_->exec("UPDATE cat_skus SET price = 951 WHERE id = $1", {other_sku.value}));
+  change_read_and_roll_back(3000);
+  price_other(950);
+  price_other(951);
   EXPECT_EQ(offer().price.minor, 2500);
   // The same inside a batch: a command's savepoint undone, the batch goes on and commits.
   ASSERT_TRUE(db_->begin());
-  ASSERT_TRUE(db_->exec("SAVEPOINT command"));
-  set_price(3100);
-  EXPECT_EQ(offer().price.minor, 3100);
-  ASSERT_TRUE(db_->exec("ROLLBACK TO command"));
-  ASSERT_TRUE(db_->exec("RELEASE command"));
-  ASSERT_TRUE(db_->exec("UPDATE cat_skus SET price = 960 WHERE id = $1", {other_sku.value}));
-  ASSERT_TRUE(db_->exec("UPDATE cat_skus SET price = 961 WHERE id = $1", {other_sku.value}));
+  change_read_and_undo_command(3100);
+  price_other(960);
+  price_other(961);
   EXPECT_EQ(offer().price.minor, 2500);
   ASSERT_TRUE(db_->commit());
   EXPECT_EQ(offer().price.minor, 2500);
@@ -372,10 +371,10 @@ TEST_F(OfferCacheTest, AReplaceThatDeletesAnotherSkuOfTheProductIsSeen) {
 TEST_F(OfferCacheTest, AnUpdateOrReplaceThatDeletesAnotherSkuIsSeen) {
   // Moved onto the cached SKU's product (every SKU here has the same spec): UNIQUE (product_id,
   // spec) makes the REPLACE delete the cached SKU, with no DELETE trigger.
-  Product other = listed("拖鞋", sneakers_, 900, OrgId{11});
+  SkuId other = other_sku();
   EXPECT_EQ(offer().price.minor, 2500);
   ASSERT_TRUE(db_->exec("UPDATE OR REPLACE cat_skus SET product_id = $1 WHERE id = $2",
-                        {product_.id.value, other.skus.front().id.value}));
+                        {product_.id.value, other.value}));
   std::vector<SkuId> ids{sku_};
   EXPECT_TRUE(must(offers(*db_, ids)).empty()) << "served a deleted SKU";
   // The same through a sibling's spec, with spec_text or alone.
@@ -539,10 +538,10 @@ TEST_F(OfferCacheTest, TheChangeLogStaysShort) {
   }
   auto rows = must(db_->query_one("SELECT COUNT(*) FROM temp.cat_offer_changes", {},
                                   [](const store::Row& r) { return r.i64(0); }));
-  EXPECT_LE(rows.value_or(0), 2'100);  // two rows per update of a SKU, pruned past 1,000 apart
+  EXPECT_LE(rows.value_or(0), 2'100);  // two rows per update of a SKU; the triggers keep 1,000
   EXPECT_EQ(stats().resets, 0u);
-  // Catalog writes with no checkout between (a bulk import): the triggers keep the last 10,000
-  // rows, and the cache, whose last change applied went with the rest, empties.
+  // Catalog writes with no checkout between (a bulk import): the triggers keep the last rows,
+  // and the cache, whose last change applied went with the rest, empties.
   for (int i = 0; i < 6'000; ++i) set_price(9'000 + i);
   rows = must(db_->query_one("SELECT COUNT(*) FROM temp.cat_offer_changes", {},
                              [](const store::Row& r) { return r.i64(0); }));
