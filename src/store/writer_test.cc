@@ -337,7 +337,13 @@ TEST(WriterPipelined, RandomisedOutcomesMatchTheTableAcrossCheckpoints) {
         for (auto& p : waits) p.get_future().wait();
       });
     for (auto& th : threads) th.join();
-    // The writer checkpointed on its own: the pages reached the database file.
+    // The writer checkpointed on its own: the pages reach the database file. The checkpointer
+    // works beside the writer, so its copy may still be under way when the last command is
+    // answered; it has at most 30 s to land (a clean CI run once looked too early).
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::filesystem::file_size(path) <= (4u << 20) &&
+           std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
     EXPECT_GT(std::filesystem::file_size(path), 4u << 20);
   }
   auto r = std::move(open_sqlite(path, OpenMode::read_only).value());
