@@ -57,6 +57,11 @@ PERF_CALLS = os.environ.get("BENCH_PERF_CALL_GRAPH", "fp")  # "dwarf" for code w
 # sold the 100,000 units in 6.8-10.0 s on the 2-core VM, against ~5.8 s with 256).
 FLASH_CONNECTIONS = int(os.environ.get("BENCH_FLASH_CONNECTIONS", "256"))
 FLASH_MAX_SECONDS = int(os.environ.get("BENCH_FLASH_MAX_SECONDS", "120"))
+# For experiments: the runs to make (a comma-separated subset of floor, uniform, hot,
+# uniform+pay, uniform+edits; all by default), and server settings (`key=value ...`, passed as
+# `serve --set`).
+KINDS = os.environ.get("BENCH_KINDS", "floor,uniform,hot,uniform+pay,uniform+edits").split(",")
+SERVER_SET = os.environ.get("BENCH_SERVER_SET", "").split()
 HERE = os.path.dirname(os.path.abspath(__file__))
 PASSWORD = "bench-password-1"
 
@@ -111,7 +116,8 @@ def main():
     server = subprocess.Popen([JISHI, "serve", "--data-dir", work, "--listen", "127.0.0.1:0",
                                "--set", "password_hash_cost=min", "--set", "rate_limit_per_s=1000000",
                                "--set", "rate_limit_burst=1000000", "--set", "log_level=warn",
-                               "--set", "simulator_notify_retry_ms=50"],
+                               "--set", "simulator_notify_retry_ms=50"]
+                              + [a for kv in SERVER_SET for a in ("--set", kv)],
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
         port = None
@@ -197,6 +203,8 @@ def main():
         # go faster on this machine than this ceiling of the HTTP path and the load generator.
         for kind, hot, pay in (("floor", "0", "0"), ("uniform", "0", "0"), ("hot", "1", "0"),
                                ("uniform+pay", "0", "1"), ("uniform+edits", "0", "0")):
+            if kind not in KINDS:
+                continue
             if pay == "1":
                 _, before = call(port, "GET", "/api/v1/me/wallet", None, buyer)
             wenv = dict(os.environ, JISHI_BENCH_TOKEN=buyer, JISHI_BENCH_SKUS=sku_file,

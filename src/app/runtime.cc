@@ -188,7 +188,7 @@ int serve(Runtime& rt) {
 
   http::ServerOptions so;
   so.listen = c.listen;
-  so.io_threads = c.io_threads;
+  so.io_threads = io_threads_for(c.io_threads, std::thread::hardware_concurrency());
   so.access_log = c.access_log;
   so.web_root = c.web_root;
   so.rate_limit_per_s = c.rate_limit_per_s;
@@ -246,7 +246,7 @@ int serve(Runtime& rt) {
   // Tests and scripts read this line to find the port (with --listen HOST:0).
   std::cout << "jishi listening on http://" << host << ":" << *port << std::endl;
   spdlog::info("serving data_dir={} listen={}:{} io_threads={}", c.data_dir, host, *port,
-               c.io_threads);
+               so.io_threads);
   std::atomic<bool> stopping{false};
   std::thread after_start;
   if (rt.after_start) after_start = std::thread([&] { rt.after_start(services, stopping); });

@@ -1,6 +1,7 @@
 #include "core/config.h"
 
 #include <toml++/toml.h>
+#include <algorithm>
 #include <charconv>
 #include <functional>
 
@@ -63,7 +64,7 @@ const std::vector<Key>& keys() {
        }},
       {"io_threads",
        [](Config& c, std::string_view v) -> Status {
-         JISHI_ASSIGN_OR_RETURN(auto n, to_int("io_threads", v, 1, 256));
+         JISHI_ASSIGN_OR_RETURN(auto n, to_int("io_threads", v, 0, 256));
          c.io_threads = static_cast<int>(n);
          return {};
        }},
@@ -382,6 +383,11 @@ Status config_validate(const Config& config) {
   if (config.writer_batch_max > config.writer_queue_max)
     return fail(Code::validation_failed, "writer_batch_max must not exceed writer_queue_max");
   return {};
+}
+
+int io_threads_for(int configured, unsigned cores) {
+  if (configured > 0) return configured;
+  return cores > 2 ? static_cast<int>(std::min(cores - 1, 256u)) : 1;
 }
 
 }  // namespace jishi

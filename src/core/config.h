@@ -15,8 +15,9 @@ namespace jishi {
 struct Config {
   std::string data_dir = ".";  // holds jishi.db, the key file, uploads
   std::string listen = "127.0.0.1:8080";
-  int io_threads = 2;  // HTTP I/O threads; the writer has its own thread
-  int node_id = 0;     // Snowflake node, unique per app server
+  // HTTP I/O threads; 0 (the default) is one per core the writer leaves (io_threads_for).
+  int io_threads = 0;
+  int node_id = 0;  // Snowflake node, unique per app server
   std::size_t read_connections = 4;
   std::size_t writer_batch_max = 1000;
   std::size_t writer_queue_max = 8192;
@@ -80,6 +81,12 @@ struct Config {
 
 // Sets one key from its text form, validating it. Keys use snake_case as in the TOML file.
 Status config_set(Config& config, std::string_view key, std::string_view value);
+
+// The I/O threads to run: `configured` if set, else one per core but the writer's (at least
+// one). On 2 cores that is one: measured under checkout load, a second I/O thread only adds
+// context switches beside the writer, its syncer and the clients (~18% more server CPU per
+// checkout, docs/performance.md). `cores` is std::thread::hardware_concurrency() (0: unknown).
+int io_threads_for(int configured, unsigned cores);
 // The keys config_set accepts, for --help and docs.
 std::vector<std::string_view> config_keys();
 Status config_apply_toml_file(Config& config, const std::string& path);

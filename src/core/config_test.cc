@@ -61,9 +61,27 @@ TEST(Config, RejectsBadValuesWithTheKeyName) {
   EXPECT_FALSE(config_set(c, "listen", "h:70000"));
   EXPECT_FALSE(config_set(c, "no_such_key", "1"));
   EXPECT_FALSE(config_set(c, "log_level", "loud"));
+  EXPECT_FALSE(config_set(c, "io_threads", "257"));
   std::string bad = "JISHI_IO_THREADS=-1";
   char* env[] = {bad.data(), nullptr};
   EXPECT_FALSE(config_apply_env(c, env));
+}
+
+// By default the writer keeps a core and the HTTP I/O threads take the others, at least one;
+// a configured count is used as it is.
+TEST(Config, IoThreadsDefaultToTheCoresTheWriterLeaves) {
+  Config c;
+  EXPECT_EQ(c.io_threads, 0);
+  EXPECT_EQ(io_threads_for(c.io_threads, 2), 1);
+  EXPECT_EQ(io_threads_for(c.io_threads, 1), 1);
+  EXPECT_EQ(io_threads_for(c.io_threads, 0), 1);  // hardware_concurrency() unknown
+  EXPECT_EQ(io_threads_for(c.io_threads, 4), 3);
+  EXPECT_EQ(io_threads_for(c.io_threads, 64), 63);
+  ASSERT_TRUE(config_set(c, "io_threads", "2"));
+  EXPECT_EQ(io_threads_for(c.io_threads, 2), 2);
+  EXPECT_EQ(io_threads_for(c.io_threads, 64), 2);
+  ASSERT_TRUE(config_set(c, "io_threads", "0"));
+  EXPECT_EQ(io_threads_for(c.io_threads, 8), 7);
 }
 
 TEST(Config, PayTimezoneMustBeAZoneTheServerKnows) {
