@@ -55,13 +55,31 @@ class ApiTest(unittest.TestCase):
 
     # --- accounts ------------------------------------------------------------------------
     def test_threads_are_named_for_operators(self):
-        """`top -H` and perf show what each thread is: the writer, its syncer, the I/O threads."""
-        tasks = "/proc/%d/task" % self.server.proc.pid
-        names = set()
-        for tid in os.listdir(tasks):
-            with open(os.path.join(tasks, tid, "comm")) as f:
-                names.add(f.read().strip())
-        self.assertLessEqual({"jishi-writer", "jishi-sync", "jishi-io", "jishi-jobs", "jishi-pay"}, names)
+        """`top -H` and perf show what each thread is: the writer, its syncer, the I/O threads
+        (the main one, `jishi`, and one `jishi-io` per further core: by default the writer keeps
+        a core and the I/O threads take the others)."""
+        def names_of(server):
+            tasks = "/proc/%d/task" % server.proc.pid
+            names = []
+            for tid in os.listdir(tasks):
+                with open(os.path.join(tasks, tid, "comm")) as f:
+                    names.append(f.read().strip())
+            return names
+        def io_threads_of(server, expected):
+            # The I/O threads start beside the line that announces the port: give them a moment.
+            deadline = time.time() + 10
+            while names_of(server).count("jishi-io") < expected and time.time() < deadline:
+                time.sleep(0.01)
+            return names_of(server).count("jishi-io")
+        names = names_of(self.server)
+        self.assertLessEqual({"jishi", "jishi-writer", "jishi-sync", "jishi-jobs", "jishi-pay"}, set(names))
+        expected = max(1, (os.cpu_count() or 1) - 1) - 1
+        self.assertEqual(io_threads_of(self.server, expected), expected)
+        s = Server({"io_threads": "3"}).start()
+        try:
+            self.assertEqual(io_threads_of(s, 2), 2)
+        finally:
+            s.cleanup()
 
     def test_register_login_me(self):
         c = self.server.client()
