@@ -18,24 +18,56 @@ Stock read_stock(const store::Row& r) {
   return Stock{r.i64(0), OrgId{r.i64(1)}, r.i64(2), r.i64(3), r.i64(4)};
 }
 
-bool deferring(const store::Conn& conn) {
-  return conn.marked(kDeferredReservations);
+}  // namespace
+
+// The writer's deferred units per SKU, in memory, with the undo log that makes them follow the
+// transaction (store::WriterHook's mark / undo_to / committed): every change since the batch
+// began is logged as (SKU, delta), and undoing to a mark takes the changes after it back in
+// reverse. Ordered by SKU for the fold's slices.
+struct DeferredUnits {
+  std::map<std::int64_t, std::int64_t> units;  // SKU -> units (> 0)
+  std::vector<std::pair<std::int64_t, std::int64_t>> undo;
+
+  std::int64_t of(std::int64_t sku) const {
+    auto it = units.find(sku);
+    return it == units.end() ? 0 : it->second;
+  }
+  void add(std::int64_t sku, std::int64_t delta) {
+    if (delta == 0) return;
+    apply(sku, delta);
+    undo.emplace_back(sku, delta);
+  }
+  void undo_to(std::size_t mark) {
+    while (undo.size() > mark) {
+      auto [sku, delta] = undo.back();
+      undo.pop_back();
+      apply(sku, -delta);
+    }
+  }
+
+ private:
+  void apply(std::int64_t sku, std::int64_t delta) {
+    auto [it, fresh] = units.try_emplace(sku, 0);
+    it->second += delta;
+    if (it->second == 0) units.erase(it);
+  }
+};
+
+namespace {
+
+DeferredUnits* deferred_units(const store::Conn& conn) {
+  return conn.attachment<DeferredUnits>(kDeferredReservations);
 }
 
 // A SKU's deferred units (the caller adds them to its row, then clears them: in that order, so
 // that a refused UPDATE leaves them where they were).
-Result<std::int64_t> deferred_of(store::Tx& tx, std::int64_t sku_id) {
-  if (!deferring(tx)) return 0;
-  JISHI_ASSIGN_OR_RETURN(
-      auto n, tx.query_one("SELECT n FROM temp.inv_reserving WHERE sku_id = $1", {sku_id},
-                           [](const store::Row& r) { return r.i64(0); }));
-  return n.value_or(0);
+std::int64_t deferred_of(const store::Tx& tx, std::int64_t sku_id) {
+  const auto* d = deferred_units(tx);
+  return d ? d->of(sku_id) : 0;
 }
 
-Status clear_deferred(store::Tx& tx, std::int64_t sku_id, std::int64_t deferred) {
-  if (deferred > 0)
-    JISHI_TRY(tx.exec("DELETE FROM temp.inv_reserving WHERE sku_id = $1", {sku_id}));
-  return {};
+void clear_deferred(store::Tx& tx, std::int64_t sku_id, std::int64_t deferred) {
+  if (auto* d = deferred_units(tx)) d->add(sku_id, -deferred);
 }
 
 Status journal(store::Tx& tx, Env& env, std::int64_t sku_id, std::string_view kind,
@@ -56,7 +88,7 @@ Result<StockChange> move(store::Tx& tx, Env& env, std::int64_t sku_id, std::stri
                          const std::optional<std::string>& reference,
                          std::optional<std::int64_t> actor) {
   // The SKU's deferred reservations, if any, join the row in the same UPDATE.
-  JISHI_ASSIGN_OR_RETURN(std::int64_t deferred, deferred_of(tx, sku_id));
+  std::int64_t deferred = deferred_of(tx, sku_id);
   auto after = tx.query_one(
       "UPDATE inv_stock SET on_hand = on_hand + $2, reserved = reserved + $3, updated_at_us = $4 "
       "WHERE sku_id = $1 RETURNING on_hand, reserved",
@@ -69,7 +101,7 @@ Result<StockChange> move(store::Tx& tx, Env& env, std::int64_t sku_id, std::stri
     return std::unexpected(after.error());
   }
   if (!*after) return fail(Code::not_found, "no stock record for SKU " + std::to_string(sku_id));
-  JISHI_TRY(clear_deferred(tx, sku_id, deferred));
+  clear_deferred(tx, sku_id, deferred);
   // The journal records every change of on_hand. Reserved units are accounted for by their
   // holders (the lines of unpaid orders), so a pure reservation move adds no entry.
   if (delta_on_hand != 0)
@@ -139,11 +171,11 @@ Result<StockChange> set_on_hand(store::Tx& tx, Env& env, std::int64_t sku_id, Or
   if (note.size() > limits::reason_bytes_max)
     return fail(Code::validation_failed, "note is too long", "/note");
   // The SKU's deferred reservations join the row first: the count is checked against them.
-  JISHI_ASSIGN_OR_RETURN(std::int64_t deferred, deferred_of(tx, sku_id));
+  std::int64_t deferred = deferred_of(tx, sku_id);
   if (deferred > 0) {
     JISHI_TRY(tx.exec("UPDATE inv_stock SET reserved = reserved + $2 WHERE sku_id = $1",
                       {sku_id, deferred}));
-    JISHI_TRY(clear_deferred(tx, sku_id, deferred));
+    clear_deferred(tx, sku_id, deferred);
   }
   JISHI_ASSIGN_OR_RETURN(auto current, get_stock(tx, sku_id));
   std::optional<std::string> reference =
@@ -169,7 +201,7 @@ Result<StockChange> set_on_hand(store::Tx& tx, Env& env, std::int64_t sku_id, Or
 Result<std::vector<StockChange>> reserve(store::Tx& tx, Env& env, std::span<const Want> wants) {
   // Lines sharing a SKU are summed before the check: two lines of 3 against 5 in stock fail.
   JISHI_ASSIGN_OR_RETURN(auto skus, per_sku(wants));
-  const bool deferred = deferring(tx);
+  DeferredUnits* deferred = deferred_units(tx);
   std::vector<StockChange> changes;
   std::vector<std::int64_t> short_skus;
   std::int64_t now = env.clock.now_us();
@@ -178,24 +210,18 @@ Result<std::vector<StockChange>> reserve(store::Tx& tx, Env& env, std::span<cons
     // read, then the write: in SQLite a RETURNING clause costs an ephemeral table per
     // statement, more than the extra primary-key read.)
     JISHI_ASSIGN_OR_RETURN(
-        auto available,
-        tx.query_one(deferred
-                         ? "SELECT on_hand - reserved - COALESCE((SELECT n FROM temp.inv_reserving "
-                           "WHERE sku_id = $1), 0) FROM inv_stock WHERE sku_id = $1"
-                         : "SELECT on_hand - reserved FROM inv_stock WHERE sku_id = $1",
-                     {sku}, [](const store::Row& r) { return r.i64(0); }));
+        auto available, tx.query_one("SELECT on_hand - reserved FROM inv_stock WHERE sku_id = $1",
+                                     {sku}, [](const store::Row& r) { return r.i64(0); }));
+    if (available && deferred) *available -= deferred->of(sku);
     if (!available || *available < quantity) {
       short_skus.push_back(sku);
       continue;
     }
     if (!short_skus.empty()) continue;  // failing anyway
     if (deferred) {
-      // Held in the writer's TEMP table until the next fold; the fold's UPDATE meets the
-      // table's CHECKs (reserved <= on_hand).
-      JISHI_TRY(
-          tx.exec("INSERT INTO temp.inv_reserving (sku_id, n) VALUES ($1, $2) "
-                  "ON CONFLICT (sku_id) DO UPDATE SET n = n + excluded.n",
-                  {sku, quantity}));
+      // Held in the writer's memory until the next fold; the fold's UPDATE meets the table's
+      // CHECKs (reserved <= on_hand).
+      deferred->add(sku, quantity);
     } else {
       // The UPDATE still carries the guard (and the table its CHECKs).
       JISHI_ASSIGN_OR_RETURN(
@@ -248,25 +274,22 @@ Result<Page<Movement>> movements(store::Conn& conn, std::int64_t sku_id, std::in
 Result<VerifyReport> verify(store::Conn& conn, std::string_view holds_sql, bool no_writer) {
   VerifyReport report;
   // On the writer's connection the deferred units count as reserved (and must match exactly).
-  const bool deferred = deferring(conn);
+  const DeferredUnits* deferred = deferred_units(conn);
   const bool exact = deferred || no_writer;
   // One pass: the stock rows joined with their journal sums and the units held for them, each
   // summed per SKU in one grouped scan.
   JISHI_TRY(conn.query(
-      std::string("SELECT s.sku_id, s.on_hand, s.reserved") +
-          (deferred
-               ? " + COALESCE((SELECT n FROM temp.inv_reserving r WHERE r.sku_id = s.sku_id), 0)"
-               : "") +
-          ", COALESCE(m.on_hand, 0), COALESCE(h.quantity, 0) "
-          "FROM inv_stock s "
-          "LEFT JOIN (SELECT sku_id, SUM(delta_on_hand) AS on_hand FROM inv_movements "
-          "GROUP BY sku_id) m ON m.sku_id = s.sku_id "
-          "LEFT JOIN (SELECT sku_id, SUM(quantity) AS quantity FROM (" +
+      "SELECT s.sku_id, s.on_hand, s.reserved, COALESCE(m.on_hand, 0), COALESCE(h.quantity, 0) "
+      "FROM inv_stock s "
+      "LEFT JOIN (SELECT sku_id, SUM(delta_on_hand) AS on_hand FROM inv_movements "
+      "GROUP BY sku_id) m ON m.sku_id = s.sku_id "
+      "LEFT JOIN (SELECT sku_id, SUM(quantity) AS quantity FROM (" +
           std::string(holds_sql) +
           ") AS held GROUP BY sku_id) h ON h.sku_id = s.sku_id ORDER BY s.sku_id",
       {}, [&](const store::Row& r) {
         ++report.skus;
-        std::int64_t sku = r.i64(0), on_hand = r.i64(1), reserved = r.i64(2), held = r.i64(4);
+        std::int64_t sku = r.i64(0), on_hand = r.i64(1), held = r.i64(4);
+        std::int64_t reserved = r.i64(2) + (deferred ? deferred->of(sku) : 0);
         auto say = [&](const std::string& what) {
           if (report.problems.size() < limits::verify_problems_max)
             report.problems.push_back("SKU " + std::to_string(sku) + ": " + what);
@@ -312,10 +335,6 @@ namespace {
 // last fold: the fold is small then, and light load sees every reservation at once.
 constexpr std::size_t kSmallFoldCommands = 8;
 
-// The TEMP table's units for the inv_stock row being updated.
-constexpr const char* kDeferredOfRow =
-    "(SELECT n FROM temp.inv_reserving r WHERE r.sku_id = inv_stock.sku_id)";
-
 std::int64_t steady_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
@@ -328,36 +347,41 @@ ReservationDeferral::ReservationDeferral(std::string holds_sql, const Clock& clo
     : holds_sql_(std::move(holds_sql)),
       clock_(clock),
       fold_interval_us_(fold_interval_us),
-      idle_delay_us_(idle_delay_us) {}
+      idle_delay_us_(idle_delay_us),
+      deferred_(std::make_shared<DeferredUnits>()) {}
+
+ReservationDeferral::~ReservationDeferral() = default;
 
 Status ReservationDeferral::prepare(store::Conn& conn) {
+  // The sums of what unpaid orders hold go through a TEMP table of the connection.
   JISHI_TRY(
-      conn.exec_script("CREATE TEMP TABLE IF NOT EXISTS inv_reserving (sku_id INTEGER PRIMARY KEY, "
+      conn.exec_script("CREATE TEMP TABLE IF NOT EXISTS inv_held (sku_id INTEGER PRIMARY KEY, "
                        "n INTEGER NOT NULL CHECK (n > 0))"));
   // reserved := the units unpaid orders hold, where it differs (after a crash, by the units
-  // that had not been folded). The sums go through the TEMP table, which ends empty.
+  // that had not been folded). The TEMP table ends empty.
+  static constexpr const char* kHeldOfRow =
+      "(SELECT n FROM temp.inv_held h WHERE h.sku_id = inv_stock.sku_id)";
   JISHI_TRY(conn.begin());
   auto restored = [&]() -> Result<std::int64_t> {
     std::int64_t now = clock_.now_us();
-    JISHI_TRY(conn.exec("DELETE FROM temp.inv_reserving"));
+    JISHI_TRY(conn.exec("DELETE FROM temp.inv_held"));
     JISHI_TRY(
-        conn.exec("INSERT INTO temp.inv_reserving (sku_id, n) SELECT sku_id, SUM(quantity) "
+        conn.exec("INSERT INTO temp.inv_held (sku_id, n) SELECT sku_id, SUM(quantity) "
                   "FROM (" +
                   holds_sql_ + ") AS held GROUP BY sku_id"));
     JISHI_ASSIGN_OR_RETURN(
         auto cleared,
         conn.exec("UPDATE inv_stock SET reserved = 0, updated_at_us = $1 WHERE reserved <> 0 "
-                  "AND sku_id NOT IN (SELECT sku_id FROM temp.inv_reserving)",
+                  "AND sku_id NOT IN (SELECT sku_id FROM temp.inv_held)",
                   {now}));
     JISHI_ASSIGN_OR_RETURN(
         auto set,
-        conn.exec(
-            std::string("UPDATE inv_stock SET reserved = ") + kDeferredOfRow +
-                ", updated_at_us = $1 WHERE sku_id IN (SELECT sku_id FROM temp.inv_reserving) "
-                "AND reserved <> " +
-                kDeferredOfRow,
-            {now}));
-    JISHI_TRY(conn.exec("DELETE FROM temp.inv_reserving"));
+        conn.exec(std::string("UPDATE inv_stock SET reserved = ") + kHeldOfRow +
+                      ", updated_at_us = $1 WHERE sku_id IN (SELECT sku_id FROM temp.inv_held) "
+                      "AND reserved <> " +
+                      kHeldOfRow,
+                  {now}));
+    JISHI_TRY(conn.exec("DELETE FROM temp.inv_held"));
     return cleared + set;
   }();
   if (!restored) {
@@ -373,22 +397,22 @@ Status ReservationDeferral::prepare(store::Conn& conn) {
         "inventory: restored the reserved units of {} SKUs from unpaid orders (the last run "
         "stopped without folding its deferred reservations)",
         restored_skus_);
-  conn.mark(kDeferredReservations);
+  deferred_->units.clear();
+  deferred_->undo.clear();
+  conn.attach(kDeferredReservations, deferred_);
   last_fold_us_ = steady_us();
   return {};
 }
 
-bool ReservationDeferral::due(store::Conn& conn, std::size_t commands, bool idle, bool stopping) {
+bool ReservationDeferral::due(store::Conn&, std::size_t commands, bool idle, bool stopping) {
   slice_ = false;
   if (commands == 0 || stopping) {
     // The writer has been idle a while after a batch, or stops: fold whatever is deferred.
-    auto any = conn.query_one("SELECT 1 FROM temp.inv_reserving LIMIT 1", {},
-                              [](const store::Row&) { return true; });
-    if (any && !any->has_value()) {
+    if (deferred_->units.empty()) {
       commands_since_fold_ = 0;  // nothing deferred: as good as a fold
       return false;
     }
-    return true;  // on an error too: the fold reports it
+    return true;
   }
   // Light load, where few commands ran since the last full fold, folds everything at once, so
   // that readers see every reservation as soon as it is answered; such a fold is small.
@@ -398,25 +422,28 @@ bool ReservationDeferral::due(store::Conn& conn, std::size_t commands, bool idle
   // every few batches (a uniform checkout dirties ~1.4 random pages; at 64 connections a batch
   // of one leaves the queue empty one time in eight), and folding everything once a second
   // would stall one batch for the whole table. So every batch folds the next slice of the
-  // table in key order, sized to pass over all of it once per interval: each stock page is
+  // SKUs in key order, sized to pass over all of them once per interval: each stock page is
   // written about once per interval, a few pages per batch.
   slice_ = true;
   return true;
 }
 
-namespace {
-// Folds the deferred units of the SKUs in [from, to] into their rows, driven by the TEMP
-// table's keys (an UPDATE ... FROM would scan inv_stock). One SQL text for every fold.
-Status fold_range(store::Tx& tx, std::int64_t now_us, std::int64_t from, std::int64_t to) {
-  static const std::string update =
-      std::string("UPDATE inv_stock SET reserved = reserved + ") + kDeferredOfRow +
-      ", updated_at_us = $1 WHERE sku_id IN (SELECT sku_id FROM temp.inv_reserving "
-      "WHERE sku_id BETWEEN $2 AND $3)";
-  JISHI_TRY(tx.exec(update, {now_us, from, to}));
-  JISHI_TRY(tx.exec("DELETE FROM temp.inv_reserving WHERE sku_id BETWEEN $1 AND $2", {from, to}));
+Status ReservationDeferral::fold(store::Tx& tx, std::int64_t from, std::size_t count) {
+  // One primary-key UPDATE per SKU (what the TEMP table's fold did per row, without the table).
+  std::vector<std::pair<std::int64_t, std::int64_t>> slice;
+  for (auto it = deferred_->units.lower_bound(from);
+       it != deferred_->units.end() && slice.size() < count; ++it)
+    slice.emplace_back(*it);
+  std::int64_t now = clock_.now_us();
+  for (const auto& [sku, n] : slice) {
+    JISHI_TRY(
+        tx.exec("UPDATE inv_stock SET reserved = reserved + $2, updated_at_us = $3 "
+                "WHERE sku_id = $1",
+                {sku, n, now}));
+    deferred_->add(sku, -n);  // undone with the hook's savepoint if the fold fails
+  }
   return {};
 }
-}  // namespace
 
 Status ReservationDeferral::run(store::Tx& tx) {
   std::int64_t now = steady_us();
@@ -424,24 +451,39 @@ Status ReservationDeferral::run(store::Tx& tx) {
   last_fold_us_ = now;
   if (!slice_) {
     commands_since_fold_ = 0;
-    return fold_range(tx, clock_.now_us(), INT64_MIN, INT64_MAX);
+    return fold(tx, INT64_MIN, deferred_->units.size());
   }
   slice_ = false;
-  // COUNT(*) walks the TEMP table's pages, not its rows.
-  JISHI_ASSIGN_OR_RETURN(auto rows, tx.query_one("SELECT COUNT(*) FROM temp.inv_reserving", {},
-                                                 [](const store::Row& r) { return r.i64(0); }));
-  std::int64_t n = rows.value_or(0);
+  auto n = static_cast<std::int64_t>(deferred_->units.size());
   if (n == 0) return {};
   std::int64_t k = std::clamp<std::int64_t>(
       (n * std::max<std::int64_t>(elapsed, 0) + fold_interval_us_ - 1) / fold_interval_us_, 1, n);
-  JISHI_ASSIGN_OR_RETURN(
-      auto upper, tx.query_one("SELECT sku_id FROM temp.inv_reserving WHERE sku_id >= $1 "
-                               "ORDER BY sku_id LIMIT 1 OFFSET $2",
-                               {sweep_from_, k - 1}, [](const store::Row& r) { return r.i64(0); }));
+  // The next k SKUs from where the sweep stands; fewer than k ahead: to the end, then wrap.
+  auto upper = deferred_->units.lower_bound(sweep_from_);
+  for (std::int64_t i = 1; i < k && upper != deferred_->units.end(); ++i) ++upper;
   std::int64_t from = sweep_from_;
-  std::int64_t to = upper ? *upper : INT64_MAX;  // fewer than k ahead: to the end, then wrap
-  sweep_from_ = upper && *upper < INT64_MAX ? *upper + 1 : 0;
-  return fold_range(tx, clock_.now_us(), from, to);
+  sweep_from_ = upper != deferred_->units.end() && upper->first < INT64_MAX ? upper->first + 1 : 0;
+  return fold(tx, from, static_cast<std::size_t>(k));
+}
+
+std::size_t ReservationDeferral::mark() {
+  return deferred_->undo.size();
+}
+
+void ReservationDeferral::undo_to(std::size_t mark) {
+  deferred_->undo_to(mark);
+}
+
+void ReservationDeferral::committed() {
+  deferred_->undo.clear();
+}
+
+std::int64_t ReservationDeferral::deferred_units(std::int64_t sku) const {
+  return deferred_->of(sku);
+}
+
+std::size_t ReservationDeferral::deferred_skus() const {
+  return deferred_->units.size();
 }
 
 }  // namespace jishi::inventory

@@ -17,20 +17,24 @@
 // Functions run inside the caller's transaction.
 //
 // Deferred reservations (the server's writer connection, ReservationDeferral below): there,
-// reserve() does not update inv_stock. It adds the units to a TEMP table of that connection,
-// which SQLite keeps in memory, rolls back with the transaction and its savepoints, and never
-// writes to the log, so a checkout dirties no page of inv_stock (a uniform checkout used to
-// write ~1.4 random stock pages). Every other change of a SKU first takes its deferred units
-// into the row, and the writer folds the whole table into inv_stock at the end of a batch when
-// it falls idle, at least once a second under load, and when it stops. So per SKU, always:
+// reserve() does not update inv_stock. It adds the units to a counter per SKU in the writer's
+// memory, so a checkout dirties no page of inv_stock (a uniform checkout used to write ~1.4
+// random stock pages) and costs one read per SKU. The counters follow the transaction through
+// an undo log: the writer marks it before each command and takes it back whenever it rolls
+// back (store::WriterHook). (Until 2026-11-29, session 12, they were a TEMP table, whose
+// upsert and lookup per SKU cost ~4% of the server's CPU under checkout load.) Every other
+// change of a SKU first takes its deferred units into the row, and the writer folds them into
+// inv_stock at the end of a batch when it falls idle, at least once a second under load, and
+// when it stops. So per SKU, always:
 //   inv_stock.reserved + deferred units == units held by unpaid orders <= on_hand
 // Readers on other connections see inv_stock.reserved, short by the deferred units (none once
 // the writer is idle); the writer decides on the exact figure, so nothing oversells. A crash
-// loses the TEMP table but not the orders' lines: prepare() restores `reserved` from them
-// before the writer starts.
+// loses the counters but not the orders' lines: prepare() restores `reserved` from them before
+// the writer starts.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -114,8 +118,10 @@ struct VerifyReport {
 // no server is running (then nothing can be deferred, and they must be equal).
 Result<VerifyReport> verify(store::Conn& conn, std::string_view holds_sql, bool no_writer = false);
 
-// The connection mark of deferred reservations (store::Conn::mark).
+// The name the deferred units are attached to the writer's connection under (store::Conn).
 inline constexpr std::string_view kDeferredReservations = "inventory.deferred_reservations";
+
+struct DeferredUnits;
 
 // Deferred reservations on the writer's connection (above), as the writer's hook.
 class ReservationDeferral final : public store::WriterHook {
@@ -129,17 +135,28 @@ class ReservationDeferral final : public store::WriterHook {
   ReservationDeferral(std::string holds_sql, const Clock& clock,
                       std::int64_t fold_interval_us = 1'000'000,
                       std::int64_t idle_delay_us = 100'000);
-  // Creates the TEMP table and restores inv_stock.reserved from the units unpaid orders hold
-  // (one transaction; fails when they hold more than is on hand). Marks the connection.
+  ~ReservationDeferral() override;
+  // Restores inv_stock.reserved from the units unpaid orders hold (one transaction; fails when
+  // they hold more than is on hand) and attaches the (empty) deferred units to the connection.
   Status prepare(store::Conn& conn) override;
   bool due(store::Conn& conn, std::size_t commands, bool idle, bool stopping) override;
   std::int64_t idle_delay_us() const override { return idle_delay_us_; }
   // Folds the deferred units into inv_stock.reserved: all of them, or the slice due() chose.
   Status run(store::Tx& tx) override;
+  // The deferred units follow the writer's transaction (store::WriterHook).
+  std::size_t mark() override;
+  void undo_to(std::size_t mark) override;
+  void committed() override;
   // SKUs whose reserved units prepare() had to restore (the last run stopped without folding).
   std::int64_t restored_skus() const { return restored_skus_; }
+  // A SKU's deferred units, and the SKUs with any (not folded yet).
+  std::int64_t deferred_units(std::int64_t sku) const;
+  std::size_t deferred_skus() const;
 
  private:
+  // Folds up to `count` SKUs' units, from SKU `from` on in key order.
+  Status fold(store::Tx& tx, std::int64_t from, std::size_t count);
+
   std::string holds_sql_;
   const Clock& clock_;
   std::int64_t fold_interval_us_, idle_delay_us_;
@@ -148,6 +165,7 @@ class ReservationDeferral final : public store::WriterHook {
   bool slice_ = false;           // the next run() folds a slice, not everything
   std::int64_t sweep_from_ = 0;  // the slice starts at this SKU id
   std::int64_t restored_skus_ = 0;
+  std::shared_ptr<DeferredUnits> deferred_;  // also attached to the writer's connection
 };
 
 }  // namespace jishi::inventory

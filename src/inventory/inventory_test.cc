@@ -2,13 +2,18 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <future>
 #include <iterator>
 #include <map>
+#include <mutex>
 #include <random>
+#include <thread>
 
 #include "store/migrate.h"
 #include "store/sqlite.h"
 #include "store/test_util.h"
+#include "store/writer.h"
 
 namespace jishi::inventory {
 namespace {
@@ -34,17 +39,21 @@ class InventoryTest : public ::testing::TestWithParam<bool> {
     reader_ = std::move(store::open_sqlite(path_, store::OpenMode::read_only).value());
   }
   bool deferring() const { return GetParam(); }
+  // A transaction as the writer runs one, the deferred units following it (WriterHook).
   template <class F>
   auto tx(F f) {
     EXPECT_TRUE(db_->begin());
+    std::size_t mark = deferral_.mark();
     auto r = f(*db_);
     if (r) {
       if (deferring() && auto_fold_ && ++transactions_ % 3 == 0) {
         EXPECT_TRUE(deferral_.run(*db_));
       }
       EXPECT_TRUE(db_->commit());
+      deferral_.committed();
     } else {
       EXPECT_TRUE(db_->rollback());
+      deferral_.undo_to(mark);
     }
     return r;
   }
@@ -54,15 +63,9 @@ class InventoryTest : public ::testing::TestWithParam<bool> {
     ASSERT_TRUE(db_->begin());
     ASSERT_TRUE(deferral_.run(*db_));
     ASSERT_TRUE(db_->commit());
+    deferral_.committed();
   }
-  std::int64_t deferred(std::int64_t sku) {
-    if (!deferring()) return 0;
-    return db_
-        ->query_one("SELECT n FROM inv_reserving WHERE sku_id = $1", {sku},
-                    [](const store::Row& r) { return r.i64(0); })
-        .value()
-        .value_or(0);
-  }
+  std::int64_t deferred(std::int64_t sku) { return deferral_.deferred_units(sku); }
   void stock(std::int64_t sku, std::int64_t units) {
     auto r =
         tx([&](store::Tx& t) { return set_on_hand(t, env_, sku, seller_, units, actor_, ""); });
@@ -278,7 +281,7 @@ TEST_P(InventoryTest, RandomOperationsKeepTheJournalAndCountersEqual) {
 class DeferredTest : public InventoryTest {};
 INSTANTIATE_TEST_SUITE_P(Writer, DeferredTest, ::testing::Values(true));
 
-// A reservation waits in the writer's TEMP table, unseen by readers until a fold, yet the
+// A reservation waits in the writer's memory, unseen by readers until a fold, yet the
 // writer counts it, so nothing oversells meanwhile.
 TEST_P(DeferredTest, UnitsCountForTheWriterBeforeReadersSeeThem) {
   auto_fold_ = false;
@@ -304,7 +307,7 @@ TEST_P(DeferredTest, UnitsCountForTheWriterBeforeReadersSeeThem) {
   expect_verified();
 }
 
-// Under load the writer folds a slice of the table per batch, in key order, wrapping around;
+// Under load the writer folds a slice of the SKUs per batch, in key order, wrapping around;
 // every slice leaves the books exact, and a sweep folds everything.
 TEST_P(DeferredTest, UnderLoadSlicesFoldTheTableInKeyOrder) {
   auto_fold_ = false;
@@ -318,6 +321,7 @@ TEST_P(DeferredTest, UnderLoadSlicesFoldTheTableInKeyOrder) {
     ASSERT_TRUE(db_->begin());
     ASSERT_TRUE(deferral_.run(*db_));
     ASSERT_TRUE(db_->commit());
+    deferral_.committed();
     std::int64_t in_rows = 0;
     for (std::int64_t sku = 1; sku <= 3; ++sku)
       in_rows += get_stock(*reader_, sku).value()->reserved;
@@ -352,7 +356,7 @@ TEST_P(InventoryTest, ARolledBackReservationLeavesNothingDeferred) {
   expect_verified();
 }
 
-// A crash loses the TEMP table, not the holders: the next start restores `reserved` from them
+// A crash loses the deferred units, not the holders: the next start restores `reserved` from them
 // before anything else runs.
 TEST_P(DeferredTest, AfterACrashPrepareRestoresTheUnitsTheHoldersHold) {
   auto_fold_ = false;
@@ -389,6 +393,160 @@ TEST_P(DeferredTest, AfterACrashPrepareRestoresTheUnitsTheHoldersHold) {
   ReservationDeferral again(kHolds, clock_);
   ASSERT_TRUE(again.prepare(*db_));
   EXPECT_EQ(again.restored_skus(), 0);
+}
+
+// A writer command from a function (the test's commands).
+class FnCommand final : public store::Command {
+ public:
+  FnCommand(std::function<bool(store::Tx&)> run, std::function<void(store::Outcome)> done)
+      : run_(std::move(run)), done_(std::move(done)) {}
+  bool execute(store::Tx& tx) override { return run_(tx); }
+  void complete(store::Outcome o) noexcept override { done_(o); }
+
+ private:
+  std::function<bool(store::Tx&)> run_;
+  std::function<void(store::Outcome)> done_;
+};
+
+// The deferred units follow the real writer's transactions. From four threads at once, at
+// random: holds that succeed, or fail before anything, after reserving only (undone in memory,
+// no replay) or after writing their rows (the batch is replayed with savepoints); closes that
+// release what an order held; and a switch that makes every UPDATE of one SKU's `reserved`
+// fail, so that folds fail part way and are undone under the hook's savepoint (and closes of
+// that SKU fail after writing). After
+// each command, verify() on the writer's connection must find the rows plus the deferred units
+// exactly equal to what the holders hold; after the writer stops, the rows alone.
+TEST(DeferredWriter, RandomOutcomesKeepTheUnitsExact) {
+  auto seed = std::random_device{}();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  auto path = store::testing::fresh_db_path("inventory_writer_random");
+  ManualClock clock{1'800'000'000'000'000};
+  IdGenerator ids{clock, 1};
+  FieldCipher cipher = FieldCipher::from_keys("k", std::string(32, 'k'), std::string(32, 'l'));
+  Env env{clock, ids, cipher};
+  constexpr std::int64_t kSkus = 5;
+  {
+    auto conn = std::move(store::open_sqlite(path, store::OpenMode::read_write).value());
+    ASSERT_TRUE(store::migrate(*conn));
+    ASSERT_TRUE(conn->exec_script(
+        "CREATE TABLE test_holds (order_id BIGINT NOT NULL, sku_id BIGINT NOT NULL, "
+        "quantity BIGINT NOT NULL);"
+        "CREATE TABLE test_switch (refuse INTEGER NOT NULL); INSERT INTO test_switch VALUES (0);"
+        "CREATE TRIGGER test_refuse BEFORE UPDATE OF reserved ON inv_stock "
+        "WHEN (SELECT refuse FROM test_switch) = NEW.sku_id BEGIN SELECT RAISE(ABORT, 'refused'); "
+        "END;"));
+    ASSERT_TRUE(conn->begin());
+    for (std::int64_t sku = 1; sku <= kSkus; ++sku)
+      ASSERT_TRUE(set_on_hand(*conn, env, sku, OrgId{10}, 40, UserId{1}, ""));
+    ASSERT_TRUE(conn->commit());
+    // Slices of a few SKUs per batch (a sweep per 2 ms), and folds when idle.
+    ReservationDeferral deferral(kHolds, clock, 2'000, 1'000);
+    ASSERT_TRUE(deferral.prepare(*conn));
+    metrics::Registry registry;
+    store::WriterOptions opts;
+    opts.hook = &deferral;
+    opts.batch_commands_max = 16;
+    store::Writer w(std::move(conn), opts, &registry);
+    std::mutex mu;
+    std::vector<std::string> problems;
+    std::atomic<int> held{0}, reserved_then_failed{0}, closed{0};
+    auto submit = [&](std::function<bool(store::Tx&)> run) {
+      auto done = std::make_shared<std::promise<store::Outcome>>();
+      auto f = done->get_future();
+      w.submit(std::make_unique<FnCommand>(std::move(run),
+                                           [done](store::Outcome o) { done->set_value(o); }));
+      return f;
+    };
+    std::vector<std::thread> threads;
+    for (unsigned t = 0; t < 4; ++t)
+      threads.emplace_back([&, t] {
+        std::mt19937 rng(seed + t);
+        std::vector<std::future<store::Outcome>> pending;
+        for (int i = 0; i < 400; ++i) {
+          int op = static_cast<int>(rng() % 10);
+          if (op < 6) {
+            std::int64_t order = t * 100'000 + i;
+            std::vector<Want> wants;
+            for (unsigned n = 1 + rng() % 2; n > 0; --n)
+              wants.push_back({1 + static_cast<std::int64_t>(rng() % kSkus),
+                               1 + static_cast<std::int64_t>(rng() % 6)});
+            int fails = static_cast<int>(rng() % 4);  // 0: no; 1: at once; 2: after reserving;
+                                                      // 3: after its rows
+            pending.push_back(submit([&, order, wants, fails](store::Tx& tx) {
+              if (fails == 1) return false;
+              if (!reserve(tx, env, wants)) return false;
+              if (fails == 2) {
+                ++reserved_then_failed;
+                return false;
+              }
+              for (const auto& want : wants)
+                if (!tx.exec("INSERT INTO test_holds VALUES ($1, $2, $3)",
+                             {order, want.sku_id, want.quantity}))
+                  return false;
+              if (fails == 3) return false;
+              ++held;
+              return true;
+            }));
+          } else if (op < 9) {
+            auto skip = static_cast<std::int64_t>(rng() % 8);
+            pending.push_back(submit([&, skip](store::Tx& tx) {
+              auto order = tx.query_one(
+                  "SELECT DISTINCT order_id FROM test_holds ORDER BY order_id LIMIT 1 OFFSET $1",
+                  {skip}, [](const store::Row& r) { return r.i64(0); });
+              if (!order || !*order) return true;
+              std::vector<Want> wants;
+              if (!tx.query("SELECT sku_id, quantity FROM test_holds WHERE order_id = $1",
+                            {**order},
+                            [&](const store::Row& r) {
+                              wants.push_back({r.i64(0), r.i64(1)});
+                              return true;
+                            }) ||
+                  !tx.exec("DELETE FROM test_holds WHERE order_id = $1", {**order}) ||
+                  !release(tx, env, wants))
+                return false;
+              ++closed;
+              return true;
+            }));
+          } else {
+            auto refuse = rng() % 3 == 0 ? 1 + static_cast<std::int64_t>(rng() % kSkus) : 0;
+            pending.push_back(submit([refuse](store::Tx& tx) {
+              return tx.exec("UPDATE test_switch SET refuse = $1", {refuse}).has_value();
+            }));
+          }
+          pending.push_back(submit([&](store::Tx& tx) {
+            auto v = verify(tx, kHolds);
+            std::lock_guard lock(mu);
+            if (!v)
+              problems.push_back(v.error().detail);
+            else if (!v->problems.empty())
+              problems.push_back(v->problems.front());
+            return true;
+          }));
+          if (pending.size() >= 32) {
+            for (auto& p : pending) p.wait();
+            pending.clear();
+          }
+        }
+        for (auto& p : pending) p.wait();
+      });
+    for (auto& th : threads) th.join();
+    submit([](store::Tx& tx) {
+      return tx.exec("UPDATE test_switch SET refuse = 0").has_value();
+    }).wait();
+    EXPECT_TRUE(problems.empty()) << problems.front();
+    // Every path ran: holds and closes, memory-only failures, replays, failed folds.
+    EXPECT_GT(held.load(), 100);
+    EXPECT_GT(closed.load(), 20);
+    EXPECT_GT(reserved_then_failed.load(), 20);
+    EXPECT_GT(w.replays(), 0u);
+    EXPECT_GT(registry.counter("jishi_writer_hook_failures_total", "", "").value(), 0u);
+    w.stop();  // folds what is left
+    EXPECT_EQ(deferral.deferred_skus(), 0u);
+  }
+  auto conn = std::move(store::open_sqlite(path, store::OpenMode::read_only).value());
+  auto v = verify(*conn, kHolds, /*no_writer=*/true);
+  ASSERT_TRUE(v);
+  EXPECT_TRUE(v->problems.empty()) << v->problems.front();
 }
 
 }  // namespace

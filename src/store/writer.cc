@@ -169,18 +169,23 @@ bool execute_one(Command& command, Tx& tx) {
 
 Writer::Pass Writer::execute_all(std::deque<std::unique_ptr<Command>>& batch,
                                  std::vector<Outcome>& outcomes, bool savepoints) {
+  WriterHook* hook = options_.hook;
   for (std::size_t i = 0; i < batch.size(); ++i) {
     outcomes[i] = Outcome::committed;
     if (savepoints && !conn_->exec("SAVEPOINT cmd")) return Pass::broken;
     std::int64_t changes_before = conn_->total_changes();
+    std::size_t mark = hook ? hook->mark() : 0;
     bool ok = execute_one(*batch[i], *conn_);
     if (!ok) {
       outcomes[i] = Outcome::rolled_back;
       if (!savepoints) {
+        // The batch is rolled back and replayed (run_batch undoes the hook's memory then).
         if (conn_->total_changes() != changes_before) return Pass::needs_savepoints;
-        continue;  // failed before writing anything: nothing to undo
+        if (hook) hook->undo_to(mark);  // it changed the hook's memory alone, if anything
+        continue;
       }
       if (!conn_->exec("ROLLBACK TO cmd")) return Pass::broken;
+      if (hook) hook->undo_to(mark);
     }
     if (savepoints && !conn_->exec("RELEASE cmd")) return Pass::broken;
   }
@@ -190,6 +195,7 @@ Writer::Pass Writer::execute_all(std::deque<std::unique_ptr<Command>>& batch,
 void Writer::run_hook(std::size_t commands, bool idle, bool stopping) {
   if (!options_.hook->due(*conn_, commands, idle, stopping)) return;
   if (hook_runs_) hook_runs_->add();
+  std::size_t mark = options_.hook->mark();
   if (auto opened = conn_->exec("SAVEPOINT hook"); !opened) {
     spdlog::error("writer: cannot run the hook: {}", opened.error().detail);
     if (hook_failures_) hook_failures_->add();
@@ -202,17 +208,22 @@ void Writer::run_hook(std::size_t commands, bool idle, bool stopping) {
                 ran ? std::string("RELEASE failed") : ran.error().detail);
   (void)conn_->exec("ROLLBACK TO hook");
   (void)conn_->exec("RELEASE hook");
+  options_.hook->undo_to(mark);
 }
 
 void Writer::run_batch(std::deque<std::unique_ptr<Command>>& batch, bool idle, bool stopping) {
   std::vector<Outcome> outcomes(batch.size(), Outcome::committed);
+  WriterHook* hook = options_.hook;
   bool batch_ok = static_cast<bool>(conn_->begin());
+  std::size_t batch_mark = hook ? hook->mark() : 0;
   if (batch_ok) {
     Pass pass = execute_all(batch, outcomes, false);
     if (pass == Pass::needs_savepoints) {
       replays_.fetch_add(1);
       if (replayed_) replayed_->add();
-      batch_ok = conn_->rollback() && conn_->begin();
+      batch_ok = static_cast<bool>(conn_->rollback());
+      if (hook) hook->undo_to(batch_mark);
+      batch_ok = batch_ok && conn_->begin();
       if (batch_ok) pass = execute_all(batch, outcomes, true);
     }
     batch_ok = batch_ok && pass == Pass::done;
@@ -232,7 +243,10 @@ void Writer::run_batch(std::deque<std::unique_ptr<Command>>& batch, bool idle, b
   if (!batch_ok) {
     if (commit_failures_) commit_failures_->add();
     (void)conn_->rollback();
+    if (hook) hook->undo_to(batch_mark);
     for (auto& o : outcomes) o = Outcome::commit_failed;
+  } else if (hook) {
+    hook->committed();
   }
   batches_.fetch_add(1);
   if (batch_size_) batch_size_->observe(static_cast<double>(batch.size()));

@@ -81,6 +81,16 @@ class WriterHook {
   // Inside the batch's transaction, under a savepoint of its own: a failure is logged and
   // undone alone, and the batch's commands still commit.
   virtual Status run(Tx& tx) = 0;
+
+  // State the module keeps in memory beside the transaction (inventory's deferred units)
+  // follows it through these: the writer takes a mark() after BEGIN, before each command and
+  // before run(); whenever it rolls back to one of those points (a failed command, with or
+  // without its savepoint; the whole batch before a replay, on a failure or a failed COMMIT;
+  // the hook's own savepoint) it calls undo_to() with that mark; after a COMMIT, committed().
+  // Everything between the last committed() and the next BEGIN is thereby durable or undone.
+  virtual std::size_t mark() { return 0; }
+  virtual void undo_to(std::size_t /*mark*/) {}
+  virtual void committed() {}
 };
 
 struct WriterOptions {
