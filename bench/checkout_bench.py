@@ -24,6 +24,8 @@ runs `jishi verify stock` and `jishi verify ledger` on the data.
 With BENCH_PERF_DIR set, `perf record` (call graphs: BENCH_PERF_CALL_GRAPH, fp or dwarf) profiles the server over each run into
 BENCH_PERF_DIR/perf-KIND.data, and over the flash sale into perf-flash.data (read them with
 `perf report -i`).
+For experiments, BENCH_KINDS picks the runs (comma-separated, e.g. `uniform,hot`) and
+BENCH_SERVER_SET passes server settings (`io_threads=1 writer_batch_max=500`, as `serve --set`).
 """
 import concurrent.futures
 import contextlib
