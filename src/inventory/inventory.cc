@@ -32,16 +32,18 @@ struct DeferredUnits {
     auto it = units.find(sku);
     return it == units.end() ? 0 : it->second;
   }
+  // The log's room first: a change is never made without its undo (an allocation failure
+  // leaves both as they were).
   void add(std::int64_t sku, std::int64_t delta) {
     if (delta == 0) return;
+    undo.reserve(undo.size() + 1);
     apply(sku, delta);
     undo.emplace_back(sku, delta);
   }
   void undo_to(std::size_t mark) {
     while (undo.size() > mark) {
-      auto [sku, delta] = undo.back();
+      apply(undo.back().first, -undo.back().second);
       undo.pop_back();
-      apply(sku, -delta);
     }
   }
 
@@ -173,8 +175,12 @@ Result<StockChange> set_on_hand(store::Tx& tx, Env& env, std::int64_t sku_id, Or
   // The SKU's deferred reservations join the row first: the count is checked against them.
   std::int64_t deferred = deferred_of(tx, sku_id);
   if (deferred > 0) {
-    JISHI_TRY(tx.exec("UPDATE inv_stock SET reserved = reserved + $2 WHERE sku_id = $1",
-                      {sku_id, deferred}));
+    JISHI_ASSIGN_OR_RETURN(
+        auto updated, tx.exec("UPDATE inv_stock SET reserved = reserved + $2 WHERE sku_id = $1",
+                              {sku_id, deferred}));
+    if (updated != 1)
+      return fail(Code::internal,
+                  "deferred units of SKU " + std::to_string(sku_id) + " have no stock row");
     clear_deferred(tx, sku_id, deferred);
   }
   JISHI_ASSIGN_OR_RETURN(auto current, get_stock(tx, sku_id));
@@ -436,10 +442,14 @@ Status ReservationDeferral::fold(store::Tx& tx, std::int64_t from, std::size_t c
     slice.emplace_back(*it);
   std::int64_t now = clock_.now_us();
   for (const auto& [sku, n] : slice) {
-    JISHI_TRY(
-        tx.exec("UPDATE inv_stock SET reserved = reserved + $2, updated_at_us = $3 "
-                "WHERE sku_id = $1",
-                {sku, n, now}));
+    JISHI_ASSIGN_OR_RETURN(
+        auto updated, tx.exec("UPDATE inv_stock SET reserved = reserved + $2, updated_at_us = $3 "
+                              "WHERE sku_id = $1",
+                              {sku, n, now}));
+    // Units are deferred only against a stock row, and none is ever deleted; should one be
+    // missing, its units have nowhere to go (`jishi verify stock` then names the SKU).
+    if (updated != 1)
+      spdlog::error("inventory: {} deferred units of SKU {} have no stock row", n, sku);
     deferred_->add(sku, -n);  // undone with the hook's savepoint if the fold fails
   }
   return {};

@@ -8,6 +8,7 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <stdexcept>
 #include <thread>
 
 #include "store/migrate.h"
@@ -410,7 +411,8 @@ class FnCommand final : public store::Command {
 
 // The deferred units follow the real writer's transactions. From four threads at once, at
 // random: holds that succeed, or fail before anything, after reserving only (undone in memory,
-// no replay) or after writing their rows (the batch is replayed with savepoints); closes that
+// no replay), by throwing, after writing their rows (the batch is replayed with savepoints) or
+// with the whole transaction rolled back under them; batches whose COMMIT fails; closes that
 // release what an order held; and a switch that makes every UPDATE of one SKU's `reserved`
 // fail, so that folds fail part way and are undone under the hook's savepoint (and closes of
 // that SKU fail after writing). After
@@ -434,7 +436,11 @@ TEST(DeferredWriter, RandomOutcomesKeepTheUnitsExact) {
         "CREATE TABLE test_switch (refuse INTEGER NOT NULL); INSERT INTO test_switch VALUES (0);"
         "CREATE TRIGGER test_refuse BEFORE UPDATE OF reserved ON inv_stock "
         "WHEN (SELECT refuse FROM test_switch) = NEW.sku_id BEGIN SELECT RAISE(ABORT, 'refused'); "
-        "END;"));
+        "END;"
+        // A row here fails its batch's COMMIT (the key is checked then).
+        "CREATE TABLE test_parent (id INTEGER PRIMARY KEY);"
+        "CREATE TABLE test_child (parent BIGINT NOT NULL REFERENCES test_parent (id) "
+        "DEFERRABLE INITIALLY DEFERRED);"));
     ASSERT_TRUE(conn->begin());
     for (std::int64_t sku = 1; sku <= kSkus; ++sku)
       ASSERT_TRUE(set_on_hand(*conn, env, sku, OrgId{10}, 40, UserId{1}, ""));
@@ -449,7 +455,7 @@ TEST(DeferredWriter, RandomOutcomesKeepTheUnitsExact) {
     store::Writer w(std::move(conn), opts, &registry);
     std::mutex mu;
     std::vector<std::string> problems;
-    std::atomic<int> held{0}, reserved_then_failed{0}, closed{0};
+    std::atomic<int> held{0}, reserved_then_failed{0}, closed{0}, transactions_lost{0};
     auto submit = [&](std::function<bool(store::Tx&)> run) {
       auto done = std::make_shared<std::promise<store::Outcome>>();
       auto f = done->get_future();
@@ -463,27 +469,34 @@ TEST(DeferredWriter, RandomOutcomesKeepTheUnitsExact) {
         std::mt19937 rng(seed + t);
         std::vector<std::future<store::Outcome>> pending;
         for (int i = 0; i < 400; ++i) {
-          int op = static_cast<int>(rng() % 10);
+          int op = static_cast<int>(rng() % 12);
           if (op < 6) {
             std::int64_t order = t * 100'000 + i;
             std::vector<Want> wants;
             for (unsigned n = 1 + rng() % 2; n > 0; --n)
               wants.push_back({1 + static_cast<std::int64_t>(rng() % kSkus),
                                1 + static_cast<std::int64_t>(rng() % 6)});
-            int fails = static_cast<int>(rng() % 4);  // 0: no; 1: at once; 2: after reserving;
-                                                      // 3: after its rows
-            pending.push_back(submit([&, order, wants, fails](store::Tx& tx) {
+            // 0: no; 1: at once; 2: after reserving; 3: after its rows; 4: throws after
+            // reserving; 5: after its rows, SQLite rolls back the whole transaction by itself (as
+            // on an I/O error or a full disk; a ROLLBACK here stands in for it).
+            int fails = static_cast<int>(rng() % 6);
+            pending.push_back(submit([&, order, wants, fails](store::Tx& tx) -> bool {
               if (fails == 1) return false;
               if (!reserve(tx, env, wants)) return false;
               if (fails == 2) {
                 ++reserved_then_failed;
                 return false;
               }
+              if (fails == 4) throw std::runtime_error("a bug in a command");
               for (const auto& want : wants)
                 if (!tx.exec("INSERT INTO test_holds VALUES ($1, $2, $3)",
                              {order, want.sku_id, want.quantity}))
                   return false;
               if (fails == 3) return false;
+              if (fails == 5) {
+                ++transactions_lost;
+                return tx.exec("ROLLBACK").has_value() && order % 2 == 0;
+              }
               ++held;
               return true;
             }));
@@ -506,6 +519,10 @@ TEST(DeferredWriter, RandomOutcomesKeepTheUnitsExact) {
                 return false;
               ++closed;
               return true;
+            }));
+          } else if (op == 11) {
+            pending.push_back(submit([](store::Tx& tx) {
+              return tx.exec("INSERT INTO test_child VALUES (42)").has_value();
             }));
           } else {
             auto refuse = rng() % 3 == 0 ? 1 + static_cast<std::int64_t>(rng() % kSkus) : 0;
@@ -535,13 +552,16 @@ TEST(DeferredWriter, RandomOutcomesKeepTheUnitsExact) {
     }).wait();
     EXPECT_TRUE(problems.empty()) << problems.front();
     // Every path ran: holds and closes, memory-only failures, replays, failed folds.
-    EXPECT_GT(held.load(), 100);
+    EXPECT_GT(held.load(), 50);
     EXPECT_GT(closed.load(), 20);
     EXPECT_GT(reserved_then_failed.load(), 20);
+    EXPECT_GT(transactions_lost.load(), 20);
     EXPECT_GT(w.replays(), 0u);
     EXPECT_GT(registry.counter("jishi_writer_hook_failures_total", "", "").value(), 0u);
+    EXPECT_GT(registry.counter("jishi_writer_commit_failures_total", "", "").value(), 0u);
     w.stop();  // folds what is left
     EXPECT_EQ(deferral.deferred_skus(), 0u);
+    EXPECT_EQ(deferral.mark(), 0u);  // the last COMMIT left no undo behind
   }
   auto conn = std::move(store::open_sqlite(path, store::OpenMode::read_only).value());
   auto v = verify(*conn, kHolds, /*no_writer=*/true);

@@ -87,6 +87,9 @@ class Conn {
   // Rows inserted, updated or deleted through this connection since it was opened. The writer
   // uses it to tell a command that failed before writing from one that must be undone.
   virtual std::int64_t total_changes() const = 0;
+  // Whether a transaction is open. SQLite may roll back a whole transaction by itself on some
+  // errors (I/O, disk full, out of memory); the writer checks this after every command.
+  virtual bool in_transaction() const = 0;
 
   virtual Status begin() = 0;  // a write transaction (SQLite: BEGIN IMMEDIATE)
   virtual Status commit() = 0;
@@ -108,11 +111,9 @@ class Conn {
   // Returns whether the background checkpoint is due (always false without one).
   virtual Result<bool> after_commit() { return false; }
 
-  // Names a module gives this connection once it has prepared it for itself (inventory's
-  // deferred reservations, a TEMP table on the writer's connection), so that the module's
-  // functions can tell without a query. attach() also keeps state of the module's own with the
-  // connection (catalog's offer cache), which attachment<T>() finds by the same name.
-  void mark(std::string_view feature) { attach(feature, nullptr); }
+  // State a module keeps with this connection once it has prepared it for itself (inventory's
+  // deferred units and catalog's offer cache on the writer's connection), found by name with
+  // attachment<T>(), so that the module's functions can tell without a query.
   void attach(std::string_view feature, std::shared_ptr<void> state) {
     for (auto& a : attached_)
       if (a.first == feature) {
@@ -120,11 +121,6 @@ class Conn {
         return;
       }
     attached_.emplace_back(std::string(feature), std::move(state));
-  }
-  bool marked(std::string_view feature) const {
-    for (const auto& a : attached_)
-      if (a.first == feature) return true;
-    return false;
   }
   template <class T>
   T* attachment(std::string_view feature) const {

@@ -107,6 +107,7 @@ class SqliteConn final : public Conn {
   }
 
   std::int64_t total_changes() const override { return sqlite3_total_changes64(db_); }
+  bool in_transaction() const override { return sqlite3_get_autocommit(db_) == 0; }
 
   Status begin() override { return simple("BEGIN IMMEDIATE"); }
   Status commit() override { return simple("COMMIT"); }
@@ -368,7 +369,8 @@ Result<std::unique_ptr<Conn>> open_sqlite(const std::string& path, OpenMode mode
   auto conn = std::make_unique<SqliteConn>(db);
   // WAL lets readers run beside the single writer; synchronous=FULL fsyncs the WAL at every
   // commit, so an acknowledged write survives power loss. temp_store=MEMORY keeps the writer's
-  // TEMP tables (inventory's deferred reservations), their journals and statement journals in
+  // TEMP tables (the offer cache's token and log; inventory's deferred reservations until
+  // session 12), their journals and statement journals in
   // memory: in files they cost a journal write per page and a truncate per COMMIT (~12% of the
   // writer's CPU under checkout load), and nothing in them outlives the connection anyway.
   const char* pragmas = mode == OpenMode::read_only

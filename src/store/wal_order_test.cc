@@ -245,7 +245,8 @@ int temporary_files_opened(const std::string& name, const std::string& setup) {
 
 // A TEMP table in a file costs a journal write (pwrite) per page a transaction first touches
 // and a truncate per COMMIT: under checkout load that was 12% of the writer's CPU and 4 KB of
-// disk writes per checkout (inventory's deferred reservations live in a TEMP table).
+// disk writes per checkout (inventory's deferred reservations lived in a TEMP table then; the
+// offer cache's token and change log still do).
 TEST(WriterFiles, TheWritersTransactionsOpenNoTemporaryFiles) {
   TracingVfs vfs;
   // The control: with temporary files allowed, this workload does spill.

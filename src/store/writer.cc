@@ -176,6 +176,9 @@ Writer::Pass Writer::execute_all(std::deque<std::unique_ptr<Command>>& batch,
     std::int64_t changes_before = conn_->total_changes();
     std::size_t mark = hook ? hook->mark() : 0;
     bool ok = execute_one(*batch[i], *conn_);
+    // SQLite rolled the whole transaction back by itself (an I/O error, a full disk): what the
+    // batch did is gone, and nothing after it may run outside a transaction.
+    if (!conn_->in_transaction()) return Pass::broken;
     if (!ok) {
       outcomes[i] = Outcome::rolled_back;
       if (!savepoints) {
@@ -192,23 +195,26 @@ Writer::Pass Writer::execute_all(std::deque<std::unique_ptr<Command>>& batch,
   return Pass::done;
 }
 
-void Writer::run_hook(std::size_t commands, bool idle, bool stopping) {
-  if (!options_.hook->due(*conn_, commands, idle, stopping)) return;
+bool Writer::run_hook(std::size_t commands, bool idle, bool stopping) {
+  if (!options_.hook->due(*conn_, commands, idle, stopping)) return true;
   if (hook_runs_) hook_runs_->add();
   std::size_t mark = options_.hook->mark();
   if (auto opened = conn_->exec("SAVEPOINT hook"); !opened) {
     spdlog::error("writer: cannot run the hook: {}", opened.error().detail);
     if (hook_failures_) hook_failures_->add();
-    return;
+    return conn_->in_transaction();
   }
   Status ran = options_.hook->run(*conn_);
-  if (ran && conn_->exec("RELEASE hook")) return;
+  if (ran && conn_->exec("RELEASE hook")) return conn_->in_transaction();
   if (hook_failures_) hook_failures_->add();
   spdlog::error("writer: the hook failed and was undone: {}",
                 ran ? std::string("RELEASE failed") : ran.error().detail);
-  (void)conn_->exec("ROLLBACK TO hook");
-  (void)conn_->exec("RELEASE hook");
+  // Its writes and its memory go together: if they cannot be taken back to the savepoint, the
+  // batch fails as a whole (its rollback undoes both).
+  bool undone =
+      conn_->exec("ROLLBACK TO hook") && conn_->exec("RELEASE hook") && conn_->in_transaction();
   options_.hook->undo_to(mark);
+  return undone;
 }
 
 void Writer::run_batch(std::deque<std::unique_ptr<Command>>& batch, bool idle, bool stopping) {
@@ -227,7 +233,7 @@ void Writer::run_batch(std::deque<std::unique_ptr<Command>>& batch, bool idle, b
       if (batch_ok) pass = execute_all(batch, outcomes, true);
     }
     batch_ok = batch_ok && pass == Pass::done;
-    if (batch_ok && options_.hook) run_hook(batch.size(), idle, stopping);
+    if (batch_ok && options_.hook) batch_ok = run_hook(batch.size(), idle, stopping);
   }
   if (batch_ok) {
     auto t0 = std::chrono::steady_clock::now();

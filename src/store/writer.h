@@ -121,7 +121,9 @@ class Writer {
  private:
   void run();
   void run_batch(std::deque<std::unique_ptr<Command>>& batch, bool idle, bool stopping);
-  void run_hook(std::size_t commands, bool idle, bool stopping);
+  // False when the batch must fail: the hook's savepoint could not be undone, or the
+  // transaction is gone.
+  bool run_hook(std::size_t commands, bool idle, bool stopping);
   enum class Pass { done, needs_savepoints, broken };
   Pass execute_all(std::deque<std::unique_ptr<Command>>& batch, std::vector<Outcome>& outcomes,
                    bool savepoints);
