@@ -434,12 +434,18 @@ bool ReservationDeferral::due(store::Conn&, std::size_t commands, bool idle, boo
   return true;
 }
 
-Status ReservationDeferral::fold(store::Tx& tx, std::int64_t from, std::size_t count) {
-  // One primary-key UPDATE per SKU (what the TEMP table's fold did per row, without the table).
+std::vector<std::pair<std::int64_t, std::int64_t>> ReservationDeferral::take(
+    std::int64_t from, std::size_t count) const {
   std::vector<std::pair<std::int64_t, std::int64_t>> slice;
   for (auto it = deferred_->units.lower_bound(from);
        it != deferred_->units.end() && slice.size() < count; ++it)
     slice.emplace_back(*it);
+  return slice;
+}
+
+Status ReservationDeferral::fold(store::Tx& tx,
+                                 std::span<const std::pair<std::int64_t, std::int64_t>> slice) {
+  // One primary-key UPDATE per SKU (what the TEMP table's fold did per row, without the table).
   std::int64_t now = clock_.now_us();
   for (const auto& [sku, n] : slice) {
     JISHI_ASSIGN_OR_RETURN(
@@ -461,7 +467,7 @@ Status ReservationDeferral::run(store::Tx& tx) {
   last_fold_us_ = now;
   if (!slice_) {
     commands_since_fold_ = 0;
-    return fold(tx, INT64_MIN, deferred_->units.size());
+    return fold(tx, take(INT64_MIN, deferred_->units.size()));
   }
   slice_ = false;
   auto n = static_cast<std::int64_t>(deferred_->units.size());
@@ -469,11 +475,10 @@ Status ReservationDeferral::run(store::Tx& tx) {
   std::int64_t k = std::clamp<std::int64_t>(
       (n * std::max<std::int64_t>(elapsed, 0) + fold_interval_us_ - 1) / fold_interval_us_, 1, n);
   // The next k SKUs from where the sweep stands; fewer than k ahead: to the end, then wrap.
-  auto upper = deferred_->units.lower_bound(sweep_from_);
-  for (std::int64_t i = 1; i < k && upper != deferred_->units.end(); ++i) ++upper;
-  std::int64_t from = sweep_from_;
-  sweep_from_ = upper != deferred_->units.end() && upper->first < INT64_MAX ? upper->first + 1 : 0;
-  return fold(tx, from, static_cast<std::size_t>(k));
+  auto slice = take(sweep_from_, static_cast<std::size_t>(k));
+  bool full = slice.size() == static_cast<std::size_t>(k);
+  sweep_from_ = full && slice.back().first < INT64_MAX ? slice.back().first + 1 : 0;
+  return fold(tx, slice);
 }
 
 std::size_t ReservationDeferral::mark() {

@@ -38,6 +38,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/clock.h"
@@ -154,8 +155,11 @@ class ReservationDeferral final : public store::WriterHook {
   std::size_t deferred_skus() const;
 
  private:
-  // Folds up to `count` SKUs' units, from SKU `from` on in key order.
-  Status fold(store::Tx& tx, std::int64_t from, std::size_t count);
+  // Up to `count` SKUs and their deferred units, from SKU `from` on in key order.
+  std::vector<std::pair<std::int64_t, std::int64_t>> take(std::int64_t from,
+                                                          std::size_t count) const;
+  // Folds these SKUs' units into their rows.
+  Status fold(store::Tx& tx, std::span<const std::pair<std::int64_t, std::int64_t>> slice);
 
   std::string holds_sql_;
   const Clock& clock_;

@@ -396,19 +396,6 @@ TEST_P(DeferredTest, AfterACrashPrepareRestoresTheUnitsTheHoldersHold) {
   EXPECT_EQ(again.restored_skus(), 0);
 }
 
-// A writer command from a function (the test's commands).
-class FnCommand final : public store::Command {
- public:
-  FnCommand(std::function<bool(store::Tx&)> run, std::function<void(store::Outcome)> done)
-      : run_(std::move(run)), done_(std::move(done)) {}
-  bool execute(store::Tx& tx) override { return run_(tx); }
-  void complete(store::Outcome o) noexcept override { done_(o); }
-
- private:
-  std::function<bool(store::Tx&)> run_;
-  std::function<void(store::Outcome)> done_;
-};
-
 // The deferred units follow the real writer's transactions. From four threads at once, at
 // random: holds that succeed, or fail before anything, after reserving only (undone in memory,
 // no replay), by throwing, after writing their rows (the batch is replayed with savepoints) or
@@ -459,8 +446,8 @@ TEST(DeferredWriter, RandomOutcomesKeepTheUnitsExact) {
     auto submit = [&](std::function<bool(store::Tx&)> run) {
       auto done = std::make_shared<std::promise<store::Outcome>>();
       auto f = done->get_future();
-      w.submit(std::make_unique<FnCommand>(std::move(run),
-                                           [done](store::Outcome o) { done->set_value(o); }));
+      w.submit(
+          store::make_command(std::move(run), [done](store::Outcome o) { done->set_value(o); }));
       return f;
     };
     std::vector<std::thread> threads;

@@ -370,9 +370,9 @@ Result<std::unique_ptr<Conn>> open_sqlite(const std::string& path, OpenMode mode
   // WAL lets readers run beside the single writer; synchronous=FULL fsyncs the WAL at every
   // commit, so an acknowledged write survives power loss. temp_store=MEMORY keeps the writer's
   // TEMP tables (the offer cache's token and log; inventory's deferred reservations until
-  // session 12), their journals and statement journals in
-  // memory: in files they cost a journal write per page and a truncate per COMMIT (~12% of the
-  // writer's CPU under checkout load), and nothing in them outlives the connection anyway.
+  // session 12), their journals and statement journals in memory: in files they cost a journal
+  // write per page and a truncate per COMMIT (~12% of the writer's CPU under checkout load),
+  // and nothing in them outlives the connection anyway.
   const char* pragmas = mode == OpenMode::read_only
                             ? "PRAGMA foreign_keys=ON; PRAGMA query_only=ON;"
                             : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
