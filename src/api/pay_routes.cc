@@ -86,8 +86,8 @@ json::object intent_json(const pay::Intent& i) {
 void write_intent(JsonWriter& w, const pay::Intent& i) {
   const Currency& c = i.amount.currency;
   w.begin_object();
-  w.key("id").string(std::to_string(i.id.value));
-  w.key("payer_id").string(std::to_string(i.payer.value));
+  w.key("id").integer_string(i.id.value);
+  w.key("payer_id").integer_string(i.payer.value);
   w.key("purpose").string(pay::name_of(i.purpose));
   w.key("reference").string(i.reference);
   w.key("description").string(i.description);
@@ -108,7 +108,7 @@ void write_intent(JsonWriter& w, const pay::Intent& i) {
   w.key("failure_reason").string_or_null(i.failure_reason);
   w.key("risk_decision_id");
   if (i.risk_decision_id)
-    w.string(std::to_string(*i.risk_decision_id));
+    w.integer_string(*i.risk_decision_id);
   else
     w.null();
   w.key("expires_at").string(time_json(i.expires_at_us));
@@ -120,7 +120,7 @@ void write_intent(JsonWriter& w, const pay::Intent& i) {
   for (const auto& s : i.splits) {
     w.begin_object();
     w.key("reference").string(s.reference);
-    w.key("payee_org_id").string(std::to_string(s.payee.value));
+    w.key("payee_org_id").integer_string(s.payee.value);
     w.key("amount");
     write_money(w, s.amount, c);
     w.key("category").string_or_null(s.category);

@@ -111,10 +111,10 @@ namespace {
 void write_order(JsonWriter& w, const order::Order& o) {
   const Currency& c = o.currency;
   w.begin_object();
-  w.key("id").string(std::to_string(o.id.value));
-  w.key("checkout_id").string(std::to_string(o.checkout.value));
-  w.key("buyer_id").string(std::to_string(o.buyer.value));
-  w.key("seller_org_id").string(std::to_string(o.seller.value));
+  w.key("id").integer_string(o.id.value);
+  w.key("checkout_id").integer_string(o.checkout.value);
+  w.key("buyer_id").integer_string(o.buyer.value);
+  w.key("seller_org_id").integer_string(o.seller.value);
   w.key("status").string(o.status);
   w.key("payment_status").string(o.payment_status);
   w.key("fulfillment_status").string(o.fulfillment_status);
@@ -126,7 +126,7 @@ void write_order(JsonWriter& w, const order::Order& o) {
   write_money(w, o.total, c);
   w.key("refunded");
   write_money(w, o.refunded, c);
-  w.key("payment_intent_id").string(std::to_string(o.intent_id));
+  w.key("payment_intent_id").integer_string(o.intent_id);
   w.key("ship_to").begin_object();
   w.key("recipient").string(o.ship_to.recipient);
   w.key("phone").string(o.ship_to.phone);
@@ -159,8 +159,8 @@ void write_order(JsonWriter& w, const order::Order& o) {
   for (const auto& l : o.lines) {
     w.begin_object();
     w.key("line_no").integer(l.line_no);
-    w.key("sku_id").string(std::to_string(l.sku_id));
-    w.key("product_id").string(std::to_string(l.product_id));
+    w.key("sku_id").integer_string(l.sku_id);
+    w.key("product_id").integer_string(l.product_id);
     w.key("title").string(l.title);
     w.key("spec_text").string(l.spec_text);
     w.key("unit_price");
@@ -178,7 +178,7 @@ void write_order(JsonWriter& w, const order::Order& o) {
 std::string checkout_json_text(const flows::CheckoutResult& r) {
   JsonWriter w;
   w.begin_object();
-  w.key("id").string(std::to_string(r.checkout.id.value));
+  w.key("id").integer_string(r.checkout.id.value);
   w.key("checkout_token").string(r.checkout.token);
   w.key("total");
   write_money(w, r.checkout.total.minor, r.checkout.total.currency);

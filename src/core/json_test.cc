@@ -43,7 +43,7 @@ TEST(JsonWriter, WritesWhatBoostJsonSerializes) {
 }
 
 TEST(JsonWriter, EscapesAtEveryOffsetOfAWord) {
-  // Strings are scanned eight bytes at a time: put each character that needs an escape (and
+  // Strings are copied in runs between escapes: put each character that needs an escape (and
   // its neighbours, ASCII or UTF-8) at every offset, in strings of every length up to 40.
   for (std::string_view fill :
        {std::string_view("a"), std::string_view("中"), std::string_view("\x7f")}) {
@@ -62,6 +62,23 @@ TEST(JsonWriter, EscapesAtEveryOffsetOfAWord) {
       }
     }
   }
+}
+
+// Long strings are reserved for exactly (short ones for the worst case); ids are written as
+// strings; a writer taken from starts again empty.
+TEST(JsonWriter, WritesLongStringsIdsAndStartsAgainAfterTake) {
+  std::string long_text;
+  for (int i = 0; i < 3000; ++i) long_text += i % 7 == 0 ? "\x01" : i % 5 == 0 ? "\"" : "字";
+  JsonWriter w;
+  w.begin_object().key(long_text).string(long_text).key("id");
+  w.integer_string(-9223372036854775807LL - 1).key("z").integer_string(0).end_object();
+  boost::json::object tree;
+  tree[long_text] = long_text;
+  tree["id"] = "-9223372036854775808";
+  tree["z"] = "0";
+  EXPECT_EQ(w.take(), boost::json::serialize(tree));
+  w.begin_array().integer(1).end_array();
+  EXPECT_EQ(w.take(), "[1]");
 }
 
 TEST(Json, RejectsMalformedDocuments) {

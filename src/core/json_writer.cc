@@ -1,67 +1,66 @@
 #include "core/json_writer.h"
 
+#include <array>
 #include <charconv>
 #include <cstdint>
 #include <cstring>
 
 namespace jishi {
 
-void JsonWriter::before_value() {
-  if (after_key_) {
-    after_key_ = false;
-    return;
-  }
-  if (!first_.empty()) {
-    if (!first_.back()) out_ += ',';
-    first_.back() = false;
-  }
-}
-
-JsonWriter& JsonWriter::open(char bracket) {
-  before_value();
-  out_ += bracket;
-  first_.push_back(true);
-  return *this;
-}
-
-JsonWriter& JsonWriter::close(char bracket) {
-  out_ += bracket;
-  first_.pop_back();
-  return *this;
+void JsonWriter::grow(std::size_t n) {
+  std::size_t want = len_ + n;
+  std::size_t size = out_.size() < 256 ? 256 : out_.size();
+  while (size < want) size *= 2;
+  out_.resize(size);
 }
 
 JsonWriter& JsonWriter::key(std::string_view k) {
-  before_value();
+  comma();
   escaped(k);
-  out_ += ':';
-  after_key_ = true;
+  put(':');
+  comma_ = false;
   return *this;
 }
 
 JsonWriter& JsonWriter::string(std::string_view s) {
-  before_value();
+  comma();
   escaped(s);
+  comma_ = true;
   return *this;
 }
 
+void JsonWriter::digits(std::int64_t v) {
+  char* at = reserve(20);  // "-9223372036854775808"
+  len_ += static_cast<std::size_t>(std::to_chars(at, at + 20, v).ptr - at);
+}
+
 JsonWriter& JsonWriter::integer(std::int64_t v) {
-  before_value();
-  char buf[24];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  (void)ec;  // 24 characters hold any int64
-  out_.append(buf, end);
+  comma();
+  digits(v);
+  comma_ = true;
+  return *this;
+}
+
+JsonWriter& JsonWriter::integer_string(std::int64_t v) {
+  comma();
+  put('"');
+  digits(v);
+  put('"');
+  comma_ = true;
   return *this;
 }
 
 JsonWriter& JsonWriter::boolean(bool v) {
-  before_value();
-  out_ += v ? "true" : "false";
+  comma();
+  put(v ? std::string_view("true") : std::string_view("false"));
+  comma_ = true;
   return *this;
 }
 
 JsonWriter& JsonWriter::null() {
-  before_value();
-  out_ += "null";
+  comma();
+  put("null");
+  comma_ = true;
   return *this;
 }
 
@@ -72,63 +71,58 @@ JsonWriter& JsonWriter::string_or_null(const std::optional<std::string>& s) {
 // As boost::json::serialize escapes: the two-character forms where JSON has them, \u00XX for
 // the other control characters, everything else (UTF-8 included) as it is.
 namespace {
-// Whether any of the 8 bytes of w needs an escape: below 0x20, '"' or '\\'. (Each test is the
-// classic "has a byte less than n / has a zero byte" word trick, exact for n <= 128.)
-bool needs_escape(std::uint64_t w) {
-  constexpr std::uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
-  auto has_zero = [&](std::uint64_t v) { return (v - ones) & ~v & highs; };
-  return ((w - ones * 0x20) & ~w & highs) | has_zero(w ^ (ones * '"')) |
-         has_zero(w ^ (ones * '\\'));
-}
+// 0: as it is; otherwise the letter after the backslash ('u': \u00XX).
+constexpr std::array<char, 256> kEscape = [] {
+  std::array<char, 256> t{};
+  for (int c = 0; c < 0x20; ++c) t[c] = 'u';
+  t['\b'] = 'b';
+  t['\f'] = 'f';
+  t['\n'] = 'n';
+  t['\r'] = 'r';
+  t['\t'] = 't';
+  t['"'] = '"';
+  t['\\'] = '\\';
+  return t;
+}();
 }  // namespace
 
 void JsonWriter::escaped(std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
-  out_ += '"';
-  std::size_t run = 0;  // start of the characters not yet copied
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    // Eight bytes at a time while none needs an escape (most text, Chinese included).
-    while (i + 8 <= s.size()) {
-      std::uint64_t w;
-      std::memcpy(&w, s.data() + i, 8);
-      if (needs_escape(w)) break;
-      i += 8;
-    }
-    if (i >= s.size()) break;
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out_.append(s.substr(run, i - run));
-    run = i + 1;
-    switch (c) {
-      case '"':
-        out_ += "\\\"";
-        break;
-      case '\\':
-        out_ += "\\\\";
-        break;
-      case '\b':
-        out_ += "\\b";
-        break;
-      case '\f':
-        out_ += "\\f";
-        break;
-      case '\n':
-        out_ += "\\n";
-        break;
-      case '\r':
-        out_ += "\\r";
-        break;
-      case '\t':
-        out_ += "\\t";
-        break;
-      default:
-        out_ += "\\u00";
-        out_ += kHex[c >> 4];
-        out_ += kHex[c & 0xf];
+  // Room is reserved once, then written through a pointer: for a short string the worst case
+  // (six bytes per byte, \u00XX, plus the quotes); for a long one, exactly what it needs.
+  std::size_t room = s.size() * 6 + 2;
+  if (s.size() > 1024) {
+    room = s.size() + 2;
+    for (char ch : s) {
+      char e = kEscape[static_cast<unsigned char>(ch)];
+      room += e == 0 ? 0 : e == 'u' ? 5 : 1;
     }
   }
-  out_.append(s.substr(run));
-  out_ += '"';
+  char* const start = reserve(room);
+  char* o = start;
+  *o++ = '"';
+  const char* p = s.data();
+  const char* const end = p + s.size();
+  while (p != end) {
+    // Byte by byte into the reserved room: keys and most values are a few bytes long, where a
+    // memcpy per run costs more than the copy.
+    auto c = static_cast<unsigned char>(*p++);
+    char e = kEscape[c];
+    if (e == 0) {
+      *o++ = static_cast<char>(c);
+      continue;
+    }
+    *o++ = '\\';
+    *o++ = e;
+    if (e == 'u') {
+      *o++ = '0';
+      *o++ = '0';
+      *o++ = kHex[c >> 4];
+      *o++ = kHex[c & 0xf];
+    }
+  }
+  *o++ = '"';
+  len_ += static_cast<std::size_t>(o - start);
 }
 
 }  // namespace jishi
