@@ -1,6 +1,8 @@
 #include "http/message.h"
 
+#include <boost/beast/http/status.hpp>
 #include <boost/json.hpp>
+#include <charconv>
 
 namespace jishi::http {
 
@@ -67,6 +69,55 @@ void render_now(Response& r) {
   auto render = std::move(r.render);
   r.render = nullptr;
   render(r);
+}
+
+bool bodiless_status(int status) {
+  return status < 200 || status == 204 || status == 304;
+}
+
+namespace {
+bool token_char(unsigned char c) {
+  if (c >= '0' && c <= '9') return true;
+  if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return true;
+  return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+}
+
+void append_header(std::string& out, std::string_view name, std::string_view value) {
+  if (name.empty()) return;
+  for (char c : name)
+    if (!token_char(static_cast<unsigned char>(c))) return;
+  out.append(name).append(": ");
+  std::size_t at = out.size();
+  out.append(value);
+  for (std::size_t i = at; i < out.size(); ++i)
+    if (out[i] == '\r' || out[i] == '\n' || out[i] == '\0') out[i] = ' ';
+  out.append("\r\n");
+}
+}  // namespace
+
+std::string response_head(const Response& r, unsigned minor, bool keep_alive) {
+  std::string out;
+  out.reserve(160 + r.content_type.size() + r.headers.size() * 48);
+  out.append(minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ");
+  int status = r.status >= 100 && r.status <= 999 ? r.status : 500;
+  char digits[3] = {static_cast<char>('0' + status / 100),
+                    static_cast<char>('0' + status / 10 % 10),
+                    static_cast<char>('0' + status % 10)};
+  out.append(digits, 3).push_back(' ');
+  auto reason =
+      boost::beast::http::obsolete_reason(static_cast<boost::beast::http::status>(status));
+  out.append(reason.data(), reason.size()).append("\r\nServer: jishi\r\n");
+  if (!r.content_type.empty()) append_header(out, "Content-Type", r.content_type);
+  for (const auto& [name, value] : r.headers) append_header(out, name, value);
+  if (!bodiless_status(status)) {
+    char n[24];
+    auto end = std::to_chars(n, n + sizeof n, r.body.size()).ptr;
+    out.append("Content-Length: ").append(n, end).append("\r\n");
+  }
+  if (minor == 0 && keep_alive) out.append("Connection: keep-alive\r\n");
+  if (minor != 0 && !keep_alive) out.append("Connection: close\r\n");
+  out.append("\r\n");
+  return out;
 }
 
 Response no_content() {

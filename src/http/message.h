@@ -63,6 +63,17 @@ struct Response {
 // Runs and clears r.render, if set.
 void render_now(Response& r);
 
+// The status line and header block of r as the server sends it (HTTP/1.`minor`), ending in the
+// blank line; the body follows as it is. Server, Content-Type, r.headers, Content-Length (the
+// body's size, also for HEAD; none for 1xx, 204 and 304) and Connection when it differs from
+// the version's default. A header name that is not an RFC 9110 token is left out, and CR, LF
+// and NUL in a value become spaces, so no value can start a header of its own. (Written here
+// rather than by Beast's serializer, whose buffer iterators cost ~20,000 instructions a
+// response, as much as the checkout's reply JSON.)
+std::string response_head(const Response& r, unsigned minor, bool keep_alive);
+// Whether a response with this status carries no body (1xx, 204, 304).
+bool bodiless_status(int status);
+
 Response json_response(int status, const boost::json::value& body);
 Response no_content();
 // RFC 9457 problem+json: type, title, status, detail, code (+ field, instance). The server

@@ -37,6 +37,38 @@ TEST(Message, ProblemsFollowRfc9457WithAStableCode) {
   EXPECT_TRUE(v.contains("title"));
 }
 
+// The head the server sends: status line, Server, Content-Type, the response's own headers,
+// Content-Length, Connection only where it differs from the version's default.
+TEST(Message, ResponseHeadsFollowTheVersionAndNeverSplit) {
+  Response r;
+  r.status = 201;
+  r.body = "{\"id\":\"7\"}";
+  r.headers = {{"Location", "/api/v1/x/7"},
+               {"X-Request-Id", "a\r\nSet-Cookie: s=1"},
+               {"Bad Name", "v"},
+               {"", "v"},
+               {"Retry-After", "3"}};
+  EXPECT_EQ(response_head(r, 1, true),
+            "HTTP/1.1 201 Created\r\nServer: jishi\r\nContent-Type: application/json\r\n"
+            "Location: /api/v1/x/7\r\nX-Request-Id: a  Set-Cookie: s=1\r\nRetry-After: 3\r\n"
+            "Content-Length: 10\r\n\r\n");
+  Response small;
+  small.content_type.clear();
+  EXPECT_EQ(response_head(small, 1, false),
+            "HTTP/1.1 200 OK\r\nServer: jishi\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(response_head(small, 0, true),
+            "HTTP/1.0 200 OK\r\nServer: jishi\r\nContent-Length: 0\r\n"
+            "Connection: keep-alive\r\n\r\n");
+  EXPECT_EQ(response_head(small, 0, false),
+            "HTTP/1.0 200 OK\r\nServer: jishi\r\nContent-Length: 0\r\n\r\n");
+  for (int status : {204, 304, 101}) {
+    small.status = status;
+    EXPECT_EQ(response_head(small, 1, true).find("Content-Length"), std::string::npos) << status;
+  }
+  small.status = 429;
+  EXPECT_EQ(response_head(small, 1, true).substr(0, 30), "HTTP/1.1 429 Too Many Requests");
+}
+
 TEST(Idempotency, KeysMustBeShortVisibleAscii) {
   EXPECT_TRUE(validate_idempotency_key("order-2026-11-28-0001"));
   EXPECT_FALSE(validate_idempotency_key(""));

@@ -86,5 +86,62 @@ class GarbageTest(unittest.TestCase):
         self.assert_alive()
 
 
+    def read_response(self, s, buffered):
+        """One response from s (after `buffered` bytes already read): (head lines, body, rest)."""
+        data = buffered
+        while b"\r\n\r\n" not in data:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        head, _, rest = data.partition(b"\r\n\r\n")
+        lines = head.decode().split("\r\n")
+        length = 0
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+        return lines, rest, length
+
+    def test_responses_on_the_wire_follow_the_version_and_the_method(self):
+        # Two requests pipelined on one HTTP/1.1 connection, the second a HEAD: both answered in
+        # order, the HEAD with the GET's Content-Length and no body; no Connection header on a
+        # kept-alive 1.1 connection; then a 1.1 request asking to close gets "close" and the end.
+        s = socket.create_connection(("127.0.0.1", self.server.port), timeout=10)
+        try:
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                      b"HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            lines, rest, length = self.read_response(s, b"")
+            self.assertEqual(lines[0], "HTTP/1.1 200 OK")
+            self.assertIn("Server: jishi", lines)
+            self.assertFalse([l for l in lines if l.lower().startswith("connection:")], lines)
+            while len(rest) < length:
+                rest += s.recv(65536)
+            body, rest = rest[:length], rest[length:]
+            self.assertGreater(length, 0)
+            self.assertEqual(body[:1], b"{")
+            head_lines, rest, head_length = self.read_response(s, rest)
+            self.assertEqual(head_lines[0], "HTTP/1.1 200 OK")
+            self.assertEqual(head_length, length)  # the GET's size, with no body after it
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            lines, rest, length = self.read_response(s, rest)
+            self.assertEqual(lines[0], "HTTP/1.1 200 OK", (lines, rest[:80]))
+            self.assertIn("Connection: close", lines)
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                rest += chunk
+            self.assertEqual(len(rest), length)  # exactly the body, then the server closed
+        finally:
+            s.close()
+        # HTTP/1.0: closed after the answer unless the client asks to keep it, and then told so.
+        reply = exchange(self.server.port, b"GET /healthz HTTP/1.0\r\n\r\n")
+        self.assertTrue(reply.startswith(b"HTTP/1.0 200 OK\r\n"), reply[:80])
+        self.assertNotIn(b"\r\nConnection:", reply.partition(b"\r\n\r\n")[0])
+        reply = exchange(self.server.port, b"GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+        self.assertIn(b"\r\nConnection: keep-alive\r\n", reply.partition(b"\r\n\r\n")[0] + b"\r\n")
+
+
 if __name__ == "__main__":
     unittest.main()
