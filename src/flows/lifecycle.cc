@@ -4,6 +4,7 @@
 #include "catalog/catalog.h"
 #include "core/check.h"
 #include "core/clock.h"
+#include "core/json_writer.h"
 #include "core/limits.h"
 #include "events/events.h"
 #include "events/jobs.h"
@@ -20,79 +21,38 @@ std::string id_text(std::int64_t id) {
 }
 
 namespace {
-
-// JSON text for the order events, written directly: these run inside the writer, where building
-// a boost::json object first cost several times the event row's own INSERT.
-void append_json_string(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (c < 0x20) {
-      out += "\\u00";
-      out += kHex[c >> 4];
-      out += kHex[c & 0xf];
-    } else {
-      out += ch;
-    }
-  }
-  out += '"';
+void write_money(JsonWriter& w, std::int64_t amount, std::string_view currency) {
+  w.begin_object().key("amount").integer(amount).key("currency").string(currency).end_object();
 }
-
-void append_money(std::string& out, std::int64_t amount, std::string_view currency) {
-  out += "{\"amount\":";
-  out += std::to_string(amount);
-  out += ",\"currency\":";
-  append_json_string(out, currency);
-  out += '}';
-}
-
 }  // namespace
 
-// The order as its events carry it (type-specific fields are spliced in at the end).
+// The order as its events carry it (type-specific fields are spliced in at the end). Written
+// as text (core::JsonWriter): this runs inside the writer, where building a boost::json object
+// first cost several times the event row's own INSERT.
 std::string order_event_json(const order::Order& o, std::string_view extra_json_fields) {
-  std::string text;
-  text.reserve(256 + 48 * o.lines.size() + extra_json_fields.size());
-  auto field = [&](std::string_view name) {
-    text += text.empty() ? "{\"" : ",\"";
-    text += name;
-    text += "\":";
-  };
-  field("order_id");
-  append_json_string(text, id_text(o.id.value));
-  field("checkout_id");
-  append_json_string(text, id_text(o.checkout.value));
-  field("status");
-  append_json_string(text, o.status);
-  field("payment_status");
-  append_json_string(text, o.payment_status);
-  field("fulfillment_status");
-  append_json_string(text, o.fulfillment_status);
-  field("total");
-  append_money(text, o.total, o.currency.code_view());
-  field("refunded");
-  append_money(text, o.refunded, o.currency.code_view());
-  if (o.carrier) {
-    field("carrier");
-    append_json_string(text, *o.carrier);
-  }
-  if (o.tracking_no) {
-    field("tracking_no");
-    append_json_string(text, *o.tracking_no);
-  }
-  field("lines");
-  text += '[';
-  for (std::size_t i = 0; i < o.lines.size(); ++i) {
-    text += i ? ",{\"sku_id\":" : "{\"sku_id\":";
-    append_json_string(text, id_text(o.lines[i].sku_id));
-    text += ",\"quantity\":";
-    text += std::to_string(o.lines[i].quantity);
-    text += '}';
-  }
-  text += ']';
+  JsonWriter w;
+  w.begin_object();
+  w.key("order_id").integer_string(o.id.value);
+  w.key("checkout_id").integer_string(o.checkout.value);
+  w.key("status").string(o.status);
+  w.key("payment_status").string(o.payment_status);
+  w.key("fulfillment_status").string(o.fulfillment_status);
+  w.key("total");
+  write_money(w, o.total, o.currency.code_view());
+  w.key("refunded");
+  write_money(w, o.refunded, o.currency.code_view());
+  if (o.carrier) w.key("carrier").string(*o.carrier);
+  if (o.tracking_no) w.key("tracking_no").string(*o.tracking_no);
+  w.key("lines").begin_array();
+  for (const auto& l : o.lines)
+    w.begin_object()
+        .key("sku_id")
+        .integer_string(l.sku_id)
+        .key("quantity")
+        .integer(l.quantity)
+        .end_object();
+  w.end_array();
+  std::string text = w.take();  // the object still open
   if (!extra_json_fields.empty()) {
     text += ',';
     text += extra_json_fields;
