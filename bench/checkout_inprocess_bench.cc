@@ -26,8 +26,10 @@
 #include "core/field_cipher.h"
 #include "core/ids.h"
 #include "core/limits.h"
+#include "events/events.h"
 #include "flows/trade.h"
 #include "inventory/inventory.h"
+#include "pay/payments.h"
 #include "store/migrate.h"
 #include "store/sqlite.h"
 #include "store/writer.h"
@@ -123,11 +125,14 @@ int main(int argc, char** argv) {
   // As `jishi serve` runs it (JISHI_WRITER_PIPELINED_SYNC=false for the plain COMMIT).
   const char* pipelined = std::getenv("JISHI_WRITER_PIPELINED_SYNC");
   wo.pipelined_sync = !pipelined || std::string_view(pipelined) != "false";
-  // Offers cached and reservations deferred in the writer, as `jishi serve` runs it
-  // (JISHI_OFFER_CACHE=false to read every offer).
+  // Offers, payees and webhooks cached and reservations deferred in the writer, as `jishi
+  // serve` runs it (JISHI_OFFER_CACHE=false to read every offer, payee and webhook list).
   const char* offer_cache = std::getenv("JISHI_OFFER_CACHE");
-  if (!offer_cache || std::string_view(offer_cache) != "false")
+  if (!offer_cache || std::string_view(offer_cache) != "false") {
     must(catalog::prepare_offer_cache(*conn).has_value(), "prepare the offer cache");
+    must(pay::prepare_payee_cache(*conn).has_value(), "prepare the payee cache");
+    must(events::prepare_webhook_cache(*conn).has_value(), "prepare the webhook cache");
+  }
   auto reservations = flows::reservation_deferral(clock);
   must(reservations->prepare(*conn).has_value(), "prepare the writer");
   wo.hook = reservations.get();

@@ -21,6 +21,7 @@
 #include "core/limits.h"
 #include "core/local_time.h"
 #include "core/log.h"
+#include "events/events.h"
 #include "events/jobs.h"
 #include "events/webhooks.h"
 #include "flows/trade.h"
@@ -30,6 +31,7 @@
 #include "inventory/inventory.h"
 #include "pay/gateway_sign.h"
 #include "pay/ledger.h"
+#include "pay/payments.h"
 #include "pay/risk.h"
 #include "pay/worker.h"
 #include "paysim/routes.h"
@@ -89,6 +91,9 @@ Result<std::unique_ptr<Runtime>> open_runtime(const Config& config, bool migrate
     so.writer.hook = rt->reservations.get();
     // Checkouts find offers in the writer's memory (catalog.h says why none is ever stale).
     so.prepare_writer.push_back(catalog::prepare_offer_cache);
+    // And the payees' organisations and the sellers' webhooks (store::TableWatch).
+    so.prepare_writer.push_back(pay::prepare_payee_cache);
+    so.prepare_writer.push_back(events::prepare_webhook_cache);
   }
   JISHI_ASSIGN_OR_RETURN(rt->store, store::Store::open(so, &rt->metrics));
   return rt;

@@ -62,6 +62,11 @@ inline constexpr std::size_t statement_cache_max = 256;
 // SKU offers the writer keeps in memory for checkouts (catalog::prepare_offer_cache): a few
 // hundred bytes each, so at most ~60 MB; when full the cache starts again.
 inline constexpr std::size_t offer_cache_entries_max = 200'000;
+// Organisations (kind and status of a payee) and sellers' webhook lists the writer keeps in
+// memory (pay::prepare_payee_cache, events::prepare_webhook_cache); when full, each starts
+// again.
+inline constexpr std::size_t payee_cache_entries_max = 100'000;
+inline constexpr std::size_t webhook_cache_orgs_max = 100'000;
 // How long a connection waits on SQLite's lock before reporting busy.
 inline constexpr std::uint32_t sqlite_busy_timeout_ms = 5'000;
 

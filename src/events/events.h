@@ -34,6 +34,10 @@ struct Event {
 // Appends to the outbox in the caller's transaction and queues one delivery per enabled webhook
 // of the org subscribed to the type.
 Result<EventId> publish(store::Tx& tx, Env& env, const NewEvent& e);
+// On the writer's connection: publish() keeps each organisation's enabled webhooks in memory
+// instead of reading them for every event. Exact by store::TableWatch; on an engine that
+// cannot watch, it does nothing.
+Status prepare_webhook_cache(store::Conn& conn);
 // As publish, but delivered to one webhook only (webhook.ping).
 Result<EventId> publish_to(store::Tx& tx, Env& env, const NewEvent& e, std::int64_t webhook_id);
 Result<std::optional<Event>> get_event(store::Conn& conn, EventId id);

@@ -4,6 +4,7 @@
 #include "events/jobs.h"
 #include "events/webhooks.h"
 #include "store/migrate.h"
+#include "store/sqlite.h"
 #include "store/store.h"
 #include "store/test_util.h"
 
@@ -15,6 +16,9 @@ class EventsTest : public ::testing::Test {
   void SetUp() override {
     store::StoreOptions o;
     o.sqlite_path = store::testing::fresh_db_path("events");
+    path_ = o.sqlite_path;
+    // As on the server's writer: the webhooks are kept in memory (every test runs so).
+    o.prepare_writer.push_back(prepare_webhook_cache);
     store_ = std::move(store::Store::open(o, nullptr).value());
   }
   template <class F>
@@ -33,7 +37,47 @@ class EventsTest : public ::testing::Test {
   FieldCipher cipher_ = FieldCipher::from_keys("k", std::string(32, 'k'), std::string(32, 'l'));
   Env env_{clock_, ids_, cipher_};
   std::unique_ptr<store::Store> store_;
+  std::string path_;
 };
+
+// The webhooks kept in the writer's memory never miss a change: one made by a command, one
+// undone with its command, and one made by another connection.
+TEST_F(EventsTest, WebhooksInTheWritersMemoryFollowEveryChange) {
+  OrgId org{10};
+  auto publish_one = [&] {
+    write([&](store::Tx& tx) -> Status {
+      JISHI_TRY(publish(tx, env_, NewEvent{"order.paid", org, "1", "{}"}));
+      return {};
+    });
+    return count("SELECT COUNT(*) FROM ev_deliveries");
+  };
+  EXPECT_EQ(publish_one(), 0);  // none yet, and that is kept
+  std::int64_t hook = 0;
+  write([&](store::Tx& tx) -> Status {
+    JISHI_ASSIGN_OR_RETURN(auto a,
+                           create_webhook(tx, env_, org, UserId{1}, {"http://h/a", {"*"}, {}}));
+    hook = a.first.id;
+    return {};
+  });
+  EXPECT_EQ(publish_one(), 1);
+  // Created, published to and then undone in one command: the next event finds no second hook.
+  auto failed = store::run_and_wait(store_->writer(), [&](store::Tx& tx) {
+    auto b = create_webhook(tx, env_, org, UserId{1}, {"http://h/b", {"*"}, {}});
+    EXPECT_TRUE(b);
+    EXPECT_TRUE(publish(tx, env_, NewEvent{"order.paid", org, "2", "{}"}));
+    return false;
+  });
+  EXPECT_NE(failed, store::Outcome::committed);
+  EXPECT_EQ(publish_one(), 2);  // one more, to the first hook only
+  write([&](store::Tx& tx) -> Status {
+    JISHI_TRY(update_webhook(tx, env_, org, hook, std::nullopt, false));
+    return {};
+  });
+  EXPECT_EQ(publish_one(), 2);  // disabled
+  auto other = std::move(store::open_sqlite(path_, store::OpenMode::read_write).value());
+  ASSERT_TRUE(other->exec("UPDATE ev_webhooks SET enabled = 1 WHERE id = $1", {hook}));
+  EXPECT_EQ(publish_one(), 3);  // enabled again by another connection
+}
 
 TEST_F(EventsTest, PublishQueuesADeliveryPerSubscribedEnabledWebhookOnly) {
   OrgId org{10}, other{11};

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 #include "core/limits.h"
 #include "pay/chart.h"
@@ -296,6 +297,49 @@ std::int64_t commission_of(std::int64_t amount, std::int64_t rate_ppm) {
   return mul_div_half_even(amount, rate_ppm, 1'000'000);
 }
 
+namespace {
+// The writer's memory of payees (prepare_payee_cache): kind and status by organisation, kept
+// exact by store::TableWatch on `orgs` (dropped whenever a kind or status changes, a row comes
+// or goes, a transaction is rolled back, or another connection commits).
+constexpr std::string_view kPayeeCache = "pay.payee_cache";
+struct PayeeCache {
+  const store::TableWatch* watch = nullptr;
+  std::uint64_t version = 0;
+  std::unordered_map<std::int64_t, std::pair<std::string, std::string>> orgs;
+};
+
+// The payee's kind and status; nullopt when there is no such organisation.
+Result<std::optional<std::pair<std::string, std::string>>> payee_of(store::Tx& tx, OrgId org) {
+  auto* cache = tx.attachment<PayeeCache>(kPayeeCache);
+  bool usable = cache && cache->watch->usable();
+  if (usable) {
+    if (cache->version != cache->watch->version) {
+      cache->orgs.clear();
+      cache->version = cache->watch->version;
+    }
+    if (auto it = cache->orgs.find(org.value); it != cache->orgs.end()) return it->second;
+  }
+  JISHI_ASSIGN_OR_RETURN(
+      auto payee, tx.query_one("SELECT kind, status FROM orgs WHERE id = $1", {org.value},
+                               [](const store::Row& r) { return std::pair(r.str(0), r.str(1)); }));
+  if (usable && payee) {
+    if (cache->orgs.size() >= limits::payee_cache_entries_max) cache->orgs.clear();
+    cache->orgs.emplace(org.value, *payee);
+  }
+  return payee;
+}
+}  // namespace
+
+Status prepare_payee_cache(store::Conn& conn) {
+  JISHI_ASSIGN_OR_RETURN(const store::TableWatch* watch, conn.watch("orgs", "kind, status"));
+  if (!watch) return {};
+  auto cache = std::make_shared<PayeeCache>();
+  cache->watch = watch;
+  cache->version = watch->version;
+  conn.attach(kPayeeCache, std::move(cache));
+  return {};
+}
+
 Result<Intent> create_intent(store::Tx& tx, Env& env, const NewIntent& n) {
   if (n.amount.minor <= 0 || n.amount.minor > limits::pay_amount_max)
     return fail(Code::validation_failed,
@@ -318,10 +362,7 @@ Result<Intent> create_intent(store::Tx& tx, Env& env, const NewIntent& n) {
       if (!refs.insert(s.reference).second)
         return fail(Code::validation_failed, "split references must differ", at + "/reference");
       sum += s.amount;
-      JISHI_ASSIGN_OR_RETURN(auto payee, tx.query_one("SELECT kind, status FROM orgs WHERE id = $1",
-                                                      {s.payee.value}, [](const store::Row& r) {
-                                                        return std::pair(r.str(0), r.str(1));
-                                                      }));
+      JISHI_ASSIGN_OR_RETURN(auto payee, payee_of(tx, s.payee));
       if (!payee || (payee->first != "merchant" && payee->first != "individual"))
         return fail(Code::validation_failed, "payee is not a merchant", at + "/payee_org_id");
       if (payee->second != "approved")

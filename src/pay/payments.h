@@ -81,6 +81,10 @@ struct Intent {
 // Validates and stores a new intent. A split reference that is already paid (has an escrow) or
 // has another open intent is a conflict.
 Result<Intent> create_intent(store::Tx& tx, Env& env, const NewIntent& n);
+// On the writer's connection: create_intent() keeps the payees' kind and status in memory
+// instead of reading the organisation for every split (a checkout's intent has one per
+// merchant). Exact by store::TableWatch; on an engine that cannot watch, it does nothing.
+Status prepare_payee_cache(store::Conn& conn);
 Result<std::optional<Intent>> get_intent(store::Conn& conn, IntentId id);
 Result<Page<Intent>> list_intents(store::Conn& conn, UserId payer, std::int64_t before,
                                   std::size_t limit);

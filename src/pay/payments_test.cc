@@ -30,6 +30,8 @@ class PaymentsTest : public ::testing::Test {
         "INSERT INTO orgs (id, kind, name, status, created_by, created_at_us, updated_at_us) "
         "VALUES (10, 'merchant', 'Shop A', 'approved', 2, 0, 0), (11, 'merchant', 'Shop B', "
         "'approved', 2, 0, 0), (12, 'merchant', 'Shop C', 'submitted', 2, 0, 0)");
+    // As on the server's writer: the payees' status is kept in memory (every test runs so).
+    ASSERT_TRUE(prepare_payee_cache(*db_));
   }
 
   void exec(std::string_view sql) {
@@ -151,6 +153,48 @@ TEST_F(PaymentsTest, IntentValidation) {
   r = tx([&](store::Tx& t) { return create_intent(t, env_, n); });
   ASSERT_FALSE(r);  // the reference already has an open intent
   EXPECT_EQ(r.error().code, Code::conflict);
+}
+
+// The payees kept in the connection's memory never answer with a status that is no longer
+// true: after a change through this connection, a change undone with its savepoint, and a
+// change by another connection.
+TEST_F(PaymentsTest, APayeesStatusInMemoryIsNeverStale) {
+  auto escrow = [&](store::Tx& t, OrgId payee) {
+    NewIntent n;
+    n.payer = UserId{1};
+    n.reference = "checkout-" + std::to_string(++seq_);
+    n.description = "test";
+    n.amount = Money{100, cny_};
+    n.ttl_us = 1'000'000;
+    n.splits = {Split{"o" + std::to_string(seq_), payee, 100, {}}};
+    return create_intent(t, env_, n);
+  };
+  auto refused = [](const Result<Intent>& r) {
+    return !r && r.error().code == Code::invalid_state;
+  };
+  ASSERT_TRUE(tx([&](store::Tx& t) { return escrow(t, OrgId{10}); }));  // read and kept
+  exec("UPDATE orgs SET status = 'suspended' WHERE id = 10");
+  EXPECT_TRUE(refused(tx([&](store::Tx& t) { return escrow(t, OrgId{10}); })));
+  // Approved under a savepoint that is then rolled back: read from the rows while approved,
+  // never kept, so the intent after the rollback is refused again.
+  tx([&](store::Tx& t) -> Result<Intent> {
+    EXPECT_TRUE(t.exec("SAVEPOINT s"));
+    EXPECT_TRUE(t.exec("UPDATE orgs SET status = 'approved' WHERE id = 10"));
+    EXPECT_TRUE(escrow(t, OrgId{10}));
+    EXPECT_TRUE(t.exec("ROLLBACK TO s"));
+    EXPECT_TRUE(t.exec("RELEASE s"));
+    auto after = escrow(t, OrgId{10});
+    EXPECT_TRUE(refused(after));
+    return after;
+  });
+  EXPECT_TRUE(refused(tx([&](store::Tx& t) { return escrow(t, OrgId{10}); })));
+  // Another connection approves it, then suspends another payee this one has kept.
+  ASSERT_TRUE(tx([&](store::Tx& t) { return escrow(t, OrgId{11}); }));
+  auto other = std::move(store::open_sqlite(db_path_, store::OpenMode::read_write).value());
+  ASSERT_TRUE(other->exec("UPDATE orgs SET status = 'approved' WHERE id = 10"));
+  ASSERT_TRUE(other->exec("UPDATE orgs SET status = 'suspended' WHERE id = 11"));
+  EXPECT_TRUE(tx([&](store::Tx& t) { return escrow(t, OrgId{10}); }));
+  EXPECT_TRUE(refused(tx([&](store::Tx& t) { return escrow(t, OrgId{11}); })));
 }
 
 TEST_F(PaymentsTest, PaymentIsHeldThenReleasedNetOfCommission) {

@@ -70,6 +70,24 @@ class Row {
 
 enum class Engine { sqlite, postgresql };
 
+// What a cache of a table's rows on one connection needs to stay exact (Conn::watch). The
+// writer's caches (a payee's organisation, a seller's webhooks) use it; the rule for a cache:
+// - drop every entry when `version` differs from the version the entries were read at;
+// - use an entry, and keep a value just read, only while usable() says so.
+// `version` moves on every write to the table through this connection (a TEMP trigger), on
+// every rollback of a transaction (whatever it undid), and at begin() when another connection
+// has committed since the last one. usable() holds inside a transaction opened with begin()
+// (BEGIN IMMEDIATE: no other connection can commit until it ends) in which this connection has
+// not written to the table: what is read then is the committed state, and stays so until the
+// version moves. (A value read after a write could be undone by a rollback of a savepoint, so
+// none is kept until the transaction ends.)
+struct TableWatch {
+  std::uint64_t version = 0;
+  bool in_transaction = false;  // inside a transaction begin() opened, not yet ended
+  bool written = false;         // this connection wrote to the table in that transaction
+  bool usable() const { return in_transaction && !written; }
+};
+
 class Conn {
  public:
   virtual ~Conn() = default;
@@ -110,6 +128,15 @@ class Conn {
   virtual std::function<Result<std::int64_t>()> background_checkpoint() { return nullptr; }
   // Returns whether the background checkpoint is due (always false without one).
   virtual Result<bool> after_commit() { return false; }
+
+  // Watches writes to `table` (INSERT, DELETE, and UPDATE of `update_columns`, a
+  // comma-separated list, or of any column when empty) for a cache of its rows (TableWatch).
+  // Calling it again for a table returns the same watch. nullptr when the engine cannot watch
+  // (PostgreSQL): the caller then reads every time. Outside any transaction.
+  virtual Result<const TableWatch*> watch(std::string_view /*table*/,
+                                          std::string_view /*update_columns*/ = {}) {
+    return nullptr;
+  }
 
   // State a module keeps with this connection once it has prepared it for itself (inventory's
   // deferred units and catalog's offer cache on the writer's connection), found by name with

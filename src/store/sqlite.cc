@@ -6,6 +6,7 @@
 
 #include <array>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstdint>
@@ -109,11 +110,83 @@ class SqliteConn final : public Conn {
   std::int64_t total_changes() const override { return sqlite3_total_changes64(db_); }
   bool in_transaction() const override { return sqlite3_get_autocommit(db_) == 0; }
 
-  Status begin() override { return simple("BEGIN IMMEDIATE"); }
-  Status commit() override { return simple("COMMIT"); }
+  Status begin() override {
+    JISHI_TRY(simple("BEGIN IMMEDIATE"));
+    if (watches_.empty()) return {};
+    // Under BEGIN IMMEDIATE no other connection can commit until this transaction ends, so
+    // another connection's commit is looked for once here (PRAGMA data_version moves only
+    // for theirs).
+    std::int64_t version = 0;
+    auto read = query("PRAGMA data_version", {}, [&](const Row& r) {
+      version = r.i64(0);
+      return false;
+    });
+    if (!read) {
+      (void)simple("ROLLBACK");
+      return read;
+    }
+    bool others = version != data_version_;
+    data_version_ = version;
+    for (auto& w : watches_) {
+      if (others) ++w->state.version;
+      w->state.in_transaction = true;
+      w->state.written = false;
+    }
+    return {};
+  }
+  Status commit() override {
+    Status done = simple("COMMIT");
+    end_watched(!done);  // a failed COMMIT may have undone anything
+    return done;
+  }
   Status rollback() override {
+    end_watched(true);
     if (sqlite3_get_autocommit(db_)) return {};  // SQLite may already have rolled back
     return simple("ROLLBACK");
+  }
+
+  Result<const TableWatch*> watch(std::string_view table, std::string_view columns) override {
+    for (const auto& w : watches_)
+      if (w->table == table) return &w->state;
+    auto name_ok = [](std::string_view n, bool list) {
+      for (char c : n)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' ||
+              (list && (c == ',' || c == ' '))))
+          return false;
+      return !n.empty();
+    };
+    if (!name_ok(table, false) || (!columns.empty() && !name_ok(columns, true)))
+      return fail(Code::internal, "cannot watch " + std::string(table));
+    if (watches_.empty()) {
+      // The triggers call jishi_table_written(i) for watches_[i]; the hooks end transactions
+      // (also those SQLite rolls back by itself, and COMMITs not made through commit()).
+      int rc = sqlite3_create_function_v2(db_, "jishi_table_written", 1, SQLITE_UTF8, this,
+                                          on_table_written, nullptr, nullptr, nullptr);
+      if (rc != SQLITE_OK) return fail(Code::storage_failure, "cannot watch tables");
+      sqlite3_commit_hook(db_, on_commit_hook, this);
+      sqlite3_rollback_hook(db_, on_rollback_hook, this);
+      JISHI_TRY(query("PRAGMA data_version", {}, [&](const Row& r) {
+        data_version_ = r.i64(0);
+        return false;
+      }));
+    }
+    std::string t(table), n = std::to_string(watches_.size());
+    std::string update = columns.empty() ? "UPDATE" : "UPDATE OF " + std::string(columns);
+    std::string sql;
+    for (auto [suffix, event] : {std::pair<std::string_view, std::string_view>{"i", "INSERT"},
+                                 {"u", update},
+                                 {"d", "DELETE"}})
+      sql += "CREATE TEMP TRIGGER IF NOT EXISTS jishi_watch_" + t + "_" + std::string(suffix) +
+             " AFTER " + std::string(event) + " ON main." + t +
+             " BEGIN SELECT jishi_table_written(" + n + "); END;";
+    auto w = std::make_unique<Watched>();
+    w->table = t;
+    watches_.push_back(std::move(w));
+    if (auto made = exec_script(sql); !made) {
+      watches_.pop_back();
+      return std::unexpected(made.error());
+    }
+    return &watches_.back()->state;
   }
 
   // synchronous=NORMAL: in WAL mode COMMIT writes the transaction's WAL frames (into the page
@@ -211,6 +284,29 @@ class SqliteConn final : public Conn {
   }
 
  private:
+  // A transaction ended: every watch leaves it; `undone` moves their versions.
+  void end_watched(bool undone) {
+    for (auto& w : watches_) {
+      if (undone) ++w->state.version;
+      w->state.in_transaction = false;
+      w->state.written = false;
+    }
+  }
+  static void on_table_written(sqlite3_context* ctx, int, sqlite3_value** argv) {
+    auto* self = static_cast<SqliteConn*>(sqlite3_user_data(ctx));
+    auto i = static_cast<std::size_t>(sqlite3_value_int64(argv[0]));
+    if (i < self->watches_.size()) {
+      ++self->watches_[i]->state.version;
+      self->watches_[i]->state.written = true;
+    }
+    sqlite3_result_null(ctx);
+  }
+  static int on_commit_hook(void* self) {
+    static_cast<SqliteConn*>(self)->end_watched(false);
+    return 0;
+  }
+  static void on_rollback_hook(void* self) { static_cast<SqliteConn*>(self)->end_watched(true); }
+
   Status simple(std::string_view sql) {
     auto r = exec(sql, Params{});
     if (!r) return std::unexpected(r.error());
@@ -344,6 +440,14 @@ class SqliteConn final : public Conn {
     Prepared* prepared = nullptr;
   };
   std::array<Recent, 128> recent_{};
+  // Tables watched for the caches on this connection (watch()); their TableWatch addresses
+  // stay put.
+  struct Watched {
+    std::string table;
+    TableWatch state;
+  };
+  std::vector<std::unique_ptr<Watched>> watches_;
+  std::int64_t data_version_ = -1;  // PRAGMA data_version at the last begin()
 };
 
 }  // namespace

@@ -33,6 +33,69 @@ TEST_F(SqliteTest, BindsDollarParametersByNumberNotPosition) {
   EXPECT_EQ(name, "a");
 }
 
+// A watch says when a cache of a table's rows may be used and when it must be dropped: every
+// write through this connection (for an UPDATE, of the watched columns), every rollback, and
+// another connection's commit move its version; only inside begin() before a write is it
+// usable.
+TEST_F(SqliteTest, TableWatchesMoveOnWritesRollbacksAndOtherConnections) {
+  ASSERT_TRUE(conn_->exec("INSERT INTO t (id, name, n) VALUES (1, 'a', 0)"));
+  auto watched = conn_->watch("t", "name");
+  ASSERT_TRUE(watched);
+  const TableWatch* w = *watched;
+  ASSERT_NE(w, nullptr);
+  EXPECT_EQ(*conn_->watch("t"), w);  // one watch per table
+  EXPECT_FALSE(conn_->watch("t; DROP TABLE t"));
+  EXPECT_FALSE(w->usable());  // outside a transaction
+  auto moved = [&, last = w->version]() mutable {
+    bool m = w->version != last;
+    last = w->version;
+    return m;
+  };
+  ASSERT_TRUE(conn_->begin());
+  EXPECT_TRUE(w->usable());
+  EXPECT_FALSE(moved());
+  ASSERT_TRUE(conn_->exec("UPDATE t SET n = 5 WHERE id = 1"));  // not a watched column
+  EXPECT_FALSE(moved());
+  EXPECT_TRUE(w->usable());
+  ASSERT_TRUE(conn_->exec("SAVEPOINT s"));
+  ASSERT_TRUE(conn_->exec("UPDATE t SET name = 'b' WHERE id = 1"));
+  EXPECT_TRUE(moved());
+  EXPECT_FALSE(w->usable());  // written: nothing read now may be kept
+  ASSERT_TRUE(conn_->exec("ROLLBACK TO s"));
+  ASSERT_TRUE(conn_->exec("RELEASE s"));
+  EXPECT_FALSE(w->usable());  // until the transaction ends
+  ASSERT_TRUE(conn_->commit());
+  EXPECT_FALSE(w->usable());
+  EXPECT_FALSE(moved());  // committed: what was read before the write stays true
+  // Inserts, deletes and rollbacks.
+  ASSERT_TRUE(conn_->begin());
+  EXPECT_TRUE(w->usable());
+  ASSERT_TRUE(conn_->exec("INSERT INTO t (id, name) VALUES (2, 'c')"));
+  EXPECT_TRUE(moved());
+  ASSERT_TRUE(conn_->rollback());
+  EXPECT_TRUE(moved());
+  ASSERT_TRUE(conn_->begin());
+  ASSERT_TRUE(conn_->exec("DELETE FROM t WHERE id = 1"));
+  EXPECT_TRUE(moved());
+  ASSERT_TRUE(conn_->rollback());
+  // A statement that fails inside begin() and a transaction SQLite ends by itself.
+  ASSERT_TRUE(conn_->begin());
+  EXPECT_TRUE(w->usable());
+  ASSERT_TRUE(conn_->exec("ROLLBACK"));  // behind the connection's back: the hook sees it
+  EXPECT_TRUE(moved());
+  EXPECT_FALSE(w->usable());
+  // Another connection's commit is seen at the next begin().
+  auto other = std::move(open_sqlite(path_, OpenMode::read_write).value());
+  ASSERT_TRUE(other->exec("UPDATE t SET n = 9 WHERE id = 1"));
+  ASSERT_TRUE(conn_->begin());
+  EXPECT_TRUE(moved());
+  EXPECT_TRUE(w->usable());
+  ASSERT_TRUE(conn_->commit());
+  ASSERT_TRUE(conn_->begin());
+  EXPECT_FALSE(moved());  // nobody else committed since
+  ASSERT_TRUE(conn_->commit());
+}
+
 TEST_F(SqliteTest, MapsUniqueViolationsToAlreadyExists) {
   ASSERT_TRUE(conn_->exec("INSERT INTO t (id, name) VALUES ($1, $2)", {1, "x"}));
   auto r = conn_->exec("INSERT INTO t (id, name) VALUES ($1, $2)", {2, "x"});
