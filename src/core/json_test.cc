@@ -28,7 +28,7 @@ TEST(JsonWriter, WritesWhatBoostJsonSerializes) {
     tree["a"] =
         boost::json::array{1, "x", nullptr, boost::json::array(), boost::json::object{{"k", 0}}};
     JsonWriter w;
-    w.begin_object().key(s).string(s);
+    w.begin_object().key_escaped(s).string(s);
     w.key("n").integer(-9223372036854775807LL - 1).key("m").integer(9223372036854775807LL);
     w.key("t").boolean(true).key("f").boolean(false).key("z").null();
     w.key("e").begin_object().end_object();
@@ -70,7 +70,7 @@ TEST(JsonWriter, WritesLongStringsIdsAndStartsAgainAfterTake) {
   std::string long_text;
   for (int i = 0; i < 3000; ++i) long_text += i % 7 == 0 ? "\x01" : i % 5 == 0 ? "\"" : "字";
   JsonWriter w;
-  w.begin_object().key(long_text).string(long_text).key("id");
+  w.begin_object().key_escaped(long_text).string(long_text).key("id");
   w.integer_string(-9223372036854775807LL - 1).key("z").integer_string(0).end_object();
   boost::json::object tree;
   tree[long_text] = long_text;

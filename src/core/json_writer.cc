@@ -14,7 +14,7 @@ void JsonWriter::grow(std::size_t n) {
   out_.resize(size);
 }
 
-JsonWriter& JsonWriter::key(std::string_view k) {
+JsonWriter& JsonWriter::key_escaped(std::string_view k) {
   comma();
   escaped(k);
   put(':');
