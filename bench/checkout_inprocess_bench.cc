@@ -226,10 +226,11 @@ int main(int argc, char** argv) {
     // Read once every checkout of the run has completed (the writer is idle).
     if (auto c = catalog::offer_cache_stats(*writer_conn))
       std::printf(
-          "offer_cache hits=%llu misses=%llu resets=%llu evictions=%llu entries=%zu (so far)\n",
+          "offer_cache hits=%llu misses=%llu resets=%llu evictions=%llu unchanged=%llu "
+          "entries=%zu (so far)\n",
           static_cast<unsigned long long>(c->hits), static_cast<unsigned long long>(c->misses),
           static_cast<unsigned long long>(c->resets), static_cast<unsigned long long>(c->evictions),
-          c->entries);
+          static_cast<unsigned long long>(c->unchanged), c->entries);
     std::fflush(stdout);
   }
   writer.stop();

@@ -591,6 +591,11 @@ struct OfferCache {
   std::int64_t data_version = 0;  // PRAGMA data_version then
   std::unordered_map<std::int64_t, SkuOffer> entries;
   OfferCacheStats stats;
+  // The offer tables' watches (store::TableWatch) and their versions at the last check: while
+  // none moved, and inside a transaction that has not written them, nothing an offer is made
+  // of can have changed, and the check's two statements are skipped.
+  std::vector<const store::TableWatch*> watches;
+  std::vector<std::uint64_t> versions;
 };
 
 constexpr std::string_view kOfferCache = "catalog.offer_cache";
@@ -678,6 +683,8 @@ void empty(OfferCache& cache) {
 }
 
 // Brings the cache up to date with the offers' token and the database's data version:
+// - no watch of the offer tables moved since the last check, inside a transaction that has
+//   not written them (store::TableWatch): nothing to do, and nothing read;
 // - both as its entries were read: nothing to do (two statements per call);
 // - another connection committed (data_version): empty it;
 // - the token moved: the change log says which offers changed since the last change applied,
@@ -686,6 +693,15 @@ void empty(OfferCache& cache) {
 //   undid what the entries may have been read under, and the cache empties. Tokens are random,
 //   so a change logged again at the same place after a rollback never looks like the old one.
 Status check_offer_cache(store::Conn& conn, OfferCache& cache) {
+  bool unchanged = cache.valid && !cache.watches.empty();
+  for (std::size_t i = 0; unchanged && i < cache.watches.size(); ++i)
+    unchanged = cache.watches[i]->usable() && cache.watches[i]->version == cache.versions[i];
+  if (unchanged) {
+    ++cache.stats.unchanged;
+    return {};
+  }
+  std::vector<std::uint64_t> versions;  // kept once the check below has succeeded
+  for (const auto* w : cache.watches) versions.push_back(w->version);
   std::int64_t token = 0, version = 0;
   // Two statements: the pragma's table-valued form would prepare the pragma again per call.
   JISHI_TRY(conn.query("SELECT n FROM temp.cat_offer_token", {}, [&](const store::Row& r) {
@@ -740,6 +756,7 @@ Status check_offer_cache(store::Conn& conn, OfferCache& cache) {
   cache.token = token;
   cache.seq = seq;
   cache.data_version = version;
+  cache.versions = std::move(versions);
   return {};
 }
 
@@ -748,7 +765,17 @@ Status check_offer_cache(store::Conn& conn, OfferCache& cache) {
 Status prepare_offer_cache(store::Conn& conn) {
   if (conn.engine() != store::Engine::sqlite) return {};
   JISHI_TRY(conn.exec_script(offer_cache_sql()));
-  conn.attach(kOfferCache, std::make_shared<OfferCache>());
+  auto cache = std::make_shared<OfferCache>();
+  for (const auto& t : offer_tables()) {
+    JISHI_ASSIGN_OR_RETURN(const store::TableWatch* watch, conn.watch(t.table, t.columns));
+    if (!watch) {
+      cache->watches.clear();  // every check reads the token and the data version
+      break;
+    }
+    cache->watches.push_back(watch);
+    cache->versions.push_back(watch->version);
+  }
+  conn.attach(kOfferCache, std::move(cache));
   return {};
 }
 

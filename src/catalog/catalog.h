@@ -181,13 +181,19 @@ Result<std::vector<SkuOffer>> offers(store::Conn& conn, std::span<const SkuId> s
 // - the token and the log are TEMP tables, so a rolled-back change (a savepoint, a failed
 //   COMMIT) takes both back with the rows; when the last change it applied is gone from the log
 //   (or logged again under another token: tokens are random, so none comes back), it empties;
-// - PRAGMA data_version tells when another connection (a CLI verb) committed: it empties.
+// - PRAGMA data_version tells when another connection (a CLI verb) committed: it empties;
+// - the two reads of that check (the token, data_version) are skipped while store::TableWatch
+//   says no offer column was written through the connection, no transaction rolled back and
+//   no other connection committed since the last check, inside a begin() transaction that has
+//   not written them (one checkout after another in the writer's batches).
 // At most limits::offer_cache_entries_max entries (then it starts again). SQLite only: on
 // another engine this does nothing and offers() reads every time.
 Status prepare_offer_cache(store::Conn& conn);
 struct OfferCacheStats {
   // resets: the whole cache emptied; evictions: entries dropped because their offer changed.
   std::uint64_t hits = 0, misses = 0, resets = 0, evictions = 0;
+  // Checks that read nothing: no watch of the offer tables had moved (store::TableWatch).
+  std::uint64_t unchanged = 0;
   std::size_t entries = 0;
 };
 // Nullopt on a connection without the cache.

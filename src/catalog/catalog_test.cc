@@ -281,6 +281,24 @@ TEST_F(OfferCacheTest, EveryCommittedChangeToAnOfferIsSeen) {
   EXPECT_TRUE(must(offers(*db_, ids)).empty());
 }
 
+// Inside a transaction the check reads nothing while no offer table's watch has moved; another
+// connection's commit is seen at the next transaction.
+TEST_F(OfferCacheTest, AnotherConnectionsCommitIsSeenAtTheNextTransaction) {
+  ASSERT_TRUE(db_->begin());
+  EXPECT_EQ(offer().price.minor, 2500);
+  EXPECT_EQ(offer().price.minor, 2500);
+  ASSERT_TRUE(db_->commit());
+  auto skipped = stats().unchanged;
+  EXPECT_GE(skipped, 1u);
+  auto other = std::move(store::open_sqlite(db_path_, store::OpenMode::read_write).value());
+  ASSERT_TRUE(other->exec("UPDATE cat_skus SET price = 2800 WHERE id = $1", {sku_.value}));
+  ASSERT_TRUE(db_->begin());
+  EXPECT_EQ(offer().price.minor, 2800);
+  EXPECT_EQ(offer().price.minor, 2800);
+  ASSERT_TRUE(db_->commit());
+  EXPECT_GT(stats().unchanged, skipped);
+}
+
 TEST_F(OfferCacheTest, RolledBackChangesAreNeverServed) {
   EXPECT_EQ(offer().price.minor, 2500);
   // A transaction that changed the price and read it, then rolled back.
