@@ -712,7 +712,10 @@ Status check_offer_cache(store::Conn& conn, OfferCache& cache) {
     version = r.i64(0);
     return false;
   }));
-  if (cache.valid && token == cache.token && version == cache.data_version) return {};
+  if (cache.valid && token == cache.token && version == cache.data_version) {
+    cache.versions = std::move(versions);  // up to date now: the next check may skip again
+    return {};
+  }
   bool whole = !cache.valid || version != cache.data_version;
   if (!whole && cache.seq > 0) {
     JISHI_ASSIGN_OR_RETURN(

@@ -299,6 +299,36 @@ TEST_F(OfferCacheTest, AnotherConnectionsCommitIsSeenAtTheNextTransaction) {
   EXPECT_GT(stats().unchanged, skipped);
 }
 
+// A read made after a write that a savepoint then undid, in a transaction that commits: the
+// next transaction must not serve it from memory without looking (review of session 13).
+TEST_F(OfferCacheTest, AReadUndoneByASavepointIsNotServedAfterTheCommit) {
+  ASSERT_TRUE(db_->begin());
+  EXPECT_EQ(offer().price.minor, 2500);
+  change_read_and_undo_command(3100);
+  ASSERT_TRUE(db_->commit());
+  ASSERT_TRUE(db_->begin());
+  EXPECT_EQ(offer().price.minor, 2500);
+  EXPECT_EQ(offer().price.minor, 2500);
+  ASSERT_TRUE(db_->commit());
+  // And the checks go back to reading nothing once they have looked.
+  auto skipped = stats().unchanged;
+  ASSERT_TRUE(db_->begin());
+  offer();
+  offer();
+  ASSERT_TRUE(db_->commit());
+  EXPECT_GE(stats().unchanged, skipped + 1);
+  // After a rollback too.
+  ASSERT_TRUE(db_->begin());
+  ASSERT_TRUE(db_->rollback());
+  skipped = stats().unchanged;
+  ASSERT_TRUE(db_->begin());
+  offer();
+  offer();
+  offer();
+  ASSERT_TRUE(db_->commit());
+  EXPECT_GE(stats().unchanged, skipped + 2);
+}
+
 TEST_F(OfferCacheTest, RolledBackChangesAreNeverServed) {
   EXPECT_EQ(offer().price.minor, 2500);
   // A transaction that changed the price and read it, then rolled back.

@@ -299,8 +299,8 @@ std::int64_t commission_of(std::int64_t amount, std::int64_t rate_ppm) {
 
 namespace {
 // The writer's memory of payees (prepare_payee_cache): kind and status by organisation, kept
-// exact by store::TableWatch on `orgs` (dropped whenever a kind or status changes, a row comes
-// or goes, a transaction is rolled back, or another connection commits).
+// exact by store::TableWatch on `orgs` (dropped whenever an organisation is written, a
+// transaction is rolled back, or another connection commits).
 constexpr std::string_view kPayeeCache = "pay.payee_cache";
 struct PayeeCache {
   const store::TableWatch* watch = nullptr;
@@ -331,7 +331,9 @@ Result<std::optional<std::pair<std::string, std::string>>> payee_of(store::Tx& t
 }  // namespace
 
 Status prepare_payee_cache(store::Conn& conn) {
-  JISHI_ASSIGN_OR_RETURN(const store::TableWatch* watch, conn.watch("orgs", "kind, status"));
+  // Every column: an organisation is rarely written, and its key and credit code are unique
+  // (a REPLACE on either would delete a row without a DELETE trigger).
+  JISHI_ASSIGN_OR_RETURN(const store::TableWatch* watch, conn.watch("orgs"));
   if (!watch) return {};
   auto cache = std::make_shared<PayeeCache>();
   cache->watch = watch;

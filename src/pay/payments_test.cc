@@ -188,6 +188,27 @@ TEST_F(PaymentsTest, APayeesStatusInMemoryIsNeverStale) {
     return after;
   });
   EXPECT_TRUE(refused(tx([&](store::Tx& t) { return escrow(t, OrgId{10}); })));
+  // The same, in a transaction that then commits: nothing read while approved is served after.
+  ASSERT_TRUE(db_->begin());
+  EXPECT_TRUE(db_->exec("SAVEPOINT s"));
+  EXPECT_TRUE(db_->exec("UPDATE orgs SET status = 'approved' WHERE id = 10"));
+  EXPECT_TRUE(escrow(*db_, OrgId{10}));
+  EXPECT_TRUE(db_->exec("ROLLBACK TO s"));
+  EXPECT_TRUE(db_->exec("RELEASE s"));
+  ASSERT_TRUE(db_->commit());
+  EXPECT_TRUE(refused(tx([&](store::Tx& t) { return escrow(t, OrgId{10}); })));
+  // A REPLACE through the unique credit code deletes organisation 11 without a DELETE
+  // trigger; the payee kept in memory goes with it.
+  ASSERT_TRUE(tx([&](store::Tx& t) { return escrow(t, OrgId{11}); }));
+  exec("UPDATE orgs SET credit_code = 'C11' WHERE id = 11");
+  ASSERT_TRUE(tx([&](store::Tx& t) { return escrow(t, OrgId{11}); }));
+  exec("UPDATE OR REPLACE orgs SET credit_code = 'C11' WHERE id = 12");
+  auto gone = tx([&](store::Tx& t) { return escrow(t, OrgId{11}); });
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error().code, Code::validation_failed);  // no such payee
+  exec(
+      "INSERT INTO orgs (id, kind, name, status, created_by, created_at_us, updated_at_us) "
+      "VALUES (11, 'merchant', 'Shop B', 'approved', 2, 0, 0)");
   // Another connection approves it, then suspends another payee this one has kept.
   ASSERT_TRUE(tx([&](store::Tx& t) { return escrow(t, OrgId{11}); }));
   auto other = std::move(store::open_sqlite(db_path_, store::OpenMode::read_write).value());

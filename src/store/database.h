@@ -80,7 +80,8 @@ enum class Engine { sqlite, postgresql };
 // (BEGIN IMMEDIATE: no other connection can commit until it ends) in which this connection has
 // not written to the table: what is read then is the committed state, and stays so until the
 // version moves. (A value read after a write could be undone by a rollback of a savepoint, so
-// none is kept until the transaction ends.)
+// none is kept until the transaction ends, and the COMMIT of a transaction that wrote the
+// table moves the version too: a cache brought up to date after such a write must look again.)
 struct TableWatch {
   std::uint64_t version = 0;
   bool in_transaction = false;  // inside a transaction begin() opened, not yet ended
@@ -131,8 +132,11 @@ class Conn {
 
   // Watches writes to `table` (INSERT, DELETE, and UPDATE of `update_columns`, a
   // comma-separated list, or of any column when empty) for a cache of its rows (TableWatch).
-  // Calling it again for a table returns the same watch. nullptr when the engine cannot watch
-  // (PostgreSQL): the caller then reads every time. Outside any transaction.
+  // The list must hold every column the cache reads, the key and every UNIQUE column: a
+  // REPLACE that deletes a conflicting row fires no DELETE trigger, only the UPDATE or INSERT
+  // of the row that replaced it. Calling it again for a table with the same list returns the
+  // same watch (another list is an error). nullptr when the engine cannot watch (PostgreSQL):
+  // the caller then reads every time. Outside any transaction (an error inside one).
   virtual Result<const TableWatch*> watch(std::string_view /*table*/,
                                           std::string_view /*update_columns*/ = {}) {
     return nullptr;

@@ -147,7 +147,12 @@ class SqliteConn final : public Conn {
 
   Result<const TableWatch*> watch(std::string_view table, std::string_view columns) override {
     for (const auto& w : watches_)
-      if (w->table == table) return &w->state;
+      if (w->table == table) {
+        if (w->columns != columns)
+          return fail(Code::internal,
+                      "table " + std::string(table) + " is already watched for other columns");
+        return &w->state;
+      }
     auto name_ok = [](std::string_view n, bool list) {
       for (char c : n)
         if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' ||
@@ -157,6 +162,30 @@ class SqliteConn final : public Conn {
     };
     if (!name_ok(table, false) || (!columns.empty() && !name_ok(columns, true)))
       return fail(Code::internal, "cannot watch " + std::string(table));
+    // The triggers are TEMP schema, which a rollback would take back while the watch stayed.
+    if (!sqlite3_get_autocommit(db_))
+      return fail(Code::internal, "tables are watched outside any transaction");
+    // Each listed column must be the table's (SQLite accepts any name after UPDATE OF, and a
+    // misspelt one would never fire).
+    std::string_view rest = columns;
+    while (!rest.empty()) {
+      std::size_t comma = rest.find(',');
+      std::string_view c = rest.substr(0, comma);
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+      while (!c.empty() && c.front() == ' ') c.remove_prefix(1);
+      while (!c.empty() && c.back() == ' ') c.remove_suffix(1);
+      bool found = false;
+      std::string t_name(table), c_name(c);
+      const Param params[] = {Param(t_name), Param(c_name)};
+      JISHI_TRY(query("SELECT 1 FROM pragma_table_info($1) WHERE name = $2", Params(params),
+                      [&](const Row&) {
+                        found = true;
+                        return false;
+                      }));
+      if (!found)
+        return fail(Code::internal, "table " + std::string(table) + " has no column " +
+                                        std::string(c) + " to watch");
+    }
     if (watches_.empty()) {
       // The triggers call jishi_table_written(i) for watches_[i]; the hooks end transactions
       // (also those SQLite rolls back by itself, and COMMITs not made through commit()).
@@ -172,20 +201,24 @@ class SqliteConn final : public Conn {
     }
     std::string t(table), n = std::to_string(watches_.size());
     std::string update = columns.empty() ? "UPDATE" : "UPDATE OF " + std::string(columns);
-    std::string sql;
+    std::string sql = "BEGIN;";
     for (auto [suffix, event] : {std::pair<std::string_view, std::string_view>{"i", "INSERT"},
                                  {"u", update},
-                                 {"d", "DELETE"}})
-      sql += "CREATE TEMP TRIGGER IF NOT EXISTS jishi_watch_" + t + "_" + std::string(suffix) +
-             " AFTER " + std::string(event) + " ON main." + t +
+                                 {"d", "DELETE"}}) {
+      std::string name = "jishi_watch_" + t + "_" + std::string(suffix);
+      sql += "CREATE TEMP TRIGGER " + name + " AFTER " + std::string(event) + " ON main." + t +
              " BEGIN SELECT jishi_table_written(" + n + "); END;";
-    auto w = std::make_unique<Watched>();
-    w->table = t;
-    watches_.push_back(std::move(w));
+    }
+    sql += "COMMIT;";
+    // All three triggers or none (a failure part way rolls the script's transaction back).
     if (auto made = exec_script(sql); !made) {
-      watches_.pop_back();
+      if (!sqlite3_get_autocommit(db_)) (void)simple("ROLLBACK");
       return std::unexpected(made.error());
     }
+    auto w = std::make_unique<Watched>();
+    w->table = t;
+    w->columns = std::string(columns);
+    watches_.push_back(std::move(w));
     return &watches_.back()->state;
   }
 
@@ -284,10 +317,12 @@ class SqliteConn final : public Conn {
   }
 
  private:
-  // A transaction ended: every watch leaves it; `undone` moves their versions.
+  // A transaction ended: every watch leaves it. `undone` moves every version; a commit moves
+  // the versions of the tables it wrote, since a cache may have been brought up to date after
+  // a write that a ROLLBACK TO then undid (its `written` still set).
   void end_watched(bool undone) {
     for (auto& w : watches_) {
-      if (undone) ++w->state.version;
+      if (undone || w->state.written) ++w->state.version;
       w->state.in_transaction = false;
       w->state.written = false;
     }
@@ -443,7 +478,7 @@ class SqliteConn final : public Conn {
   // Tables watched for the caches on this connection (watch()); their TableWatch addresses
   // stay put.
   struct Watched {
-    std::string table;
+    std::string table, columns;
     TableWatch state;
   };
   std::vector<std::unique_ptr<Watched>> watches_;

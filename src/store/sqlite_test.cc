@@ -43,7 +43,8 @@ TEST_F(SqliteTest, TableWatchesMoveOnWritesRollbacksAndOtherConnections) {
   ASSERT_TRUE(watched);
   const TableWatch* w = *watched;
   ASSERT_NE(w, nullptr);
-  EXPECT_EQ(*conn_->watch("t"), w);  // one watch per table
+  EXPECT_EQ(*conn_->watch("t", "name"), w);  // one watch per table
+  EXPECT_FALSE(conn_->watch("t"));           // not for other columns
   EXPECT_FALSE(conn_->watch("t; DROP TABLE t"));
   EXPECT_FALSE(w->usable());  // outside a transaction
   auto moved = [&, last = w->version]() mutable {
@@ -66,7 +67,13 @@ TEST_F(SqliteTest, TableWatchesMoveOnWritesRollbacksAndOtherConnections) {
   EXPECT_FALSE(w->usable());  // until the transaction ends
   ASSERT_TRUE(conn_->commit());
   EXPECT_FALSE(w->usable());
-  EXPECT_FALSE(moved());  // committed: what was read before the write stays true
+  // A transaction that wrote the table moves the version when it commits, even when a
+  // savepoint undid the write: a cache brought up to date after the write must look again.
+  EXPECT_TRUE(moved());
+  ASSERT_TRUE(conn_->begin());
+  ASSERT_TRUE(conn_->exec("UPDATE t SET n = 6 WHERE id = 1"));  // not a watched column
+  ASSERT_TRUE(conn_->commit());
+  EXPECT_FALSE(moved());
   // Inserts, deletes and rollbacks.
   ASSERT_TRUE(conn_->begin());
   EXPECT_TRUE(w->usable());
@@ -93,6 +100,25 @@ TEST_F(SqliteTest, TableWatchesMoveOnWritesRollbacksAndOtherConnections) {
   ASSERT_TRUE(conn_->commit());
   ASSERT_TRUE(conn_->begin());
   EXPECT_FALSE(moved());  // nobody else committed since
+  // Not inside a transaction: a rollback would take the triggers back and leave the watch.
+  EXPECT_FALSE(conn_->watch("u"));
+  ASSERT_TRUE(conn_->commit());
+  // A column the table does not have is refused. A watch whose triggers cannot all be made
+  // (here the second's name is taken) leaves none behind: the next attempt, whose CREATEs
+  // would fail on a leftover, succeeds.
+  ASSERT_TRUE(conn_->exec_script(
+      "CREATE TABLE u (id BIGINT PRIMARY KEY, v TEXT);"
+      "CREATE TEMP TRIGGER jishi_watch_u_u AFTER UPDATE ON main.u BEGIN SELECT 1; END;"));
+  EXPECT_FALSE(conn_->watch("u", "v, nosuchcolumn"));
+  EXPECT_FALSE(conn_->watch("u", "v"));
+  ASSERT_TRUE(conn_->exec_script("DROP TRIGGER temp.jishi_watch_u_u"));
+  EXPECT_TRUE(conn_->exec("INSERT INTO u (id, v) VALUES (1, 'x')"));
+  auto u = conn_->watch("u", "v");
+  ASSERT_TRUE(u);
+  ASSERT_TRUE(conn_->begin());
+  std::uint64_t before = (*u)->version;
+  ASSERT_TRUE(conn_->exec("UPDATE u SET v = 'y' WHERE id = 1"));
+  EXPECT_EQ((*u)->version, before + 1);  // one trigger fired, not a leftover as well
   ASSERT_TRUE(conn_->commit());
 }
 
