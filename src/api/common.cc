@@ -127,11 +127,6 @@ std::string time_json(std::int64_t unix_us) {
   return format_rfc3339(unix_us);
 }
 
-void write_money(JsonWriter& w, std::int64_t amount, const Currency& c) {
-  w.begin_object().key("amount").integer(amount).key("currency").string(c.code_view());
-  w.end_object();
-}
-
 void write_time_or_null(JsonWriter& w, const std::optional<std::int64_t>& unix_us) {
   if (unix_us)
     w.string(time_json(*unix_us));

@@ -52,8 +52,7 @@ http::Response ok_json_text_later(std::function<std::string()> build, int status
 boost::json::object page_json(boost::json::array items, std::optional<std::int64_t> next);
 
 std::string time_json(std::int64_t unix_us);
-// The text forms of to_json(Money) and time_or_null, for JsonWriter replies.
-void write_money(JsonWriter& w, std::int64_t amount, const Currency& c);
+// The text form of time_or_null, for JsonWriter replies (money's is write_money, core/money.h).
 void write_time_or_null(JsonWriter& w, const std::optional<std::int64_t>& unix_us);
 // Optional values as JSON, null when absent: text, a time (RFC 3339), an id (decimal text).
 boost::json::value json_or_null(const std::optional<std::string>& v);

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <limits>
 
+#include "core/json_writer.h"
+
 namespace jishi {
 namespace {
 
@@ -125,6 +127,11 @@ Result<Money> parse_decimal(std::string_view text, const Currency& currency) {
   for (std::size_t i = 0; i < currency.exponent; ++i)
     if (!push(i < fraction.size() ? fraction[i] : '0')) return bad();
   return Money{minor, currency};
+}
+
+void write_money(JsonWriter& w, std::int64_t amount, const Currency& c) {
+  w.begin_object().key("amount").integer(amount).key("currency").string(c.code_view());
+  w.end_object();
 }
 
 boost::json::value to_json(const Money& m) {

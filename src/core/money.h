@@ -14,6 +14,8 @@
 
 namespace jishi {
 
+class JsonWriter;
+
 // An amount in the minor unit of `currency`: {1999, CNY} is ¥19.99, {1999, JPY} is ¥1999.
 // Negative amounts are allowed (refunds, adjustments). Equality is exact: same currency and
 // same amount; ordering needs compare(), because there is no order across currencies.
@@ -49,6 +51,8 @@ Result<Money> parse_decimal(std::string_view text, const Currency& currency);
 
 // The API's JSON shape: {"amount":1999,"currency":"CNY"}, amount in minor units as an integer.
 boost::json::value to_json(const Money& m);
+// The same shape as text, for JsonWriter replies and events.
+void write_money(JsonWriter& w, std::int64_t amount, const Currency& c);
 
 // Reads the shape written by to_json(). Rejects (validation_failed) a non-object, a missing
 // or unexpected field, an amount that is not an integer (19.99 and "1999" both fail: a client

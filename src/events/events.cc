@@ -3,13 +3,13 @@
 #include <boost/json.hpp>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "core/clock.h"
 #include "core/json.h"
 #include "core/limits.h"
+#include "store/watched_cache.h"
 
 namespace jishi::events {
 
@@ -55,48 +55,30 @@ Result<EventId> insert(store::Tx& tx, Env& env, const NewEvent& e) {
 
 namespace {
 // The writer's memory of the sellers' enabled webhooks (prepare_webhook_cache), by
-// organisation, kept exact by store::TableWatch on ev_webhooks (dropped whenever a webhook
-// comes, goes or changes, a transaction is rolled back, or another connection commits).
+// organisation, exact by store::TableWatch on ev_webhooks (dropped whenever a webhook comes,
+// goes or changes, a transaction is rolled back, or another connection commits).
 constexpr std::string_view kWebhookCache = "events.webhook_cache";
 using Webhooks = std::vector<std::pair<std::int64_t, std::string>>;  // id, event_types
-struct WebhookCache {
-  const store::TableWatch* watch = nullptr;
-  std::uint64_t version = 0;
-  std::unordered_map<std::int64_t, std::shared_ptr<const Webhooks>> by_org;
-};
+using WebhookCache = store::WatchedCache<std::int64_t, std::shared_ptr<const Webhooks>>;
 
 Result<std::shared_ptr<const Webhooks>> webhooks_of(store::Tx& tx, OrgId org) {
-  auto* cache = tx.attachment<WebhookCache>(kWebhookCache);
-  bool usable = cache && cache->watch->usable();
-  if (usable) {
-    if (cache->version != cache->watch->version) {
-      cache->by_org.clear();
-      cache->version = cache->watch->version;
-    }
-    if (auto it = cache->by_org.find(org.value); it != cache->by_org.end()) return it->second;
-  }
+  auto* cache = WebhookCache::of(tx, kWebhookCache);
+  if (cache)
+    if (const auto* kept = cache->find(org.value)) return *kept;
   auto found = std::make_shared<Webhooks>();
   JISHI_TRY(tx.query("SELECT id, event_types FROM ev_webhooks WHERE org_id = $1 AND enabled = 1",
                      {org.value}, [&](const store::Row& r) {
                        found->emplace_back(r.i64(0), r.str(1));
                        return true;
                      }));
-  if (usable) {
-    if (cache->by_org.size() >= limits::webhook_cache_orgs_max) cache->by_org.clear();
-    cache->by_org.emplace(org.value, found);
-  }
+  if (cache) cache->keep(org.value, found);
   return found;
 }
 }  // namespace
 
 Status prepare_webhook_cache(store::Conn& conn) {
-  JISHI_ASSIGN_OR_RETURN(const store::TableWatch* watch, conn.watch("ev_webhooks"));
-  if (!watch) return {};
-  auto cache = std::make_shared<WebhookCache>();
-  cache->watch = watch;
-  cache->version = watch->version;
-  conn.attach(kWebhookCache, std::move(cache));
-  return {};
+  return WebhookCache::prepare(conn, kWebhookCache, "ev_webhooks", {},
+                               limits::webhook_cache_orgs_max);
 }
 
 Result<EventId> publish(store::Tx& tx, Env& env, const NewEvent& e) {

@@ -6,6 +6,7 @@
 #include "core/clock.h"
 #include "core/json_writer.h"
 #include "core/limits.h"
+#include "core/money.h"
 #include "events/events.h"
 #include "events/jobs.h"
 #include "flows/internal.h"
@@ -20,12 +21,6 @@ std::string id_text(std::int64_t id) {
   return std::to_string(id);
 }
 
-namespace {
-void write_money(JsonWriter& w, std::int64_t amount, std::string_view currency) {
-  w.begin_object().key("amount").integer(amount).key("currency").string(currency).end_object();
-}
-}  // namespace
-
 // The order as its events carry it (type-specific fields are spliced in at the end). Written
 // as text (core::JsonWriter): this runs inside the writer, where building a boost::json object
 // first cost several times the event row's own INSERT.
@@ -38,9 +33,9 @@ std::string order_event_json(const order::Order& o, std::string_view extra_json_
   w.key("payment_status").string(o.payment_status);
   w.key("fulfillment_status").string(o.fulfillment_status);
   w.key("total");
-  write_money(w, o.total, o.currency.code_view());
+  write_money(w, o.total, o.currency);
   w.key("refunded");
-  write_money(w, o.refunded, o.currency.code_view());
+  write_money(w, o.refunded, o.currency);
   if (o.carrier) w.key("carrier").string(*o.carrier);
   if (o.tracking_no) w.key("tracking_no").string(*o.tracking_no);
   w.key("lines").begin_array();

@@ -4,11 +4,11 @@
 #include <charconv>
 #include <map>
 #include <set>
-#include <unordered_map>
 
 #include "core/limits.h"
 #include "pay/chart.h"
 #include "pay/ledger.h"
+#include "store/watched_cache.h"
 
 namespace jishi::pay {
 
@@ -298,34 +298,21 @@ std::int64_t commission_of(std::int64_t amount, std::int64_t rate_ppm) {
 }
 
 namespace {
-// The writer's memory of payees (prepare_payee_cache): kind and status by organisation, kept
-// exact by store::TableWatch on `orgs` (dropped whenever an organisation is written, a
-// transaction is rolled back, or another connection commits).
+// The writer's memory of payees (prepare_payee_cache): kind and status by organisation, exact
+// by store::TableWatch on `orgs` (dropped whenever an organisation is written, a transaction
+// is rolled back, or another connection commits).
 constexpr std::string_view kPayeeCache = "pay.payee_cache";
-struct PayeeCache {
-  const store::TableWatch* watch = nullptr;
-  std::uint64_t version = 0;
-  std::unordered_map<std::int64_t, std::pair<std::string, std::string>> orgs;
-};
+using PayeeCache = store::WatchedCache<std::int64_t, std::pair<std::string, std::string>>;
 
 // The payee's kind and status; nullopt when there is no such organisation.
 Result<std::optional<std::pair<std::string, std::string>>> payee_of(store::Tx& tx, OrgId org) {
-  auto* cache = tx.attachment<PayeeCache>(kPayeeCache);
-  bool usable = cache && cache->watch->usable();
-  if (usable) {
-    if (cache->version != cache->watch->version) {
-      cache->orgs.clear();
-      cache->version = cache->watch->version;
-    }
-    if (auto it = cache->orgs.find(org.value); it != cache->orgs.end()) return it->second;
-  }
+  auto* cache = PayeeCache::of(tx, kPayeeCache);
+  if (cache)
+    if (const auto* kept = cache->find(org.value)) return *kept;
   JISHI_ASSIGN_OR_RETURN(
       auto payee, tx.query_one("SELECT kind, status FROM orgs WHERE id = $1", {org.value},
                                [](const store::Row& r) { return std::pair(r.str(0), r.str(1)); }));
-  if (usable && payee) {
-    if (cache->orgs.size() >= limits::payee_cache_entries_max) cache->orgs.clear();
-    cache->orgs.emplace(org.value, *payee);
-  }
+  if (cache && payee) cache->keep(org.value, *payee);
   return payee;
 }
 }  // namespace
@@ -333,13 +320,7 @@ Result<std::optional<std::pair<std::string, std::string>>> payee_of(store::Tx& t
 Status prepare_payee_cache(store::Conn& conn) {
   // Every column: an organisation is rarely written, and its key and credit code are unique
   // (a REPLACE on either would delete a row without a DELETE trigger).
-  JISHI_ASSIGN_OR_RETURN(const store::TableWatch* watch, conn.watch("orgs"));
-  if (!watch) return {};
-  auto cache = std::make_shared<PayeeCache>();
-  cache->watch = watch;
-  cache->version = watch->version;
-  conn.attach(kPayeeCache, std::move(cache));
-  return {};
+  return PayeeCache::prepare(conn, kPayeeCache, "orgs", {}, limits::payee_cache_entries_max);
 }
 
 Result<Intent> create_intent(store::Tx& tx, Env& env, const NewIntent& n) {
