@@ -9,44 +9,49 @@ namespace jishi {
 namespace json = boost::json;
 
 namespace {
-// Walks a parsed document checking the size limits Boost.JSON's parser does not enforce.
-Status check_limits(const json::value& v, std::string& path) {
+// Walks a parsed document checking the size limits Boost.JSON's parser does not enforce. On
+// the first breach, `message` says what and `path` gets the offending value's JSON pointer,
+// built only then, while the walk unwinds (a valid document costs no string work).
+bool within_limits(const json::value& v, std::string& message, std::string& path) {
   switch (v.kind()) {
     case json::kind::string:
-      if (v.get_string().size() > limits::json_string_bytes_max)
-        return fail(
-            Code::validation_failed,
-            "string longer than " + std::to_string(limits::json_string_bytes_max) + " bytes", path);
-      return {};
+      if (v.get_string().size() <= limits::json_string_bytes_max) return true;
+      message = "string longer than " + std::to_string(limits::json_string_bytes_max) + " bytes";
+      return false;
     case json::kind::array: {
       const auto& a = v.get_array();
-      if (a.size() > limits::json_container_items_max)
-        return fail(Code::validation_failed, "array has too many items", path);
-      for (std::size_t i = 0; i < a.size(); ++i) {
-        auto len = path.size();
-        path += "/" + std::to_string(i);
-        JISHI_TRY(check_limits(a[i], path));
-        path.resize(len);
+      if (a.size() > limits::json_container_items_max) {
+        message = "array has too many items";
+        return false;
       }
-      return {};
+      for (std::size_t i = 0; i < a.size(); ++i) {
+        if (!within_limits(a[i], message, path)) {
+          path.insert(0, "/" + std::to_string(i));
+          return false;
+        }
+      }
+      return true;
     }
     case json::kind::object: {
       const auto& o = v.get_object();
-      if (o.size() > limits::json_container_items_max)
-        return fail(Code::validation_failed, "object has too many members", path);
-      for (const auto& kv : o) {
-        if (kv.key().size() > limits::json_string_bytes_max)
-          return fail(Code::validation_failed, "member name too long", path);
-        auto len = path.size();
-        path += "/";
-        path += std::string_view(kv.key());
-        JISHI_TRY(check_limits(kv.value(), path));
-        path.resize(len);
+      if (o.size() > limits::json_container_items_max) {
+        message = "object has too many members";
+        return false;
       }
-      return {};
+      for (const auto& kv : o) {
+        if (kv.key().size() > limits::json_string_bytes_max) {
+          message = "member name too long";
+          return false;
+        }
+        if (!within_limits(kv.value(), message, path)) {
+          path.insert(0, "/" + std::string(kv.key()));
+          return false;
+        }
+      }
+      return true;
     }
     default:
-      return {};
+      return true;
   }
 }
 
@@ -72,8 +77,8 @@ Result<json::value> parse_json(std::string_view text) {
                   "JSON nests deeper than " + std::to_string(limits::json_depth_max));
     return fail(Code::invalid_json, "body is not valid JSON: " + ec.message());
   }
-  std::string path;
-  JISHI_TRY(check_limits(v, path));
+  std::string message, path;
+  if (!within_limits(v, message, path)) return fail(Code::validation_failed, message, path);
   return v;
 }
 
@@ -84,6 +89,8 @@ std::string json_to_string(const json::value& v) {
 FieldReader::FieldReader(const json::value& v, std::string pointer_prefix)
     : prefix_(std::move(pointer_prefix)) {
   object_ = v.if_object();
+  if (object_ && object_->size() > 64)
+    seen_more_ = std::make_unique<std::uint64_t[]>((object_->size() + 63) / 64);
   if (!object_)
     error_ =
         Error{Code::validation_failed, "expected a JSON object", prefix_.empty() ? "" : prefix_};
@@ -99,8 +106,8 @@ void FieldReader::set_error(Error e) {
 
 const json::value* FieldReader::find(std::string_view key, bool required) {
   if (error_) return nullptr;
-  seen_.emplace(key);
   auto it = object_->find(key);
+  if (it != object_->end()) mark_seen(static_cast<std::size_t>(it - object_->begin()));
   if (it == object_->end() || it->value().is_null()) {
     if (required)
       set_error({Code::validation_failed, std::string(key) + " is required", pointer(key)});
@@ -195,12 +202,26 @@ std::optional<bool> FieldReader::optional_bool(std::string_view key) {
   return v->get_bool();
 }
 
+void FieldReader::mark_seen(std::size_t i) {
+  std::uint64_t bit = std::uint64_t{1} << (i % 64);
+  if (seen_more_)
+    seen_more_[i / 64] |= bit;
+  else
+    seen_ |= bit;
+}
+
+bool FieldReader::was_seen(std::size_t i) const {
+  std::uint64_t bit = std::uint64_t{1} << (i % 64);
+  return ((seen_more_ ? seen_more_[i / 64] : seen_) & bit) != 0;
+}
+
 Status FieldReader::finish() {
   if (error_) return fail(*error_);
-  for (const auto& kv : *object_) {
-    if (!seen_.contains(std::string_view(kv.key())))
-      return fail(Code::validation_failed, "unknown field " + std::string(kv.key()),
-                  pointer(kv.key()));
+  for (std::size_t i = 0; i < object_->size(); ++i) {
+    if (!was_seen(i)) {
+      std::string_view key = object_->begin()[i].key();
+      return fail(Code::validation_failed, "unknown field " + std::string(key), pointer(key));
+    }
   }
   return {};
 }

@@ -5,8 +5,8 @@
 #include <boost/json/fwd.hpp>
 #include <boost/json/value.hpp>
 #include <cstdint>
+#include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 
@@ -46,10 +46,14 @@ class FieldReader {
  private:
   const boost::json::value* find(std::string_view key, bool required);
   std::string pointer(std::string_view key) const;
+  // Which members were read, by position in the object: finish() names the first one not read.
+  void mark_seen(std::size_t i);
+  bool was_seen(std::size_t i) const;
 
   const boost::json::object* object_ = nullptr;
   std::string prefix_;
-  std::set<std::string, std::less<>> seen_;
+  std::uint64_t seen_ = 0;                      // objects of up to 64 members
+  std::unique_ptr<std::uint64_t[]> seen_more_;  // larger ones (json_container_items_max)
   std::optional<Error> error_;
 };
 

@@ -111,6 +111,21 @@ TEST(Json, RejectsOverlongStringsWithTheirPointer) {
   EXPECT_EQ(r.error().field, "/d/0");
 }
 
+TEST(Json, NamesTheDeepestValueOverALimit) {
+  std::string big(limits::json_string_bytes_max + 1, 'x');
+  auto r = parse_json(R"({"ok":[1,2],"a":{"b":[0,1,2,{"c":")" + big + R"("}]}})");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Code::validation_failed);
+  EXPECT_EQ(r.error().field, "/a/b/3/c");
+  std::string many = "[";
+  for (std::size_t i = 0; i <= limits::json_container_items_max; ++i) many += i ? ",0" : "0";
+  r = parse_json(R"({"x":{"y":)" + many + "]}}");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().field, "/x/y");
+  EXPECT_NE(r.error().detail.find("too many"), std::string::npos);
+  EXPECT_TRUE(parse_json(R"({"a":{"b":[0,1,2,{"c":"short"}]}})"));
+}
+
 TEST(FieldReader, ReadsTypedFieldsAndTrims) {
   auto v = parse_json(R"({"name":"  集市  ","n":5,"b":true})");
   ASSERT_TRUE(v);
@@ -128,6 +143,30 @@ TEST(FieldReader, RejectsUnknownFields) {
   auto r = f.finish();
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().field, "/nmae");
+}
+
+TEST(FieldReader, FindsAnUnreadFieldAmongMany) {
+  // Objects past 64 members keep their read marks elsewhere: every position must count.
+  for (int members : {3, 64, 65, 200}) {
+    for (int unread : {0, members / 2, members - 1}) {
+      std::string text = "{";
+      for (int i = 0; i < members; ++i)
+        text += (i ? ",\"f" : "\"f") + std::to_string(i) + "\":" + std::to_string(i);
+      text += "}";
+      auto v = parse_json(text);
+      ASSERT_TRUE(v);
+      FieldReader all(*v);
+      for (int i = 0; i < members; ++i) all.integer("f" + std::to_string(i), 0, 1000);
+      EXPECT_TRUE(all.finish()) << members;
+      FieldReader f(*v);
+      for (int i = 0; i < members; ++i)
+        if (i != unread) f.integer("f" + std::to_string(i), 0, 1000);
+      f.optional_integer("absent", 0, 1);  // asking for an absent field marks nothing
+      auto r = f.finish();
+      ASSERT_FALSE(r) << members << " " << unread;
+      EXPECT_EQ(r.error().field, "/f" + std::to_string(unread));
+    }
+  }
 }
 
 TEST(FieldReader, ReportsTheFirstBadField) {
