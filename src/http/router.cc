@@ -1,10 +1,17 @@
 #include "http/router.h"
 
+#include <algorithm>
+
 namespace jishi::http {
 
 namespace {
+bool is_param(std::string_view seg) {
+  return seg.size() > 2 && seg.front() == '{' && seg.back() == '}';
+}
+
 std::vector<std::string_view> split(std::string_view path) {
   std::vector<std::string_view> out;
+  out.reserve(8);  // the API's deepest pattern has 7 segments
   std::size_t i = 1;
   while (i <= path.size()) {
     auto j = path.find('/', i);
@@ -36,37 +43,55 @@ void Router::add(Method method, std::string pattern, Handler handler, RouteOptio
   Route r;
   r.method = method;
   r.pattern = pattern;
-  for (auto s : split(pattern)) r.segments.emplace_back(s);
+  Node* node = &root_;
+  for (auto seg : split(pattern)) {
+    r.segments.emplace_back(seg);
+    std::unique_ptr<Node>* next = nullptr;
+    if (is_param(seg)) {
+      next = &node->param;
+    } else {
+      auto it = node->literal.find(seg);
+      if (it == node->literal.end()) it = node->literal.emplace(std::string(seg), nullptr).first;
+      next = &it->second;
+    }
+    if (!*next) *next = std::make_unique<Node>();
+    node = next->get();
+  }
+  node->routes.push_back(routes_.size());
   r.handler = std::move(handler);
   r.options = options;
   register_metrics(registry_, method_name(method), pattern, r.responses, r.latency);
   routes_.push_back(std::move(r));
 }
 
+void Router::collect(const Node& node, std::span<const std::string_view> parts,
+                     std::vector<std::size_t>& out) const {
+  if (parts.empty()) {
+    out.insert(out.end(), node.routes.begin(), node.routes.end());
+    return;
+  }
+  if (auto it = node.literal.find(parts.front()); it != node.literal.end())
+    collect(*it->second, parts.subspan(1), out);
+  if (node.param && !parts.front().empty()) collect(*node.param, parts.subspan(1), out);
+}
+
 Router::Match Router::match(Method method, std::string_view path) const {
   Match m;
   auto parts = split(path);
+  std::vector<std::size_t> candidates;
+  collect(root_, parts, candidates);
+  std::sort(candidates.begin(), candidates.end());  // registration order, as routes were added
   Method want = method == Method::head ? Method::get : method;
-  for (const Route& r : routes_) {
-    if (r.segments.size() != parts.size()) continue;
-    std::vector<std::pair<std::string, std::string>> params;
-    bool ok = true;
-    for (std::size_t i = 0; i < parts.size() && ok; ++i) {
-      const std::string& seg = r.segments[i];
-      if (seg.size() > 2 && seg.front() == '{' && seg.back() == '}') {
-        if (parts[i].empty())
-          ok = false;
-        else
-          params.emplace_back(seg.substr(1, seg.size() - 2), std::string(parts[i]));
-      } else {
-        ok = seg == parts[i];
-      }
-    }
-    if (!ok) continue;
+  for (std::size_t index : candidates) {
+    const Route& r = routes_[index];
     if (r.method == want) {
       m.outcome = Outcome::found;
       m.route = &r;
-      m.params = std::move(params);
+      for (std::size_t i = 0; i < parts.size(); ++i) {
+        const std::string& seg = r.segments[i];
+        if (is_param(seg))
+          m.params.emplace_back(seg.substr(1, seg.size() - 2), std::string(parts[i]));
+      }
       return m;
     }
     m.outcome = Outcome::method_not_allowed;

@@ -2,6 +2,9 @@
 // one path segment. Knows each route's options and metrics, and which methods a path allows.
 #pragma once
 
+#include <map>
+#include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -54,8 +57,20 @@ class Router {
   void observe(const Route* route, int status, double seconds) const;
 
  private:
+  // The patterns as a tree of segments: a path walks it in as many steps as it has segments,
+  // whatever the number of routes. Routes are kept by index, so registration order decides
+  // between patterns that match the same path (a literal and a {param}), as before.
+  struct Node {
+    std::map<std::string, std::unique_ptr<Node>, std::less<>> literal;
+    std::unique_ptr<Node> param;
+    std::vector<std::size_t> routes;  // patterns that end here
+  };
+  void collect(const Node& node, std::span<const std::string_view> parts,
+               std::vector<std::size_t>& out) const;
+
   metrics::Registry& registry_;
   std::vector<Route> routes_;
+  Node root_;
   metrics::Counter* unmatched_[5] = {};
   metrics::Histogram* unmatched_latency_ = nullptr;
 };
