@@ -17,6 +17,13 @@ namespace {
 TEST(Crypto, Sha256MatchesTheKnownVector) {
   EXPECT_EQ(crypto::hex(crypto::sha256("abc")),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  // The thread's context is reused: each hash must start afresh, whatever came before.
+  EXPECT_EQ(crypto::hex(crypto::sha256("")),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(crypto::hex(crypto::sha256("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  EXPECT_EQ(crypto::hex(crypto::sha256("abc")),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 TEST(Crypto, Base64UrlRoundTripsAllLengths) {
