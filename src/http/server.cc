@@ -8,9 +8,11 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <set>
+#include <unordered_set>
 
 #include "core/crypto.h"
 #include "core/limits.h"
@@ -86,10 +88,25 @@ class HttpCommand final : public store::Command {
   Response response_;
 };
 
+using Deadline = std::chrono::steady_clock::time_point;
+
+// A connection as its I/O thread's sweeper and the shutdown see it. Touched only on the
+// connection's own thread (each io_context is single-threaded), except through the shared
+// set that shutdown walks under its mutex, which posts back to that thread.
 struct SessionState {
   asio::any_io_executor executor;
-  beast::tcp_stream* stream = nullptr;
-  bool busy = false;  // touched only on the session's strand
+  tcp::socket* socket = nullptr;
+  bool busy = false;
+  // When the pending read or write must be done by; max() while a handler runs. The sweeper
+  // closes the socket once it has passed, which fails the pending operation.
+  Deadline deadline = Deadline::max();
+};
+
+// Per I/O thread: its connections, for the sweeper. One timer per thread instead of a timer
+// armed and cancelled around every read and write (what beast::tcp_stream did).
+struct IoThread {
+  asio::io_context* ioc = nullptr;
+  std::unordered_set<SessionState*> sessions;
 };
 
 std::string_view trim_value(std::string_view s) {
@@ -128,6 +145,9 @@ struct Server::Impl {
       workers.push_back(std::make_unique<asio::io_context>(1));
       guards.emplace_back(workers.back()->get_executor());
     }
+    io_threads.resize(workers.size() + 1);
+    io_threads[0].ioc = &ioc;
+    for (std::size_t i = 0; i < workers.size(); ++i) io_threads[i + 1].ioc = workers[i].get();
   }
 
   ServerOptions options;
@@ -139,6 +159,7 @@ struct Server::Impl {
   std::vector<std::unique_ptr<asio::io_context>> workers;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   asio::io_context ioc;  // accepts, signals, timers, and serves connections like a worker
+  std::vector<IoThread> io_threads;  // [0] is ioc, then the workers
   std::size_t next_context = 0;
   tcp::acceptor acceptor;
   asio::signal_set signals;
@@ -158,7 +179,11 @@ struct Server::Impl {
   std::set<std::shared_ptr<SessionState>> sessions;
 
   awaitable<void> accept_loop();
-  awaitable<void> session(tcp::socket socket);
+  awaitable<void> session(tcp::socket socket, IoThread& thread);
+  awaitable<void> sweep(IoThread& thread);
+  static Deadline after(std::uint32_t ms) {
+    return std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  }
   awaitable<Response> handle(Request& req, Router::Match& match);
   awaitable<Response> submit(TxStep step);
   awaitable<Reply> run_on_cpu(CpuStep step);
@@ -294,17 +319,17 @@ awaitable<Response> Server::Impl::handle(Request& req, Router::Match& match) {
   }
 }
 
-awaitable<void> Server::Impl::session(tcp::socket socket) {
+awaitable<void> Server::Impl::session(tcp::socket stream, IoThread& thread) {
   auto state = std::make_shared<SessionState>();
-  state->executor = socket.get_executor();
-  beast::tcp_stream stream(std::move(socket));
-  state->stream = &stream;
+  state->executor = stream.get_executor();
+  state->socket = &stream;
+  thread.sessions.insert(state.get());
   {
     std::lock_guard lock(sessions_mutex);
     sessions.insert(state);
   }
   boost::system::error_code addr_ec;
-  std::string remote = stream.socket().remote_endpoint(addr_ec).address().to_string();
+  std::string remote = stream.remote_endpoint(addr_ec).address().to_string();
   beast::flat_buffer buffer;
   bool refused_body = false;  // we answered without reading a body the client is sending
   for (;;) {
@@ -313,7 +338,7 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
     parser.header_limit(static_cast<std::uint32_t>(limits::request_header_bytes_max));
     parser.body_limit(body_max);
     state->busy = false;
-    stream.expires_after(std::chrono::milliseconds(limits::idle_timeout_ms));
+    state->deadline = after(options.idle_timeout_ms);
     auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, kTuple);
     state->busy = true;
     in_flight.fetch_add(1);
@@ -341,7 +366,8 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
       req.target = std::string(h.target());
       for (const auto& f : h) {
         std::string name(f.name_string());
-        for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        for (auto& c : name)
+          if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');  // ASCII, no locale
         req.headers.emplace_back(std::move(name), std::string(trim_value(f.value())));
       }
       req.request_id = next_request_id(req.header("x-request-id").value_or(""));
@@ -364,7 +390,7 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
         } else {
           bool read_ok = true;
           if (!parser.is_done()) {
-            stream.expires_after(std::chrono::milliseconds(limits::request_read_timeout_ms));
+            state->deadline = after(options.request_read_timeout_ms);
             auto [ec2, n2] = co_await bhttp::async_read(stream, buffer, parser, kTuple);
             if (ec2 == bhttp::error::body_limit || (!ec2 && parser.get().body().size() > limit)) {
               res = problem(Error(Code::body_too_large, "the request body is too large"));
@@ -376,7 +402,7 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
           }
           if (read_ok) {
             req.body = std::move(parser.get().body());
-            stream.expires_never();
+            state->deadline = Deadline::max();
             res = co_await handle(req, match);
           }
         }
@@ -399,7 +425,7 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
                                                                   ? asio::const_buffer()
                                                                   : asio::buffer(res.body)};
 
-    stream.expires_after(std::chrono::milliseconds(limits::request_read_timeout_ms));
+    state->deadline = after(options.request_read_timeout_ms);
     auto [wec, wn] = co_await asio::async_write(stream, out, kTuple);
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     router.observe(route, res.status, seconds);
@@ -411,21 +437,22 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
     if (wec || !keep_alive) break;
   }
   boost::system::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  stream.shutdown(tcp::socket::shutdown_send, ignored);
   // Lingering close: a client still sending a body we refused (413) must get to read our
   // answer; closing with unread data would reset the connection and lose it. Discard what
   // arrives for a short while, bounded in time and bytes.
   if (refused_body) {
     std::array<char, 16 << 10> sink;
     std::size_t discarded = 0;
-    stream.expires_after(std::chrono::milliseconds(limits::lingering_close_ms));
+    state->deadline = after(options.lingering_close_ms);
     while (discarded < limits::lingering_close_bytes_max) {
       auto [lec, ln] = co_await stream.async_read_some(asio::buffer(sink), kTuple);
       if (lec) break;
       discarded += ln;
     }
   }
-  state->stream = nullptr;
+  state->socket = nullptr;
+  thread.sessions.erase(state.get());
   {
     std::lock_guard lock(sessions_mutex);
     sessions.erase(state);
@@ -433,11 +460,32 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
   connections.fetch_sub(1);
 }
 
+awaitable<void> Server::Impl::sweep(IoThread& thread) {
+  // A few sweeps per shortest timeout, at most four a second: a deadline is kept to within
+  // a quarter of its length, or 250 ms.
+  auto shortest = std::min(
+      {options.idle_timeout_ms, options.request_read_timeout_ms, options.lingering_close_ms});
+  auto period = std::chrono::milliseconds(std::clamp<std::uint32_t>(shortest / 4, 10, 250));
+  asio::steady_timer timer(*thread.ioc);
+  for (;;) {
+    timer.expires_after(period);
+    auto [ec] = co_await timer.async_wait(kTuple);
+    if (ec) co_return;
+    auto now = std::chrono::steady_clock::now();
+    for (SessionState* s : thread.sessions) {
+      if (s->socket && s->deadline <= now) {
+        s->deadline = Deadline::max();
+        boost::system::error_code ignored;
+        s->socket->close(ignored);  // the pending read or write fails; the session ends
+      }
+    }
+  }
+}
+
 awaitable<void> Server::Impl::accept_loop() {
   for (;;) {
-    std::size_t pick = next_context++ % (workers.size() + 1);
-    asio::io_context& target = pick == 0 ? ioc : *workers[pick - 1];
-    auto [ec, socket] = co_await acceptor.async_accept(target.get_executor(), kTuple);
+    IoThread& target = io_threads[next_context++ % io_threads.size()];
+    auto [ec, socket] = co_await acceptor.async_accept(target.ioc->get_executor(), kTuple);
     if (ec) {
       if (stopping.load() || ec == asio::error::operation_aborted) co_return;
       spdlog::warn("accept failed: {}", ec.message());
@@ -451,7 +499,7 @@ awaitable<void> Server::Impl::accept_loop() {
     socket.set_option(tcp::no_delay(true));
     connections.fetch_add(1);
     auto ex = socket.get_executor();
-    asio::co_spawn(ex, session(std::move(socket)), asio::detached);
+    asio::co_spawn(ex, session(std::move(socket), target), asio::detached);
   }
 }
 
@@ -506,7 +554,7 @@ void Server::Impl::begin_shutdown() {
       std::lock_guard lock(sessions_mutex);
       for (const auto& s : sessions)
         asio::post(s->executor, [s] {
-          if (s->stream && !s->busy) s->stream->socket().cancel();
+          if (s->socket && !s->busy) s->socket->cancel();
         });
     }
     // co_spawn may run the watchdog inline, and it takes sessions_mutex: not under the lock.
@@ -552,6 +600,7 @@ void Server::run() {
   });
   asio::co_spawn(s.ioc, s.accept_loop(), asio::detached);
   asio::co_spawn(s.ioc, s.purge_loop(), asio::detached);
+  for (IoThread& t : s.io_threads) asio::co_spawn(*t.ioc, s.sweep(t), asio::detached);
   std::vector<std::thread> threads;
   for (auto& w : s.workers)
     threads.emplace_back([ctx = w.get()] {

@@ -14,6 +14,7 @@
 
 #include "core/clock.h"
 #include "core/field_cipher.h"
+#include "core/limits.h"
 #include "core/metrics.h"
 #include "core/result.h"
 #include "http/router.h"
@@ -29,6 +30,12 @@ struct ServerOptions {
   std::string web_root;
   double rate_limit_per_s = 50;
   double rate_limit_burst = 100;
+  // Connection deadlines (limits.h has the defaults): waiting for a request's head on an idle
+  // keep-alive connection, reading a request's body and writing a response, and draining an
+  // upload we refused. They are kept per connection and swept a few times a second.
+  std::uint32_t idle_timeout_ms = limits::idle_timeout_ms;
+  std::uint32_t request_read_timeout_ms = limits::request_read_timeout_ms;
+  std::uint32_t lingering_close_ms = limits::lingering_close_ms;
   // Periodic clean-up commands (expired sessions and the like), run through the writer at
   // start and hourly, beside the server's own purge of expired idempotency keys.
   std::vector<std::function<bool(store::Tx&)>> housekeeping;

@@ -20,7 +20,13 @@ namespace jishi::http::testing {
 
 class TestServer {
  public:
-  TestServer() : router(registry) {}
+  TestServer() : router(registry) {
+    options.listen = "127.0.0.1:0";
+    options.io_threads = 2;
+    options.access_log = false;
+    options.rate_limit_per_s = 1e6;
+    options.rate_limit_burst = 1e6;
+  }
   ~TestServer() { stop(); }
 
   // Call after adding routes.
@@ -31,16 +37,11 @@ class TestServer {
     auto st = store::Store::open(so, &registry);
     ASSERT_TRUE(st) << st.error().detail;
     store_ = std::move(*st);
-    ServerOptions options;
-    options.listen = "127.0.0.1:0";
-    options.io_threads = 2;
-    options.access_log = false;
-    options.rate_limit_per_s = 1e6;
-    options.rate_limit_burst = 1e6;
     server_ = std::make_unique<Server>(options, router, *store_, cipher_, clock_, registry);
-    auto port = server_->bind();
-    ASSERT_TRUE(port) << port.error().detail;
-    url = "http://127.0.0.1:" + std::to_string(*port);
+    auto bound = server_->bind();
+    ASSERT_TRUE(bound) << bound.error().detail;
+    port = *bound;
+    url = "http://127.0.0.1:" + std::to_string(port);
     thread_ = std::thread([this] { server_->run(); });
   }
 
@@ -54,7 +55,9 @@ class TestServer {
 
   metrics::Registry registry;
   Router router;
+  ServerOptions options;  // change before start()
   std::string url;
+  std::uint16_t port = 0;
 
  private:
   SystemClock clock_;
