@@ -291,7 +291,7 @@ Reply create_checkout(Services& s, Request& req) {
     FieldReader af(*a, "/address");
     API_ASSIGN(auto fields, read_address(af));
     API_CHECK(af.finish());
-    c.address = fields;
+    c.address = std::move(fields);
   }
   c.buyer_note = f.optional_string("buyer_note", limits::buyer_note_bytes_max);
   c.from_cart = f.optional_bool("from_cart").value_or(false);
@@ -341,7 +341,7 @@ Reply create_checkout(Services& s, Request& req) {
         Error(Code::validation_failed, "give either address_id or address", "/address"));
   // The address is validated and sealed here, on the I/O thread, not in the writer.
   flows::prepare_checkout(s.env, c);
-  return Reply::write([&s, c](store::Tx& tx) -> Response {
+  return Reply::write([&s, c = std::move(c)](store::Tx& tx) -> Response {
     API_ASSIGN(auto r, flows::checkout(tx, s.env, s.trade, c));
     int status = r.replayed ? 200 : 201;
     auto done = std::make_shared<const flows::CheckoutResult>(std::move(r));
