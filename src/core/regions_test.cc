@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <string>
+#include <vector>
 
 namespace jishi {
 namespace {
@@ -52,6 +54,29 @@ TEST(Regions, IncludesHongKongMacaoAndTaiwan) {
   EXPECT_EQ(find_region("82")->name, "澳门特别行政区");
   EXPECT_EQ(find_region("71")->name, "台湾省");
   EXPECT_TRUE(is_known_area_code("810000"));
+}
+
+TEST(Regions, EveryRegionIsFoundByItsCodeAndNoOther) {
+  std::size_t seen = 0;
+  for (const Region* province : region_children("")) {
+    std::vector<const Region*> all{province};
+    for (const Region* city : region_children(province->code)) {
+      all.push_back(city);
+      for (const Region* area : region_children(city->code)) all.push_back(area);
+    }
+    for (const Region* r : all) {
+      ++seen;
+      ASSERT_EQ(find_region(r->code), r) << r->code;
+      // The same digits at another length are another code, or none.
+      std::string longer = "00" + r->code;
+      const Region* other = find_region(longer);
+      EXPECT_TRUE(other == nullptr || other->code == longer) << longer;
+    }
+  }
+  EXPECT_EQ(seen, region_count());
+  EXPECT_EQ(find_region("0011"), nullptr);
+  EXPECT_EQ(find_region("1x"), nullptr);
+  EXPECT_EQ(find_region("11010５"), nullptr);
 }
 
 TEST(Regions, UnknownOrMalformedCodesAreNotFound) {
