@@ -155,11 +155,17 @@ struct Server::Impl {
   store::Store& store;
   const FieldCipher& cipher;
   const Clock& clock;
+  // What a session's frame touches when it is destroyed (see session()): declared before the
+  // io_contexts, so that it outlives the frames they destroy with them at shutdown.
+  std::vector<IoThread> io_threads;  // [0] is ioc, then the workers
+  std::mutex sessions_mutex;
+  std::set<std::shared_ptr<SessionState>> sessions;
+  std::atomic<std::size_t> connections{0};
+  std::atomic<std::int64_t> in_flight{0};
   // Declared before ioc so they outlive it: ioc's pending accept holds a socket of a worker.
   std::vector<std::unique_ptr<asio::io_context>> workers;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   asio::io_context ioc;  // accepts, signals, timers, and serves connections like a worker
-  std::vector<IoThread> io_threads;  // [0] is ioc, then the workers
   std::size_t next_context = 0;
   tcp::acceptor acceptor;
   asio::signal_set signals;
@@ -170,13 +176,9 @@ struct Server::Impl {
   std::atomic<std::uint64_t> request_counter{0};
   std::atomic<bool> ready{true};
   std::atomic<bool> stopping{false};
-  std::atomic<std::size_t> connections{0};
-  std::atomic<std::int64_t> in_flight{0};
   std::atomic<std::size_t> cpu_jobs{0};
   std::size_t body_max = limits::request_body_bytes_max;
   metrics::Counter* rate_limited = nullptr;
-  std::mutex sessions_mutex;
-  std::set<std::shared_ptr<SessionState>> sessions;
 
   awaitable<void> accept_loop();
   awaitable<void> session(tcp::socket socket, IoThread& thread);
@@ -328,6 +330,23 @@ awaitable<void> Server::Impl::session(tcp::socket stream, IoThread& thread) {
     std::lock_guard lock(sessions_mutex);
     sessions.insert(state);
   }
+  // Undone however the coroutine ends: at its end, by an exception (co_spawn's detached
+  // completion swallows it), or with its frame when the io_context is destroyed at shutdown.
+  // The sweeper must never find a session whose socket is gone.
+  struct Registered {
+    Impl& impl;
+    IoThread& thread;
+    std::shared_ptr<SessionState> state;
+    ~Registered() {
+      state->socket = nullptr;
+      thread.sessions.erase(state.get());
+      {
+        std::lock_guard lock(impl.sessions_mutex);
+        impl.sessions.erase(state);
+      }
+      impl.connections.fetch_sub(1);
+    }
+  } registered{*this, thread, state};
   boost::system::error_code addr_ec;
   std::string remote = stream.remote_endpoint(addr_ec).address().to_string();
   beast::flat_buffer buffer;
@@ -451,13 +470,6 @@ awaitable<void> Server::Impl::session(tcp::socket stream, IoThread& thread) {
       discarded += ln;
     }
   }
-  state->socket = nullptr;
-  thread.sessions.erase(state.get());
-  {
-    std::lock_guard lock(sessions_mutex);
-    sessions.erase(state);
-  }
-  connections.fetch_sub(1);
 }
 
 awaitable<void> Server::Impl::sweep(IoThread& thread) {
@@ -554,7 +566,10 @@ void Server::Impl::begin_shutdown() {
       std::lock_guard lock(sessions_mutex);
       for (const auto& s : sessions)
         asio::post(s->executor, [s] {
-          if (s->socket && !s->busy) s->socket->cancel();
+          // Not the throwing form: the sweeper may have closed the socket already, its
+          // session not yet resumed to see it.
+          boost::system::error_code cancel_ec;
+          if (s->socket && !s->busy) s->socket->cancel(cancel_ec);
         });
     }
     // co_spawn may run the watchdog inline, and it takes sessions_mutex: not under the lock.
