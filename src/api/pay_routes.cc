@@ -437,7 +437,7 @@ Reply confirm_intent(Services& s, Request& req) {
       API_ASSIGN(auto i, pay::pay_with_wallet(tx, s.env, intent_id, payer, decision));
       auto paid = std::make_shared<const pay::Intent>(std::move(i));
       return ok_json_text_later([paid] {
-        JsonWriter w;
+        JsonWriter w(1024);  // an intent with its splits: ~700 bytes
         write_intent(w, *paid);
         return w.take();
       });

@@ -176,7 +176,7 @@ void write_order(JsonWriter& w, const order::Order& o) {
 }  // namespace
 
 std::string checkout_json_text(const flows::CheckoutResult& r) {
-  JsonWriter w;
+  JsonWriter w(4096);  // ~2.5 KB for one order of a few lines
   w.begin_object();
   w.key("id").integer_string(r.checkout.id.value);
   w.key("checkout_token").string(r.checkout.token);

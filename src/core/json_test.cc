@@ -69,16 +69,19 @@ TEST(JsonWriter, EscapesAtEveryOffsetOfAWord) {
 TEST(JsonWriter, WritesLongStringsIdsAndStartsAgainAfterTake) {
   std::string long_text;
   for (int i = 0; i < 3000; ++i) long_text += i % 7 == 0 ? "\x01" : i % 5 == 0 ? "\"" : "字";
-  JsonWriter w;
-  w.begin_object().key_escaped(long_text).string(long_text).key("id");
-  w.integer_string(-9223372036854775807LL - 1).key("z").integer_string(0).end_object();
   boost::json::object tree;
   tree[long_text] = long_text;
   tree["id"] = "-9223372036854775808";
   tree["z"] = "0";
-  EXPECT_EQ(w.take(), boost::json::serialize(tree));
-  w.begin_array().integer(1).end_array();
-  EXPECT_EQ(w.take(), "[1]");
+  // Whatever room is made up front (none, too little, about right, far too much).
+  for (std::size_t expected : {0u, 1u, 300u, 4096u, 1u << 20}) {
+    JsonWriter w(expected);
+    w.begin_object().key_escaped(long_text).string(long_text).key("id");
+    w.integer_string(-9223372036854775807LL - 1).key("z").integer_string(0).end_object();
+    EXPECT_EQ(w.take(), boost::json::serialize(tree)) << expected;
+    w.begin_array().integer(1).end_array();
+    EXPECT_EQ(w.take(), "[1]") << expected;
+  }
 }
 
 TEST(Json, RejectsMalformedDocuments) {

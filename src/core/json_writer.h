@@ -33,6 +33,11 @@ struct JsonKey {
 
 class JsonWriter {
  public:
+  // `expected_bytes`: room made up front for a text of about that size (the checkout's reply
+  // is ~2.5 KB), instead of growing to it from 256 bytes, a copy per doubling.
+  explicit JsonWriter(std::size_t expected_bytes = 0) {
+    if (expected_bytes > 0) grow(expected_bytes);
+  }
   JsonWriter& begin_object() { return open('{'); }
   JsonWriter& end_object() { return close('}'); }
   JsonWriter& begin_array() { return open('['); }

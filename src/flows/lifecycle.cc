@@ -25,7 +25,7 @@ std::string id_text(std::int64_t id) {
 // as text (core::JsonWriter): this runs inside the writer, where building a boost::json object
 // first cost several times the event row's own INSERT.
 std::string order_event_json(const order::Order& o, std::string_view extra_json_fields) {
-  JsonWriter w;
+  JsonWriter w(512);  // ~300 bytes for an order of a few lines
   w.begin_object();
   w.key("order_id").integer_string(o.id.value);
   w.key("checkout_id").integer_string(o.checkout.value);
