@@ -1,7 +1,9 @@
 #include "events/events.h"
 
 #include <boost/json.hpp>
+#include <map>
 #include <memory>
+#include <shared_mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -28,10 +30,39 @@ Event read(const store::Row& r) {
   return e;
 }
 
+// The renderers of the types whose data is made when read (render_on_read).
+struct Renderers {
+  std::shared_mutex mu;
+  std::map<std::string, DataRenderer, std::less<>> by_type;
+};
+Renderers& renderers() {
+  static Renderers r;
+  return r;
+}
+
+// An event stored without data gets it from its type's renderer.
+Status fill_data(store::Conn& conn, Event& e) {
+  if (!e.data_json.empty()) return {};
+  DataRenderer render = nullptr;
+  {
+    std::shared_lock lock(renderers().mu);
+    auto it = renderers().by_type.find(e.type);
+    if (it != renderers().by_type.end()) render = it->second;
+  }
+  if (!render) return fail(Code::internal, "no renderer for the data of " + e.type + " events");
+  JISHI_ASSIGN_OR_RETURN(e.data_json, render(conn, e));
+  return {};
+}
+
 Status check(const NewEvent& e) {
   bool ok_type = !e.type.empty() && e.type.size() <= limits::event_type_bytes_max;
   for (char c : e.type) ok_type = ok_type && ((c >= 'a' && c <= 'z') || c == '_' || c == '.');
   if (!ok_type) return fail(Code::internal, "bad event type " + e.type);
+  if (e.rendered_on_read) {
+    if (!e.data_json.empty())
+      return fail(Code::internal, "an event rendered on read stores no data: " + e.type);
+    return {};
+  }
   if (e.data_json.size() > limits::event_data_bytes_max)
     return fail(Code::internal, "event data of " + e.type + " is too large");
   if (e.data_json.empty() || e.data_json.front() != '{')
@@ -112,9 +143,17 @@ Result<EventId> publish_to(store::Tx& tx, Env& env, const NewEvent& e, std::int6
   return id;
 }
 
+void render_on_read(const std::string& type, DataRenderer renderer) {
+  std::unique_lock lock(renderers().mu);
+  renderers().by_type[type] = renderer;
+}
+
 Result<std::optional<Event>> get_event(store::Conn& conn, EventId id) {
-  return conn.query_one("SELECT " + std::string(kColumns) + " FROM ev_events WHERE id = $1",
-                        {id.value}, read);
+  JISHI_ASSIGN_OR_RETURN(
+      auto e, conn.query_one("SELECT " + std::string(kColumns) + " FROM ev_events WHERE id = $1",
+                             {id.value}, read));
+  if (e) JISHI_TRY(fill_data(conn, *e));
+  return e;
 }
 
 Result<Page<Event>> events_after(store::Conn& conn, OrgId org, std::int64_t after,
@@ -133,6 +172,7 @@ Result<Page<Event>> events_after(store::Conn& conn, OrgId org, std::int64_t afte
   else
     JISHI_TRY(conn.query(sql, {org.value, after, static_cast<std::int64_t>(limit + 1)}, on_row));
   trim_page(page, limit, [](const Event& e) { return e.id.value; });
+  for (auto& e : page.items) JISHI_TRY(fill_data(conn, e));
   return page;
 }
 

@@ -3,6 +3,7 @@
 // Merchants receive their events by signed webhooks (webhooks.h) or pull them by cursor.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,6 +23,11 @@ struct NewEvent {
   std::optional<OrgId> org;  // the organisation it concerns (webhooks and the pull API)
   std::string subject;       // what it is about, e.g. the order id as decimal text
   std::string data_json;     // the event's JSON object, serialised (<= event_data_bytes_max)
+  // No data stored: the type's renderer (render_on_read) makes it from `subject` whenever the
+  // event is read. Only for data that is a function of rows that never change after the event
+  // (order.created: the order's totals and lines, its statuses as they start); data_json stays
+  // empty.
+  bool rendered_on_read = false;
 };
 
 struct Event {
@@ -30,6 +36,12 @@ struct Event {
   std::string type, subject, data_json;
   std::int64_t created_at_us = 0;
 };
+
+// Makes the data of an event of `type` published with rendered_on_read, on the reader's
+// connection. Registered once at start (app runtime; tests that read such events); reading
+// such an event of a type with no renderer fails (Code::internal) rather than invent data.
+using DataRenderer = Result<std::string> (*)(store::Conn& conn, const Event& event);
+void render_on_read(const std::string& type, DataRenderer renderer);
 
 // Appends to the outbox in the caller's transaction and queues one delivery per enabled webhook
 // of the org subscribed to the type.

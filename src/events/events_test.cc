@@ -79,6 +79,57 @@ TEST_F(EventsTest, WebhooksInTheWritersMemoryFollowEveryChange) {
   EXPECT_EQ(publish_one(), 3);  // enabled again by another connection
 }
 
+// An event published to be rendered on read stores no data; its readers (one event, a page of
+// them, the envelope webhooks send) get what the type's renderer makes from it, and a type
+// with no renderer fails loudly instead of handing out empty data.
+Result<std::string> render_lazy(store::Conn& conn, const Event& e) {
+  auto n = conn.query_one("SELECT COUNT(*) FROM ev_events", {},
+                          [](const store::Row& r) { return r.i64(0); });
+  if (!n) return std::unexpected(n.error());
+  return R"({"subject":")" + e.subject + R"(","events":)" + std::to_string(n->value_or(0)) + "}";
+}
+
+TEST_F(EventsTest, DataRenderedOnReadIsMadeByTheTypesRendererForEveryReader) {
+  OrgId org{10};
+  render_on_read("test.lazy", render_lazy);
+  EventId lazy, unrendered;
+  write([&](store::Tx& tx) -> Status {
+    NewEvent e{"test.lazy", org, "s1", ""};
+    e.rendered_on_read = true;
+    JISHI_ASSIGN_OR_RETURN(lazy, publish(tx, env_, e));
+    NewEvent u{"test.unrendered", org, "s2", ""};
+    u.rendered_on_read = true;
+    JISHI_ASSIGN_OR_RETURN(unrendered, publish(tx, env_, u));
+    return {};
+  });
+  EXPECT_EQ(count("SELECT COUNT(*) FROM ev_events WHERE data = ''"), 2);  // nothing stored
+  auto lease = store_->reads().lease();
+  auto one = get_event(*lease, lazy);
+  ASSERT_TRUE(one && *one) << (one ? "" : one.error().detail);
+  EXPECT_EQ((*one)->data_json, R"({"subject":"s1","events":2})");
+  EXPECT_NE(event_envelope(**one).find(R"("data":{"subject":"s1","events":2})"), std::string::npos);
+  auto missing = get_event(*lease, unrendered);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, Code::internal);
+  auto page = events_after(*lease, org, 0, std::string("test.lazy"), 10);
+  ASSERT_TRUE(page) << page.error().detail;
+  ASSERT_EQ(page->items.size(), 1u);
+  EXPECT_EQ(page->items[0].data_json, R"({"subject":"s1","events":2})");
+  EXPECT_FALSE(events_after(*lease, org, 0, std::nullopt, 10));  // the unrendered one is in it
+  // Data given with rendered_on_read is refused (it would be ignored).
+  Status refused;
+  auto outcome = store::run_and_wait(store_->writer(), [&](store::Tx& tx) {
+    NewEvent e{"test.lazy", org, "s3", "{}"};
+    e.rendered_on_read = true;
+    auto r = publish(tx, env_, e);
+    if (!r) refused = std::unexpected(r.error());
+    return r.has_value();
+  });
+  EXPECT_FALSE(refused);
+  EXPECT_EQ(outcome, store::Outcome::rolled_back);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM ev_events"), 2);
+}
+
 TEST_F(EventsTest, PublishQueuesADeliveryPerSubscribedEnabledWebhookOnly) {
   OrgId org{10}, other{11};
   std::int64_t all = 0, paid_only = 0, shipped_only = 0;

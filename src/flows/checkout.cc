@@ -272,7 +272,8 @@ Result<CheckoutResult> checkout(store::Tx& tx, Env& env, const TradeConfig& cfg,
     for (const auto& l : lines) done.push_back(l.sku_id);
     JISHI_TRY(order::remove_from_cart(tx, req.buyer, done));
   }
-  for (const auto& o : result.orders) JISHI_TRY(internal::publish(tx, env, o, "order.created"));
+  // Its data is made when read (publish_created): the writer builds no JSON and stores none.
+  for (const auto& o : result.orders) JISHI_TRY(internal::publish_created(tx, env, o));
   return result;
 }
 

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "catalog/catalog.h"
+#include "events/events.h"
 #include "events/jobs.h"
 #include "flows/internal.h"
 #include "flows/trade.h"
@@ -164,6 +165,40 @@ TEST_F(UnpaidTest, AtItsDeadlineAnUnpaidCheckoutIsCancelledAndItsStockReleased) 
   auto v = verify_stock(*lease);
   ASSERT_TRUE(v);
   EXPECT_TRUE(v->problems.empty()) << v->problems.front();
+}
+
+// order.created stores no data: the pull API and webhooks read the order as it was created,
+// made from rows that never change, so it stays so after the order moved on (here, cancelled
+// by the unpaid timeout); and it is what order_event_json wrote for the new order.
+TEST_F(UnpaidTest, OrderCreatedIsTheOrderAsCreatedWhenRead) {
+  register_event_renderers();
+  auto c = buy(2);
+  const order::Order& created = c.orders.front();
+  std::string expected = internal::order_event_json(created);
+  auto data_of_created = [&]() -> std::string {
+    auto lease = store_->reads().lease();
+    auto page = events::events_after(*lease, seller_, 0, std::string("order.created"), 10);
+    EXPECT_TRUE(page) << page.error().detail;
+    if (!page || page->items.size() != 1) return "?";
+    EXPECT_EQ(page->items[0].subject, std::to_string(created.id.value));
+    return page->items[0].data_json;
+  };
+  EXPECT_EQ(data_of_created(), expected);
+  {
+    auto lease = store_->reads().lease();
+    auto stored = lease->query_one("SELECT data FROM ev_events WHERE type = 'order.created'", {},
+                                   [](const store::Row& r) { return r.str(0); });
+    ASSERT_TRUE(stored && *stored);
+    EXPECT_EQ(**stored, "");  // nothing stored: the writer built no JSON
+  }
+  clock_.advance_us(cfg_.pay_timeout_us);
+  EXPECT_EQ(runner_->run_once(), 1);
+  ASSERT_EQ(reload(c).orders.front().status, "cancelled");
+  EXPECT_EQ(data_of_created(), expected);
+  auto v = boost::json::parse(expected).as_object();
+  EXPECT_EQ(v.at("status").as_string(), "pending_payment");
+  EXPECT_EQ(v.at("total").at("amount").as_int64(), created.total);
+  EXPECT_EQ(v.at("lines").as_array().size(), 1u);
 }
 
 TEST_F(UnpaidTest, ARenewedIntentPaysForItsCheckoutsOrdersOnly) {

@@ -19,6 +19,9 @@ std::string order_event_json(const order::Order& o, std::string_view extra_json_
 // Publishes an order event for the order's seller (webhooks, the pull API) in the transaction.
 Status publish(store::Tx& tx, Env& env, const order::Order& o, std::string_view type,
                std::string_view extra_json_fields = {});
+// Publishes order.created with no data stored: its data, the order as created, is a function
+// of rows that never change, and is made when the event is read (register_event_renderers).
+Status publish_created(store::Tx& tx, Env& env, const order::Order& o);
 // The units an order holds while unpaid (and that payment converts): its lines' SKUs and
 // quantities. Each stock call for an order matches one transition of the order's own state.
 std::vector<inventory::Want> wants_of(const order::Order& o);

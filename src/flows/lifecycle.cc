@@ -1,6 +1,8 @@
 // The order lifecycle after checkout: payment, cancellation and the unpaid timeout, shipment,
 // receipt (by the buyer or by the auto-confirm timer), and escrow release.
 
+#include <charconv>
+
 #include "catalog/catalog.h"
 #include "core/check.h"
 #include "core/clock.h"
@@ -56,6 +58,16 @@ std::string order_event_json(const order::Order& o, std::string_view extra_json_
   return text;
 }
 
+Status publish_created(store::Tx& tx, Env& env, const order::Order& o) {
+  events::NewEvent e;
+  e.type = "order.created";
+  e.org = o.seller;
+  e.subject = id_text(o.id.value);
+  e.rendered_on_read = true;
+  JISHI_TRY(events::publish(tx, env, e));
+  return {};
+}
+
 Status publish(store::Tx& tx, Env& env, const order::Order& o, std::string_view type,
                std::string_view extra_json_fields) {
   std::string text = order_event_json(o, extra_json_fields);
@@ -83,6 +95,24 @@ Status follow_stock(store::Tx& tx, const std::vector<inventory::StockChange>& ch
 }
 
 }  // namespace internal
+
+namespace {
+// order.created's data, made when the event is read: the order as created (its subject is the
+// order id).
+Result<std::string> render_order_created(store::Conn& conn, const events::Event& e) {
+  std::int64_t id = 0;
+  auto [end, ec] = std::from_chars(e.subject.data(), e.subject.data() + e.subject.size(), id);
+  if (ec != std::errc() || end != e.subject.data() + e.subject.size())
+    return fail(Code::internal, "order.created event " + internal::id_text(e.id.value) +
+                                    " names no order: " + e.subject);
+  JISHI_ASSIGN_OR_RETURN(auto o, order::order_as_created(conn, order::OrderId{id}));
+  return internal::order_event_json(o);
+}
+}  // namespace
+
+void register_event_renderers() {
+  events::render_on_read("order.created", render_order_created);
+}
 
 using internal::id_text;
 using internal::publish;

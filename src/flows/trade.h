@@ -78,6 +78,10 @@ struct CheckoutRequest {
 // order either way) and when the key rotated in between.
 void prepare_checkout(const Env& env, CheckoutRequest& req);
 
+// Registers how the events flows publishes without stored data are rendered when read
+// (order.created: events::render_on_read). Once at start, before events are read.
+void register_event_renderers();
+
 struct CheckoutResult {
   order::Checkout checkout;
   pay::Intent intent;

@@ -303,6 +303,36 @@ Result<std::vector<CheckoutId>> overdue_checkouts(store::Conn& conn, std::int64_
   return out;
 }
 
+Result<Order> order_as_created(store::Conn& conn, OrderId id) {
+  JISHI_ASSIGN_OR_RETURN(
+      auto found,
+      conn.query_one(
+          "SELECT checkout_id, buyer_id, seller_id, currency, items_total, freight, "
+          "total, intent_id, pay_deadline_us, created_at_us FROM ord_orders WHERE id = $1",
+          {id.value}, [&](const store::Row& r) {
+            Order o;
+            o.id = id;
+            o.checkout = CheckoutId{r.i64(0)};
+            o.buyer = UserId{r.i64(1)};
+            o.seller = OrgId{r.i64(2)};
+            o.currency = stored_currency(r.str(3));
+            o.items_total = r.i64(4);
+            o.freight = r.i64(5);
+            o.total = r.i64(6);
+            o.intent_id = r.i64(7);
+            o.pay_deadline_us = r.i64(8);
+            o.created_at_us = o.updated_at_us = r.i64(9);
+            o.status = "pending_payment";
+            o.payment_status = "unpaid";
+            o.fulfillment_status = "unfulfilled";
+            return o;
+          }));
+  if (!found) return fail(Code::not_found, "no such order");
+  JISHI_TRY(load_lines(conn, *found));
+  check_totals(*found);
+  return std::move(*found);
+}
+
 Result<Order> get_order(store::Conn& conn, const Env& env, OrderId id) {
   std::optional<Result<Order>> out;
   JISHI_TRY(conn.query("SELECT " + std::string(kColumns) + " FROM ord_orders WHERE id = $1",

@@ -113,6 +113,11 @@ Result<std::vector<CheckoutId>> overdue_checkouts(store::Conn& conn, std::int64_
 Status insert_order(store::Tx& tx, Env& env, const NewOrder& o);
 // not_found when absent.
 Result<Order> get_order(store::Conn& conn, const Env& env, OrderId id);
+// The order as it was created, from what never changes after (ids, parties, currency,
+// totals, lines): statuses as they start, nothing refunded, no shipment, no address (nothing
+// decrypted). For the order.created event's data, made when the event is read. not_found when
+// absent.
+Result<Order> order_as_created(store::Conn& conn, OrderId id);
 
 struct OrderFilter {
   std::optional<UserId> buyer;

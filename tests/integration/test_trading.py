@@ -247,6 +247,36 @@ class TradingTest(unittest.TestCase):
         self.assertEqual((plain.status, plain.json["id"]), (200, first.json["id"]))
         self.assertEqual(plain.json["orders"], first.json["orders"])
 
+    def test_the_seller_pulls_order_created_with_the_order_as_created(self):
+        # order.created keeps no data of its own: it is made from the order when read, and
+        # must read as the order did when it was created, also after the order moved on.
+        m = self.m
+        seller, org = m.merchant()
+        _, skus = m.product(seller, org, "茶杯", 1200, 10)
+        buyer, _ = m.user()
+        r = buyer.post("/api/v1/checkouts", {"checkout_token": token(), "address": ADDRESS,
+                                             "lines": [{"sku_id": skus[0], "quantity": 3}]})
+        self.assertEqual(r.status, 201, r)
+        order = r.json["orders"][0]
+
+        def created():
+            page = seller.get("/api/v1/orgs/%s/events?type=order.created" % org["id"])
+            self.assertEqual(page.status, 200, page)
+            [event] = page.json["items"]
+            self.assertEqual(event["subject"], order["id"])
+            return event["data"]
+
+        expected = {"order_id": order["id"], "checkout_id": r.json["id"],
+                    "status": "pending_payment", "payment_status": "unpaid",
+                    "fulfillment_status": "unfulfilled",
+                    "total": {"amount": 3 * 1200 + FREIGHT, "currency": "CNY"},
+                    "refunded": {"amount": 0, "currency": "CNY"},
+                    "lines": [{"sku_id": skus[0], "quantity": 3}]}
+        self.assertEqual(created(), expected)
+        cancel = buyer.post("/api/v1/orders/%s/cancel" % order["id"], {"reason": "changed_mind"})
+        self.assertEqual(cancel.status, 200, cancel)
+        self.assertEqual(created(), expected)
+
     def test_two_hundred_buyers_race_for_fifty_units(self):
         m = self.m
         seller, org = m.merchant()
