@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "events/events.h"
 #include "events/jobs.h"
 #include "events/webhooks.h"
@@ -128,6 +131,33 @@ TEST_F(EventsTest, DataRenderedOnReadIsMadeByTheTypesRendererForEveryReader) {
   EXPECT_FALSE(refused);
   EXPECT_EQ(outcome, store::Outcome::rolled_back);
   EXPECT_EQ(count("SELECT COUNT(*) FROM ev_events"), 2);
+}
+
+// A delivery whose event cannot be read (no renderer for its data) is a failed attempt,
+// recorded and given up after the retry window like any other, not skipped in silence at every
+// pass of the dispatcher.
+TEST_F(EventsTest, ADeliveryWhoseEventCannotBeReadFailsAndIsGivenUp) {
+  OrgId org{11};
+  write([&](store::Tx& tx) -> Status {
+    JISHI_TRY(create_webhook(tx, env_, org, UserId{1}, {"http://127.0.0.1:9/h", {"*"}, {}}));
+    NewEvent e{"test.never_rendered", org, "s", ""};
+    e.rendered_on_read = true;
+    JISHI_TRY(publish(tx, env_, e));
+    return {};
+  });
+  DelivererOptions options;
+  options.interval_ms = 20;
+  options.retry_hours = 0;  // the first failure is past the window: given up at once
+  WebhookDeliverer deliverer(*store_, env_, options);
+  deliverer.start();
+  for (int i = 0; i < 250 && count("SELECT COUNT(*) FROM ev_delivery_attempts") == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  deliverer.stop();
+  EXPECT_EQ(count("SELECT COUNT(*) FROM ev_delivery_attempts WHERE error LIKE "
+                  "'the event cannot be read:%'"),
+            1);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM ev_deliveries WHERE status = 'failed' AND attempts = 1"),
+            1);
 }
 
 TEST_F(EventsTest, PublishQueuesADeliveryPerSubscribedEnabledWebhookOnly) {

@@ -276,29 +276,44 @@ void WebhookDeliverer::deliver(std::int64_t delivery_id) {
     std::string url, secret_enc;
     bool enabled;
     std::string status;
+    std::int64_t created_at_us;
   };
   std::optional<Target> t;
   std::optional<Event> event;
+  std::string unreadable;  // why the event could not be read (its data made), if so
   {
     auto lease = store_.reads().lease();
     auto row = lease->query_one(
-        "SELECT d.webhook_id, d.event_id, d.attempts, w.url, w.secret_enc, w.enabled, d.status "
-        "FROM ev_deliveries d JOIN ev_webhooks w ON w.id = d.webhook_id WHERE d.id = $1",
+        "SELECT d.webhook_id, d.event_id, d.attempts, w.url, w.secret_enc, w.enabled, d.status, "
+        "d.created_at_us FROM ev_deliveries d JOIN ev_webhooks w ON w.id = d.webhook_id WHERE "
+        "d.id = $1",
         {delivery_id}, [](const store::Row& r) {
-          return Target{r.i64(0), r.i64(1), r.i64(2), r.str(3), r.str(4), r.i64(5) != 0, r.str(6)};
+          return Target{r.i64(0), r.i64(1),      r.i64(2), r.str(3),
+                        r.str(4), r.i64(5) != 0, r.str(6), r.i64(7)};
         });
     if (!row || !*row || (*row)->status != "pending") return;
     t = **row;
     auto e = get_event(*lease, EventId{t->event_id});
-    if (!e || !*e) return;
-    event = **e;
+    if (e && !*e) return;  // no such event: nothing to send
+    if (e) {
+      event = **e;
+    } else {
+      // An event whose data cannot be made (events rendered on read) is an attempt that
+      // failed: recorded, retried with backoff and given up like any other, never skipped in
+      // silence (it would be picked again at every pass and never given up).
+      unreadable = e.error().detail;
+      spdlog::error("webhook delivery {}: event {} cannot be read: {}", delivery_id, t->event_id,
+                    unreadable);
+    }
   }
   std::int64_t now = env_.clock.now_us();
   std::int64_t attempt = t->attempts + 1;
   std::optional<std::int64_t> code;
   std::string error;
   auto started = std::chrono::steady_clock::now();
-  if (!t->enabled) {
+  if (!event) {
+    error = "the event cannot be read: " + unreadable;
+  } else if (!t->enabled) {
     error = "the webhook is disabled";
   } else if (t->url.starts_with("https://")) {
     error =
@@ -335,7 +350,8 @@ void WebhookDeliverer::deliver(std::int64_t delivery_id) {
       10'000'000LL << std::min<std::int64_t>(attempt - 1, 20), 3'600'000'000LL);
   std::int64_t jitter = static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(base / 5 + 1));
   std::int64_t next = now + base - base / 10 + jitter;
-  bool give_up = !ok && next > event->created_at_us + options_.retry_hours * 3'600'000'000LL;
+  std::int64_t since = event ? event->created_at_us : t->created_at_us;
+  bool give_up = !ok && next > since + options_.retry_hours * 3'600'000'000LL;
   std::string status = ok ? "succeeded" : give_up ? "failed" : "pending";
   auto outcome = store::run_and_wait(store_.writer(), [&](store::Tx& tx) {
     auto a = tx.exec(

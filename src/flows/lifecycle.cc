@@ -105,8 +105,12 @@ Result<std::string> render_order_created(store::Conn& conn, const events::Event&
   if (ec != std::errc() || end != e.subject.data() + e.subject.size())
     return fail(Code::internal, "order.created event " + internal::id_text(e.id.value) +
                                     " names no order: " + e.subject);
-  JISHI_ASSIGN_OR_RETURN(auto o, order::order_as_created(conn, order::OrderId{id}));
-  return internal::order_event_json(o);
+  auto o = order::order_as_created(conn, order::OrderId{id});
+  // The order is gone (nothing deletes orders): the event's problem, not the reader's 404.
+  if (!o)
+    return fail(Code::internal,
+                "order.created event " + internal::id_text(e.id.value) + ": " + o.error().detail);
+  return internal::order_event_json(*o);
 }
 }  // namespace
 
