@@ -282,6 +282,22 @@ TEST_P(InventoryTest, RandomOperationsKeepTheJournalAndCountersEqual) {
 class DeferredTest : public InventoryTest {};
 INSTANTIATE_TEST_SUITE_P(Writer, DeferredTest, ::testing::Values(true));
 
+// A reservation refused for want of stock, or not taken because another line of the checkout
+// is short, leaves no SKU behind in the writer's memory (looking costs no entry).
+TEST_P(DeferredTest, ARefusedReservationLeavesNoDeferredSku) {
+  auto_fold_ = false;
+  stock(1, 2);
+  stock(2, 5);
+  EXPECT_FALSE(hold(1, {{1, 3}}));          // short
+  EXPECT_FALSE(hold(2, {{1, 3}, {2, 1}}));  // SKU 1 short, so SKU 2 is only looked at
+  EXPECT_FALSE(hold(3, {{2, 1}, {1, 3}}));  // SKU 2 taken, then undone with the command
+  EXPECT_EQ(deferral_.deferred_skus(), 0u);
+  ASSERT_TRUE(hold(4, {{2, 1}}));
+  EXPECT_EQ(deferral_.deferred_skus(), 1u);
+  EXPECT_EQ(deferred(2), 1);
+  expect_verified();
+}
+
 // A reservation waits in the writer's memory, unseen by readers until a fold, yet the
 // writer counts it, so nothing oversells meanwhile.
 TEST_P(DeferredTest, UnitsCountForTheWriterBeforeReadersSeeThem) {
