@@ -58,11 +58,19 @@ std::string order_event_json(const order::Order& o, std::string_view extra_json_
   return text;
 }
 
-Status publish_created(store::Tx& tx, Env& env, const order::Order& o) {
+namespace {
+// An event about the order, for its seller.
+events::NewEvent order_event(const order::Order& o, std::string_view type) {
   events::NewEvent e;
-  e.type = "order.created";
+  e.type = std::string(type);
   e.org = o.seller;
   e.subject = id_text(o.id.value);
+  return e;
+}
+}  // namespace
+
+Status publish_created(store::Tx& tx, Env& env, const order::Order& o) {
+  events::NewEvent e = order_event(o, "order.created");
   e.rendered_on_read = true;
   JISHI_TRY(events::publish(tx, env, e));
   return {};
@@ -70,12 +78,8 @@ Status publish_created(store::Tx& tx, Env& env, const order::Order& o) {
 
 Status publish(store::Tx& tx, Env& env, const order::Order& o, std::string_view type,
                std::string_view extra_json_fields) {
-  std::string text = order_event_json(o, extra_json_fields);
-  events::NewEvent e;
-  e.type = std::string(type);
-  e.org = o.seller;
-  e.subject = id_text(o.id.value);
-  e.data_json = std::move(text);
+  events::NewEvent e = order_event(o, type);
+  e.data_json = order_event_json(o, extra_json_fields);
   JISHI_TRY(events::publish(tx, env, e));
   return {};
 }

@@ -236,15 +236,23 @@ SealedAddress seal_address(const Env& env, const AddressFields& a) {
   return {env.cipher.encrypt("order.ship_to", pack_address(a))};
 }
 
+namespace {
+// The state every order starts in (insert_order writes the same): the reply to a checkout
+// and the order.created event read back later both show it.
+void set_initial_state(Order& o) {
+  o.status = "pending_payment";
+  o.payment_status = "unpaid";
+  o.fulfillment_status = "unfulfilled";
+}
+}  // namespace
+
 Order order_as_inserted(const NewOrder& o, std::int64_t now) {
   Order r;
   r.id = o.id;
   r.checkout = o.checkout;
   r.buyer = o.buyer;
   r.seller = o.seller;
-  r.status = "pending_payment";
-  r.payment_status = "unpaid";
-  r.fulfillment_status = "unfulfilled";
+  set_initial_state(r);
   r.currency = o.currency;
   for (const auto& l : o.lines) r.items_total += l.amount;
   r.freight = o.freight;
@@ -322,9 +330,7 @@ Result<Order> order_as_created(store::Conn& conn, OrderId id) {
             o.intent_id = r.i64(7);
             o.pay_deadline_us = r.i64(8);
             o.created_at_us = o.updated_at_us = r.i64(9);
-            o.status = "pending_payment";
-            o.payment_status = "unpaid";
-            o.fulfillment_status = "unfulfilled";
+            set_initial_state(o);
             return o;
           }));
   if (!found) return fail(Code::not_found, "no such order");
