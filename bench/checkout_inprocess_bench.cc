@@ -139,6 +139,7 @@ int main(int argc, char** argv) {
   const store::Conn* writer_conn = conn.get();  // for the offer cache's counts after each run
   store::Writer writer(std::move(conn), wo, nullptr);
   std::printf("writer pipelined_sync=%s\n", writer.pipelined() ? "on" : "off");
+  flows::register_on_read();  // a checkout intent's splits are its orders, as in `jishi serve`
   flows::TradeConfig cfg;
   order::AddressFields address{"压测", "+8613800138000", "330106", "文三路 90 号", std::nullopt};
 

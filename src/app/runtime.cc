@@ -57,8 +57,9 @@ int open_serve_lock(const Config& config) {
 }  // namespace
 
 Result<std::unique_ptr<Runtime>> open_runtime(const Config& config, bool migrate, bool serving) {
-  // Events whose data is made when read (order.created) can be read by any command.
-  flows::register_event_renderers();
+  // What flows makes when read (order.created's data, a checkout intent's splits), for any
+  // command.
+  flows::register_on_read();
   auto rt = std::make_unique<Runtime>();
   rt->config = config;
   if (::mkdir(config.data_dir.c_str(), 0700) != 0 && errno != EEXIST)

@@ -70,6 +70,9 @@ pay::NewIntent intent_for(const TradeConfig& cfg, Env& env, UserId buyer,
   // Never beyond the orders' own deadline: a payment after it is refunded as late.
   std::int64_t deadline = orders.front().pay_deadline_us;
   n.fresh_references = fresh;
+  // The first intent's splits are exactly the checkout's orders: made from them when read, so
+  // the writer stores no split rows. A renewed one covers only the orders still unpaid: stored.
+  if (fresh) n.splits_from = std::string(internal::kCheckoutSplits);
   n.ttl_us = std::max<std::int64_t>(1, deadline - env.clock.now_us());
   (void)cfg;
   return n;
@@ -85,7 +88,39 @@ Result<order::AddressFields> validated_address(const order::AddressFields& addre
   return *a;
 }
 
+// The splits of a checkout's first intent (reference "checkout-<id>"): one per order of the
+// checkout, as intent_for made them.
+Result<std::vector<pay::Split>> splits_of_checkout(store::Conn& conn, const pay::Intent& i) {
+  constexpr std::string_view prefix = "checkout-";
+  auto id = std::string_view(i.reference).starts_with(prefix)
+                ? internal::parse_id(std::string_view(i.reference).substr(prefix.size()))
+                : std::nullopt;
+  if (!id) return fail(Code::internal, "intent " + id_text(i.id.value) + " names no checkout");
+  JISHI_ASSIGN_OR_RETURN(auto c, order::get_checkout(conn, order::CheckoutId{*id}));
+  if (!c) return fail(Code::internal, "intent " + id_text(i.id.value) + ": no such checkout");
+  std::vector<pay::Split> out;
+  for (auto oid : c->orders) {
+    JISHI_ASSIGN_OR_RETURN(auto share, order::payment_share(conn, oid));
+    out.push_back(pay::Split{id_text(oid.value), share.seller, share.total, share.category});
+  }
+  return out;
+}
+
+// A reference that is an order's id: the order's current intent, which may imply its split.
+Result<std::optional<pay::IntentId>> checkout_intent_for(store::Conn& conn,
+                                                         std::string_view reference) {
+  auto id = internal::parse_id(reference);
+  if (!id) return std::optional<pay::IntentId>{};
+  JISHI_ASSIGN_OR_RETURN(auto intent, order::intent_of_order(conn, order::OrderId{*id}));
+  if (!intent) return std::optional<pay::IntentId>{};
+  return std::optional<pay::IntentId>{pay::IntentId{*intent}};
+}
+
 }  // namespace
+
+pay::ImpliedSplits internal::checkout_splits() {
+  return {splits_of_checkout, checkout_intent_for};
+}
 
 void prepare_checkout(const Env& env, CheckoutRequest& req) {
   req.prepared_address.reset();

@@ -71,6 +71,7 @@ TEST(OrderEventJson, LeavesOutUnsetFieldsAndSplicesExtraFieldsInAtTheEnd) {
 class UnpaidTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    register_on_read();  // as jishi does at start: a checkout intent's splits come from its orders
     store::StoreOptions o;
     o.sqlite_path = store::testing::fresh_db_path("flows_unpaid");
     store_ = std::move(store::Store::open(o, nullptr).value());
@@ -97,13 +98,15 @@ class UnpaidTest : public ::testing::Test {
     store::testing::write_ok(store_->writer(), f);
   }
   // prepared: the address validated and sealed before the writer, as the API does.
-  CheckoutResult buy(std::int64_t quantity, bool prepared = false) {
+  CheckoutResult buy(std::int64_t quantity, bool prepared = false,
+                     std::vector<CheckoutLine> more = {}) {
     CheckoutRequest req;
     req.buyer = UserId{1000};
     req.token = "unpaid-test-token-" + std::to_string(++tokens_);
     req.address =
         order::AddressFields{"张三", "13800138000", "330106", "文三路 90 号", std::nullopt};
     req.lines.push_back({sku_, quantity, std::nullopt});
+    for (auto& l : more) req.lines.push_back(l);
     if (prepared) {
       prepare_checkout(env_, req);
       EXPECT_TRUE(req.prepared_address);
@@ -171,7 +174,6 @@ TEST_F(UnpaidTest, AtItsDeadlineAnUnpaidCheckoutIsCancelledAndItsStockReleased) 
 // made from rows that never change, so it stays so after the order moved on (here, cancelled
 // by the unpaid timeout); and it is what order_event_json wrote for the new order.
 TEST_F(UnpaidTest, OrderCreatedIsTheOrderAsCreatedWhenRead) {
-  register_event_renderers();
   auto c = buy(2);
   const order::Order& created = c.orders.front();
   std::string expected = internal::order_event_json(created);
@@ -199,6 +201,90 @@ TEST_F(UnpaidTest, OrderCreatedIsTheOrderAsCreatedWhenRead) {
   EXPECT_EQ(v.at("status").as_string(), "pending_payment");
   EXPECT_EQ(v.at("total").at("amount").as_int64(), created.total);
   EXPECT_EQ(v.at("lines").as_array().size(), 1u);
+}
+
+// A checkout's intent stores no split rows: its splits are its orders (the order id, the
+// seller, the order's total, its first line's category), made from them when the intent is
+// read, equal to what the checkout answered. While it is open, no other intent may take one of
+// those orders; once it is given up, one may.
+TEST_F(UnpaidTest, ACheckoutIntentsSplitsAreItsOrdersMadeWhenRead) {
+  std::int64_t other_sku = 0;
+  write([&](store::Tx& tx) -> Status {  // a second seller: two orders, two splits
+    JISHI_TRY(tx.exec_script(
+        "INSERT INTO orgs (id, kind, name, status, created_by, created_at_us, updated_at_us) "
+        "VALUES (8, 'merchant', 'shop 2', 'approved', 1, 0, 0);"));
+    JISHI_ASSIGN_OR_RETURN(auto cat,
+                           catalog::create_category(tx, env_, {{}, "pots", "茶壶", {}, 0}));
+    catalog::ProductFields f{"紫砂壶", std::nullopt, std::nullopt, cat.id, {}};
+    std::vector<catalog::NewSku> skus{{{{"色", "紫"}}, Money{12000, cny_}, std::nullopt}};
+    JISHI_ASSIGN_OR_RETURN(auto product, catalog::create_product(tx, env_, OrgId{8}, f, skus));
+    other_sku = product.skus.front().id.value;
+    JISHI_TRY(inventory::set_on_hand(tx, env_, other_sku, OrgId{8}, 10, UserId{1}, ""));
+    JISHI_TRY(catalog::list_product(tx, env_, product.id, UserId{1}));
+    return {};
+  });
+  auto c = buy(2, false, {{other_sku, 1, std::nullopt}});
+  ASSERT_EQ(c.orders.size(), 2u);
+  ASSERT_EQ(c.intent.splits.size(), 2u);
+  EXPECT_EQ(c.intent.splits_from, "checkout");
+  auto count = [&](std::string_view sql, std::int64_t id) {
+    auto lease = store_->reads().lease();
+    return lease->query_one(sql, {id}, [](const store::Row& r) { return r.i64(0); })
+        .value()
+        .value();
+  };
+  EXPECT_EQ(count("SELECT COUNT(*) FROM pay_intent_splits WHERE intent_id = $1", c.intent.id.value),
+            0);
+  pay::Intent read;
+  {
+    auto lease = store_->reads().lease();
+    read = pay::get_intent(*lease, c.intent.id).value().value();
+  }
+  ASSERT_EQ(read.splits.size(), 2u);
+  std::int64_t sum = 0;
+  for (std::size_t i = 0; i < 2; ++i) {
+    const auto& s = read.splits[i];
+    EXPECT_EQ(s.reference, c.intent.splits[i].reference);
+    EXPECT_EQ(s.payee, c.intent.splits[i].payee);
+    EXPECT_EQ(s.amount, c.intent.splits[i].amount);
+    EXPECT_EQ(s.category, c.intent.splits[i].category);
+    auto o = std::find_if(c.orders.begin(), c.orders.end(), [&](const order::Order& x) {
+      return std::to_string(x.id.value) == s.reference;
+    });
+    ASSERT_NE(o, c.orders.end());
+    EXPECT_EQ(s.payee, o->seller);
+    EXPECT_EQ(s.amount, o->total);
+    EXPECT_EQ(s.category, o->lines.front().category);
+    sum += s.amount;
+  }
+  EXPECT_EQ(sum, read.amount.minor);
+
+  pay::NewIntent other;
+  other.payer = UserId{1000};
+  other.reference = "erp-invoice-1";
+  other.amount = Money{100, cny_};
+  other.splits = {pay::Split{std::to_string(c.orders.back().id.value), c.orders.back().seller, 100,
+                             std::nullopt}};
+  other.ttl_us = 1'000'000;
+  auto attempt = [&] {
+    std::optional<Result<pay::Intent>> r;
+    write([&](store::Tx& tx) -> Status {
+      r = pay::create_intent(tx, env_, other);
+      return {};
+    });
+    return std::move(*r);
+  };
+  auto refused = attempt();
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, Code::conflict);
+  write([&](store::Tx& tx) -> Status {
+    JISHI_TRY(pay::cancel_intent(tx, env_, c.intent.id, UserId{1000}));
+    return {};
+  });
+  auto taken = attempt();
+  ASSERT_TRUE(taken) << taken.error().detail;
+  EXPECT_EQ(count("SELECT COUNT(*) FROM pay_intent_splits WHERE intent_id = $1", taken->id.value),
+            1);  // an intent made any other way stores its splits
 }
 
 TEST_F(UnpaidTest, ARenewedIntentPaysForItsCheckoutsOrdersOnly) {

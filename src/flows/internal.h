@@ -1,6 +1,7 @@
 // Shared by the trading flows' .cc files only.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "core/result.h"
 #include "inventory/inventory.h"
 #include "order/orders.h"
+#include "pay/payments.h"
 #include "store/database.h"
 
 namespace jishi::flows::internal {
@@ -20,7 +22,7 @@ std::string order_event_json(const order::Order& o, std::string_view extra_json_
 Status publish(store::Tx& tx, Env& env, const order::Order& o, std::string_view type,
                std::string_view extra_json_fields = {});
 // Publishes order.created with no data stored: its data, the order as created, is a function
-// of rows that never change, and is made when the event is read (register_event_renderers).
+// of rows that never change, and is made when the event is read (register_on_read).
 Status publish_created(store::Tx& tx, Env& env, const order::Order& o);
 // The units an order holds while unpaid (and that payment converts): its lines' SKUs and
 // quantities. Each stock call for an order matches one transition of the order's own state.
@@ -28,5 +30,10 @@ std::vector<inventory::Want> wants_of(const order::Order& o);
 // Keeps the catalog's in-stock flags in step with stock that crossed zero.
 Status follow_stock(store::Tx& tx, const std::vector<inventory::StockChange>& changes);
 std::string id_text(std::int64_t id);
+// The id id_text wrote: a positive decimal without sign or leading zeros; nullopt otherwise.
+std::optional<std::int64_t> parse_id(std::string_view text);
+// The checkout intents' splits, one per order, made from the orders (pay::imply_splits).
+inline constexpr std::string_view kCheckoutSplits = "checkout";
+pay::ImpliedSplits checkout_splits();
 
 }  // namespace jishi::flows::internal

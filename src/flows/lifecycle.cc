@@ -23,6 +23,14 @@ std::string id_text(std::int64_t id) {
   return std::to_string(id);
 }
 
+std::optional<std::int64_t> parse_id(std::string_view text) {
+  std::int64_t id = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (ec != std::errc() || end != text.data() + text.size() || id <= 0 || text.front() == '0')
+    return std::nullopt;
+  return id;
+}
+
 // The order as its events carry it (type-specific fields are spliced in at the end). Written
 // as text (core::JsonWriter): this runs inside the writer, where building a boost::json object
 // first cost several times the event row's own INSERT.
@@ -104,12 +112,11 @@ namespace {
 // order.created's data, made when the event is read: the order as created (its subject is the
 // order id).
 Result<std::string> render_order_created(store::Conn& conn, const events::Event& e) {
-  std::int64_t id = 0;
-  auto [end, ec] = std::from_chars(e.subject.data(), e.subject.data() + e.subject.size(), id);
-  if (ec != std::errc() || end != e.subject.data() + e.subject.size())
+  auto id = internal::parse_id(e.subject);
+  if (!id)
     return fail(Code::internal, "order.created event " + internal::id_text(e.id.value) +
                                     " names no order: " + e.subject);
-  auto o = order::order_as_created(conn, order::OrderId{id});
+  auto o = order::order_as_created(conn, order::OrderId{*id});
   // The order is gone (nothing deletes orders): the event's problem, not the reader's 404.
   if (!o)
     return fail(Code::internal,
@@ -118,8 +125,9 @@ Result<std::string> render_order_created(store::Conn& conn, const events::Event&
 }
 }  // namespace
 
-void register_event_renderers() {
+void register_on_read() {
   events::render_on_read("order.created", render_order_created);
+  pay::imply_splits(std::string(internal::kCheckoutSplits), internal::checkout_splits());
 }
 
 using internal::id_text;

@@ -78,9 +78,10 @@ struct CheckoutRequest {
 // order either way) and when the key rotated in between.
 void prepare_checkout(const Env& env, CheckoutRequest& req);
 
-// Registers how the events flows publishes without stored data are rendered when read
-// (order.created: events::render_on_read). Once at start, before events are read.
-void register_event_renderers();
+// Registers what flows stores no rows for and makes from other rows when read: the data of
+// order.created (events::render_on_read) and a checkout intent's splits (pay::imply_splits).
+// Once at start, before events or intents are read or checkouts made.
+void register_on_read();
 
 struct CheckoutResult {
   order::Checkout checkout;

@@ -339,6 +339,23 @@ Result<Order> order_as_created(store::Conn& conn, OrderId id) {
   return std::move(*found);
 }
 
+Result<PaymentShare> payment_share(store::Conn& conn, OrderId id) {
+  JISHI_ASSIGN_OR_RETURN(
+      auto found,
+      conn.query_one("SELECT seller_id, total, (SELECT category FROM ord_lines WHERE order_id = "
+                     "$1 ORDER BY line_no LIMIT 1) FROM ord_orders WHERE id = $1",
+                     {id.value}, [](const store::Row& r) {
+                       return PaymentShare{OrgId{r.i64(0)}, r.i64(1), r.opt_str(2).value_or("")};
+                     }));
+  if (!found) return fail(Code::not_found, "no such order");
+  return std::move(*found);
+}
+
+Result<std::optional<std::int64_t>> intent_of_order(store::Conn& conn, OrderId id) {
+  return conn.query_one("SELECT intent_id FROM ord_orders WHERE id = $1", {id.value},
+                        [](const store::Row& r) { return r.i64(0); });
+}
+
 Result<Order> get_order(store::Conn& conn, const Env& env, OrderId id) {
   std::optional<Result<Order>> out;
   JISHI_TRY(conn.query("SELECT " + std::string(kColumns) + " FROM ord_orders WHERE id = $1",

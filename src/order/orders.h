@@ -118,6 +118,18 @@ Result<Order> get_order(store::Conn& conn, const Env& env, OrderId id);
 // decrypted). For the order.created event's data, made when the event is read. not_found when
 // absent.
 Result<Order> order_as_created(store::Conn& conn, OrderId id);
+// What the order's share of its checkout's payment is made of, none of which changes after the
+// checkout: its seller, its total and its first line's category. For the intent's splits,
+// made when the intent is read. not_found when absent.
+struct PaymentShare {
+  OrgId seller;
+  std::int64_t total = 0;
+  std::string category;
+};
+Result<PaymentShare> payment_share(store::Conn& conn, OrderId id);
+// The order's current payment intent (the checkout's, or the one renew_intent made); nullopt
+// when there is no such order.
+Result<std::optional<std::int64_t>> intent_of_order(store::Conn& conn, OrderId id);
 
 struct OrderFilter {
   std::optional<UserId> buyer;

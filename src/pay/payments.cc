@@ -4,6 +4,7 @@
 #include <charconv>
 #include <map>
 #include <set>
+#include <shared_mutex>
 
 #include "core/limits.h"
 #include "pay/chart.h"
@@ -17,7 +18,7 @@ namespace {
 constexpr std::string_view kIntentColumns =
     "id, payer_id, purpose, reference, description, amount, currency, status, channel, trade_no, "
     "qr_code, cashier_url, fee, failure_code, failure_reason, risk_decision_id, expires_at_us, "
-    "created_at_us, updated_at_us, succeeded_at_us";
+    "created_at_us, updated_at_us, succeeded_at_us, splits_from";
 
 Intent read_intent(const store::Row& r) {
   Intent i;
@@ -41,11 +42,44 @@ Intent read_intent(const store::Row& r) {
   i.created_at_us = r.i64(17);
   i.updated_at_us = r.i64(18);
   i.succeeded_at_us = r.opt_i64(19);
+  i.splits_from = r.opt_str(20).value_or("");
   return i;
+}
+
+// The sources of implied splits (imply_splits), by name.
+struct Sources {
+  std::shared_mutex mu;
+  std::map<std::string, ImpliedSplits, std::less<>> by_name;
+};
+Sources& sources() {
+  static Sources s;
+  return s;
+}
+
+std::optional<ImpliedSplits> source_named(std::string_view name) {
+  std::shared_lock lock(sources().mu);
+  auto it = sources().by_name.find(name);
+  if (it == sources().by_name.end()) return std::nullopt;
+  return it->second;
 }
 
 Status load_splits(store::Conn& c, Intent& i) {
   i.splits.clear();
+  if (!i.splits_from.empty()) {
+    auto source = source_named(i.splits_from);
+    if (!source)
+      return fail(Code::internal, "no source for the splits of intent " +
+                                      std::to_string(i.id.value) + " (" + i.splits_from + ")");
+    JISHI_ASSIGN_OR_RETURN(i.splits, source->splits_of(c, i));
+    std::sort(i.splits.begin(), i.splits.end(),
+              [](const Split& a, const Split& b) { return a.reference < b.reference; });
+    std::int64_t sum = 0;
+    for (const auto& s : i.splits) sum += s.amount;
+    if (i.splits.empty() || sum != i.amount.minor)
+      return fail(Code::internal, "the splits " + i.splits_from + " implies for intent " +
+                                      std::to_string(i.id.value) + " do not add up to its amount");
+    return {};
+  }
   return c.query(
       "SELECT reference, payee_org_id, amount, category FROM pay_intent_splits WHERE intent_id = "
       "$1 ORDER BY reference",
@@ -53,6 +87,35 @@ Status load_splits(store::Conn& c, Intent& i) {
         i.splits.push_back(Split{r.str(0), OrgId{r.i64(1)}, r.i64(2), r.opt_str(3)});
         return true;
       });
+}
+
+// An open intent (not past its deadline) that holds the reference, stored or implied.
+Result<std::optional<std::int64_t>> open_intent_for(store::Tx& tx, std::string_view reference,
+                                                    std::int64_t now) {
+  JISHI_ASSIGN_OR_RETURN(
+      auto open,
+      // Driven by the split's reference (indexed): the unary + keeps SQLite from walking
+      // every open intent by pay_intents_open instead (that scan grew with open intents).
+      tx.query_one("SELECT i.id FROM pay_intent_splits s JOIN pay_intents i ON i.id = "
+                   "s.intent_id WHERE s.reference = $1 AND +i.status IN ('requires_payment', "
+                   "'processing') AND +i.expires_at_us > $2",
+                   {reference, now}, [](const store::Row& r) { return r.i64(0); }));
+  if (open) return open;
+  std::vector<ImpliedSplits> all;
+  {
+    std::shared_lock lock(sources().mu);
+    for (const auto& [name, fns] : sources().by_name) all.push_back(fns);
+  }
+  for (const auto& fns : all) {
+    JISHI_ASSIGN_OR_RETURN(auto candidate, fns.intent_for_reference(tx, reference));
+    if (!candidate) continue;
+    JISHI_ASSIGN_OR_RETURN(
+        open, tx.query_one("SELECT id FROM pay_intents WHERE id = $1 AND status IN "
+                           "('requires_payment', 'processing') AND expires_at_us > $2",
+                           {candidate->value, now}, [](const store::Row& r) { return r.i64(0); }));
+    if (open) return open;
+  }
+  return std::optional<std::int64_t>{};
 }
 
 Result<Intent> load_intent(store::Conn& c, IntentId id) {
@@ -358,15 +421,7 @@ Result<Intent> create_intent(store::Tx& tx, Env& env, const NewIntent& n) {
       if (paid)
         return fail(Code::conflict, "reference " + s.reference + " is already paid",
                     at + "/reference");
-      JISHI_ASSIGN_OR_RETURN(
-          auto open,
-          // Driven by the split's reference (indexed): the unary + keeps SQLite from walking
-          // every open intent by pay_intents_open instead (that scan grew with open intents).
-          tx.query_one("SELECT i.id FROM pay_intent_splits s JOIN pay_intents i ON i.id = "
-                       "s.intent_id WHERE s.reference = $1 AND +i.status IN ('requires_payment', "
-                       "'processing') AND +i.expires_at_us > $2",
-                       {s.reference, env.clock.now_us()},
-                       [](const store::Row& r) { return r.i64(0); }));
+      JISHI_ASSIGN_OR_RETURN(auto open, open_intent_for(tx, s.reference, env.clock.now_us()));
       if (open)
         return fail(Code::conflict,
                     "reference " + s.reference + " already has an open payment intent " +
@@ -378,6 +433,8 @@ Result<Intent> create_intent(store::Tx& tx, Env& env, const NewIntent& n) {
   } else if (!n.splits.empty()) {
     return fail(Code::validation_failed, "a wallet top-up has no splits", "/splits");
   }
+  if (!n.splits_from.empty() && (n.purpose != Purpose::escrow || !source_named(n.splits_from)))
+    return fail(Code::internal, "no source " + n.splits_from + " for an intent's splits");
   Intent i;
   i.id = IntentId{env.ids.next()};
   i.payer = n.payer;
@@ -388,20 +445,29 @@ Result<Intent> create_intent(store::Tx& tx, Env& env, const NewIntent& n) {
   i.created_at_us = i.updated_at_us = env.clock.now_us();
   i.expires_at_us = i.created_at_us + n.ttl_us;
   i.splits = n.splits;
+  i.splits_from = n.splits_from;
+  store::Param from = n.splits_from.empty() ? store::Param(nullptr) : store::Param(n.splits_from);
   JISHI_TRY(tx.exec(
       "INSERT INTO pay_intents (id, payer_id, purpose, reference, description, amount, currency, "
-      "status, expires_at_us, created_at_us, updated_at_us) VALUES ($1, $2, $3, $4, $5, $6, $7, "
-      "'requires_payment', $8, $9, $9)",
+      "status, expires_at_us, created_at_us, updated_at_us, splits_from) VALUES ($1, $2, $3, $4, "
+      "$5, $6, $7, 'requires_payment', $8, $9, $9, $10)",
       {i.id.value, i.payer.value, name_of(i.purpose), i.reference, i.description, i.amount.minor,
-       i.amount.currency.code_view(), i.expires_at_us, i.created_at_us}));
-  for (const auto& s : i.splits)
-    JISHI_TRY(tx.exec(
-        "INSERT INTO pay_intent_splits (intent_id, reference, payee_org_id, amount, category) "
-        "VALUES ($1, $2, $3, $4, $5)",
-        {i.id.value, s.reference, s.payee.value, s.amount, s.category}));
+       i.amount.currency.code_view(), i.expires_at_us, i.created_at_us, from}));
+  // Implied splits are made from their source's rows when read (load_splits).
+  if (i.splits_from.empty())
+    for (const auto& s : i.splits)
+      JISHI_TRY(tx.exec(
+          "INSERT INTO pay_intent_splits (intent_id, reference, payee_org_id, amount, category) "
+          "VALUES ($1, $2, $3, $4, $5)",
+          {i.id.value, s.reference, s.payee.value, s.amount, s.category}));
   std::sort(i.splits.begin(), i.splits.end(),
             [](const Split& a, const Split& b) { return a.reference < b.reference; });
   return i;
+}
+
+void imply_splits(const std::string& source, ImpliedSplits source_fns) {
+  std::unique_lock lock(sources().mu);
+  sources().by_name[source] = source_fns;
 }
 
 Result<std::optional<Intent>> get_intent(store::Conn& conn, IntentId id) {

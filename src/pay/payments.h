@@ -58,6 +58,10 @@ struct NewIntent {
   // The split references were made in this same transaction (a checkout's new orders): nothing
   // can have paid them or hold an open intent for them, so those two lookups are skipped.
   bool fresh_references = false;
+  // Not empty: the splits are not stored; the source registered under this name (imply_splits)
+  // makes them from its own rows whenever the intent is read. `splits` must be what it will
+  // make (they are still validated and returned).
+  std::string splits_from;
 };
 
 struct Intent {
@@ -76,7 +80,22 @@ struct Intent {
   std::int64_t expires_at_us = 0, created_at_us = 0, updated_at_us = 0;
   std::optional<std::int64_t> succeeded_at_us;
   std::vector<Split> splits;
+  std::string splits_from;  // "": stored as rows; else the source that implies them
 };
+
+// Splits implied by rows another module owns and never changes (a checkout's intent: one per
+// order, from the orders themselves), so that the writer stores no split rows for them.
+// Registered once at start (flows::register_on_read); an intent whose source is not registered
+// is refused when created and fails (Code::internal) when read, rather than show no splits.
+struct ImpliedSplits {
+  // The intent's splits (any order; sorted by reference by the caller).
+  Result<std::vector<Split>> (*splits_of)(store::Conn& conn, const Intent& intent) = nullptr;
+  // The intent that may hold `reference` through this source, if any: the open-intent check of
+  // create_intent() asks it, as it asks the stored rows.
+  Result<std::optional<IntentId>> (*intent_for_reference)(store::Conn& conn,
+                                                          std::string_view reference) = nullptr;
+};
+void imply_splits(const std::string& source, ImpliedSplits source_fns);
 
 // Validates and stores a new intent. A split reference that is already paid (has an escrow) or
 // has another open intent is a conflict.

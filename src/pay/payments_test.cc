@@ -249,6 +249,82 @@ TEST_F(PaymentsTest, PaymentIsHeldThenReleasedNetOfCommission) {
   expect_sound();
 }
 
+// A source of implied splits for the test below: what another module's rows would say.
+std::vector<Split> g_implied;
+IntentId g_implied_intent;
+Result<std::vector<Split>> implied_splits_of(store::Conn&, const Intent&) {
+  return g_implied;
+}
+Result<std::optional<IntentId>> implied_intent_for(store::Conn&, std::string_view reference) {
+  for (const auto& s : g_implied)
+    if (s.reference == reference) return std::optional<IntentId>{g_implied_intent};
+  return std::optional<IntentId>{};
+}
+
+// An intent whose splits are implied by another module's rows stores none: it reads them from
+// its source, holds them open against a second intent, and pays them out as stored ones. An
+// unknown source is refused at creation, and splits that no longer add up fail when read.
+TEST_F(PaymentsTest, ImpliedSplitsAreReadFromTheirSourceAndPaidAsStoredOnes) {
+  auto count = [&](std::string_view sql) {
+    return db_->query_one(sql, {}, [](const store::Row& r) { return r.i64(0); }).value().value();
+  };
+  std::vector<Split> splits{Split{"order-y", OrgId{11}, 4'000, std::string("cups")},
+                            Split{"order-x", OrgId{10}, 6'000, std::nullopt}};
+  NewIntent n;
+  n.payer = UserId{1};
+  n.reference = "checkout-implied";
+  n.description = "implied";
+  n.amount = Money{10'000, cny_};
+  n.splits = splits;
+  n.ttl_us = 30LL * 60 * 1'000'000;
+  n.splits_from = "nowhere";
+  auto refused = tx([&](store::Tx& t) { return create_intent(t, env_, n); });
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, Code::internal);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM pay_intents"), 0);
+
+  imply_splits("test", {implied_splits_of, implied_intent_for});
+  g_implied = splits;
+  n.splits_from = "test";
+  auto made = tx([&](store::Tx& t) { return create_intent(t, env_, n); });
+  ASSERT_TRUE(made) << made.error().detail;
+  g_implied_intent = made->id;
+  EXPECT_EQ(count("SELECT COUNT(*) FROM pay_intent_splits"), 0);
+  auto read = get_intent(*db_, made->id).value().value();
+  EXPECT_EQ(read.splits_from, "test");
+  ASSERT_EQ(read.splits.size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) {  // as created, in reference order
+    EXPECT_EQ(read.splits[i].reference, made->splits[i].reference);
+    EXPECT_EQ(read.splits[i].payee, made->splits[i].payee);
+    EXPECT_EQ(read.splits[i].amount, made->splits[i].amount);
+    EXPECT_EQ(read.splits[i].category, made->splits[i].category);
+  }
+  EXPECT_EQ(read.splits[0].reference, "order-x");
+
+  // A second intent for one of its references, while it is open: refused.
+  NewIntent other;
+  other.payer = UserId{1};
+  other.reference = "again";
+  other.amount = Money{100, cny_};
+  other.splits = {Split{"order-x", OrgId{10}, 100, std::nullopt}};
+  other.ttl_us = 1'000'000;
+  auto twice = tx([&](store::Tx& t) { return create_intent(t, env_, other); });
+  ASSERT_FALSE(twice);
+  EXPECT_EQ(twice.error().code, Code::conflict);
+
+  start(read);
+  EXPECT_EQ(notify(read, "TRADE_SUCCESS"), NotifyVerdict::applied);
+  EXPECT_EQ(merchant_balances(*db_, OrgId{10}, cny_).value().pending, 6'000);
+  EXPECT_EQ(merchant_balances(*db_, OrgId{11}, cny_).value().pending, 4'000);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM pay_escrows"), 2);
+  expect_sound();
+
+  g_implied[0].amount = 3'999;  // the source no longer adds up to the intent
+  auto broken = get_intent(*db_, made->id);
+  ASSERT_FALSE(broken);
+  EXPECT_EQ(broken.error().code, Code::internal);
+}
+
 TEST_F(PaymentsTest, RefundBeforeReleaseComesOutOfEscrow) {
   auto i = intent({Split{"order-a", OrgId{10}, 10'000, {}}});
   start(i);

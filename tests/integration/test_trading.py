@@ -180,6 +180,12 @@ class TradingTest(unittest.TestCase):
         self.assertEqual([s["reference"] for s in checkout["payment_intent"]["splits"]],
                          [o["id"] for o in checkout["orders"]])
         self.assertEqual(buyer.get("/api/v1/cart").json["line_count"], 0)
+        # The intent stores no split rows: read back, its splits are made from the orders.
+        read = buyer.get("/api/v1/payments/intents/%s" % checkout["payment_intent"]["id"])
+        self.assertEqual(read.status, 200, read)
+        self.assertEqual(read.json["splits"], checkout["payment_intent"]["splits"])
+        self.assertEqual(sorted((s["reference"], s["payee_org_id"], s["amount"]["amount"]) for s in read.json["splits"]),
+                         sorted((o["id"], o["seller_org_id"], o["total"]["amount"]) for o in checkout["orders"]))
         # A double submit makes no second set of orders.
         again = buyer.post("/api/v1/checkouts", body)
         self.assertEqual((again.status, again.json["id"]), (200, checkout["id"]))
