@@ -99,6 +99,15 @@ Result<std::unique_ptr<Runtime>> open_runtime(const Config& config, bool migrate
     so.prepare_writer.push_back(events::prepare_webhook_cache);
   }
   JISHI_ASSIGN_OR_RETURN(rt->store, store::Store::open(so, &rt->metrics));
+  if (migrate) {
+    // New ids stay above stored ones even if the clock was set back while jishi was down
+    // (orders: order.created's events are the order rows, from their cutover on).
+    auto lease = rt->store->reads().lease();
+    JISHI_ASSIGN_OR_RETURN(auto newest,
+                           lease->query_one("SELECT MAX(id) FROM ord_orders", {},
+                                            [](const store::Row& r) { return r.opt_i64(0); }));
+    if (newest && *newest) rt->ids->issue_after(**newest);
+  }
   return rt;
 }
 

@@ -22,6 +22,15 @@ IdGenerator::IdGenerator(const Clock& clock, int node) : clock_(clock), node_(no
   if (node < 0 || node > kNodeMax) throw std::invalid_argument("node id must be 0..1023");
 }
 
+void IdGenerator::issue_after(std::int64_t id) {
+  std::lock_guard lock(mutex_);
+  std::int64_t ms = id >> (kNodeBits + kSequenceBits);
+  if (ms < last_ms_) return;
+  // The sequence at its end: the next id moves on to the following millisecond (or the clock's).
+  last_ms_ = ms;
+  sequence_ = (1 << kSequenceBits) - 1;
+}
+
 std::int64_t IdGenerator::next() {
   std::lock_guard lock(mutex_);
   std::int64_t ms = clock_.now_us() / 1000 - kEpochMs;

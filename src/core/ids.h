@@ -50,6 +50,10 @@ class IdGenerator {
   // Never returns the same value twice in this process; waits (spins) if 4096 ids were
   // issued in one millisecond, and stays monotonic if the wall clock steps back.
   std::int64_t next();
+  // Ids from now on are above `id`: at start, with the largest id already stored, so that a
+  // wall clock set back across a restart cannot issue ids below stored ones (the events feed's
+  // cursor and order.created's cutover rely on ids growing with time).
+  void issue_after(std::int64_t id);
   int node() const { return node_; }
 
   // The millisecond timestamp an id was minted at.

@@ -33,6 +33,24 @@ TEST(Ids, StayMonotonicWhenTheClockStepsBack) {
   EXPECT_GT(gen.next(), a);
 }
 
+// A restart with the clock set back: the new generator is told the newest stored id, and
+// issues above it (and the clock's own time once it passes it); an older id changes nothing.
+TEST(Ids, StayAboveTheNewestStoredIdAcrossARestart) {
+  ManualClock clock(1'800'000'000'000'000);
+  IdGenerator before(clock, 3);
+  std::int64_t stored = 0;
+  for (int i = 0; i < 5; ++i) stored = before.next();
+  clock.advance_us(-60'000'000);  // the clock set back a minute while jishi was down
+  IdGenerator after(clock, 3);
+  after.issue_after(stored);
+  after.issue_after(stored - (std::int64_t{1000} << 22));  // older: ignored
+  std::int64_t id = after.next();
+  EXPECT_GT(id, stored);
+  EXPECT_GT(after.next(), id);
+  clock.advance_us(120'000'000);
+  EXPECT_EQ(IdGenerator::unix_ms_of(after.next()), 1'800'000'060'000);
+}
+
 TEST(Ids, CarryTheirTimestampAndNode) {
   ManualClock clock(1'800'000'000'123'000);
   IdGenerator gen(clock, 1023);

@@ -1,5 +1,6 @@
 #include "events/events.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <map>
 #include <memory>
@@ -38,6 +39,28 @@ struct Renderers {
 Renderers& renderers() {
   static Renderers r;
   return r;
+}
+
+// The sources of implied events (imply_events), by type.
+struct Sources {
+  std::shared_mutex mu;
+  std::map<std::string, ImpliedEvents, std::less<>> by_type;
+};
+Sources& sources() {
+  static Sources s;
+  return s;
+}
+std::vector<std::pair<std::string, ImpliedEvents>> all_sources() {
+  std::shared_lock lock(sources().mu);
+  return {sources().by_type.begin(), sources().by_type.end()};
+}
+
+// The first id a type's source implies: events of the type before it were stored.
+Result<std::int64_t> implied_from(store::Conn& conn, std::string_view type) {
+  JISHI_ASSIGN_OR_RETURN(auto from,
+                         conn.query_one("SELECT from_id FROM ev_implied WHERE type = $1", {type},
+                                        [](const store::Row& r) { return r.i64(0); }));
+  return from.value_or(0);
 }
 
 // An event stored without data gets it from its type's renderer.
@@ -112,16 +135,16 @@ Status prepare_webhook_cache(store::Conn& conn) {
                                limits::webhook_cache_orgs_max);
 }
 
-Result<EventId> publish(store::Tx& tx, Env& env, const NewEvent& e) {
-  JISHI_ASSIGN_OR_RETURN(auto id, insert(tx, env, e));
-  if (!e.org) return id;
-  // One delivery per enabled webhook subscribed to the type ("*" or the type among its list).
+namespace {
+// One delivery per enabled webhook of the org subscribed to the type ("*" or the type among its
+// list).
+Status queue_deliveries(store::Tx& tx, Env& env, OrgId org, std::string_view type, EventId id) {
   std::int64_t now = env.clock.now_us();
-  JISHI_ASSIGN_OR_RETURN(auto webhooks, webhooks_of(tx, *e.org));
+  JISHI_ASSIGN_OR_RETURN(auto webhooks, webhooks_of(tx, org));
   std::vector<std::int64_t> hooks;
   for (const auto& [hook, event_types] : *webhooks) {
     std::string types = " " + event_types + " ";
-    if (types == " * " || types.find(" " + e.type + " ") != std::string::npos)
+    if (types == " * " || types.find(" " + std::string(type) + " ") != std::string::npos)
       hooks.push_back(hook);
   }
   for (auto hook : hooks)
@@ -130,7 +153,25 @@ Result<EventId> publish(store::Tx& tx, Env& env, const NewEvent& e) {
                 "next_attempt_at_us, created_at_us) VALUES ($1, $2, $3, 'pending', 0, $4, "
                 "$4)",
                 {env.ids.next(), hook, id.value, now}));
+  return {};
+}
+}  // namespace
+
+Result<EventId> publish(store::Tx& tx, Env& env, const NewEvent& e) {
+  JISHI_ASSIGN_OR_RETURN(auto id, insert(tx, env, e));
+  if (e.org) JISHI_TRY(queue_deliveries(tx, env, *e.org, e.type, id));
   return id;
+}
+
+Status publish_implied(store::Tx& tx, Env& env, const Event& e) {
+  bool known = false;
+  {
+    std::shared_lock lock(sources().mu);
+    known = sources().by_type.contains(e.type);
+  }
+  if (!known || !e.org || !e.id)
+    return fail(Code::internal, "no source implies " + e.type + " events for an organisation");
+  return queue_deliveries(tx, env, *e.org, e.type, e.id);
 }
 
 Result<EventId> publish_to(store::Tx& tx, Env& env, const NewEvent& e, std::int64_t webhook_id) {
@@ -148,10 +189,28 @@ void render_on_read(const std::string& type, DataRenderer renderer) {
   renderers().by_type[type] = renderer;
 }
 
+Result<std::optional<Event>> find_implied(store::Conn& conn, EventId id) {
+  for (const auto& [type, source] : all_sources()) {
+    JISHI_ASSIGN_OR_RETURN(auto from, implied_from(conn, type));
+    if (id.value < from) continue;
+    JISHI_ASSIGN_OR_RETURN(auto e, source.find(conn, id));
+    if (e) return e;
+  }
+  return std::optional<Event>{};
+}
+
+void imply_events(const std::string& type, ImpliedEvents source) {
+  std::unique_lock lock(sources().mu);
+  sources().by_type[type] = source;
+}
+
 Result<std::optional<Event>> get_event(store::Conn& conn, EventId id) {
   JISHI_ASSIGN_OR_RETURN(
       auto e, conn.query_one("SELECT " + std::string(kColumns) + " FROM ev_events WHERE id = $1",
                              {id.value}, read));
+  if (!e) {
+    JISHI_ASSIGN_OR_RETURN(e, find_implied(conn, id));
+  }
   if (e) JISHI_TRY(fill_data(conn, *e));
   return e;
 }
@@ -171,6 +230,22 @@ Result<Page<Event>> events_after(store::Conn& conn, OrgId org, std::int64_t afte
         conn.query(sql, {org.value, after, static_cast<std::int64_t>(limit + 1), *type}, on_row));
   else
     JISHI_TRY(conn.query(sql, {org.value, after, static_cast<std::int64_t>(limit + 1)}, on_row));
+  // Merged with the implied events in id order: each source's first limit + 1 after the
+  // cursor (and from its cutover on) are enough for the page and whether there is another.
+  bool merged = false;
+  for (const auto& [source_type, source] : all_sources()) {
+    if (type && *type != source_type) continue;
+    JISHI_ASSIGN_OR_RETURN(auto from, implied_from(conn, source_type));
+    JISHI_ASSIGN_OR_RETURN(auto implied,
+                           source.from(conn, org, std::max(after + 1, from), limit + 1));
+    for (auto& e : implied) page.items.push_back(std::move(e));
+    merged = merged || !implied.empty();
+  }
+  if (merged) {
+    std::sort(page.items.begin(), page.items.end(),
+              [](const Event& a, const Event& b) { return a.id < b.id; });
+    if (page.items.size() > limit + 1) page.items.resize(limit + 1);
+  }
   trim_page(page, limit, [](const Event& e) { return e.id.value; });
   for (auto& e : page.items) JISHI_TRY(fill_data(conn, e));
   return page;

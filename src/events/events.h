@@ -43,9 +43,31 @@ struct Event {
 using DataRenderer = Result<std::string> (*)(store::Conn& conn, const Event& event);
 void render_on_read(const std::string& type, DataRenderer renderer);
 
+// Events implied by rows another module owns and never changes, one per row (order.created:
+// one per order, from the order row): nothing is stored in the outbox for them. The pull API
+// and webhook deliveries read them from their source, merged with the stored events in id
+// order (their ids come from the same generator as the events'). Only ids from the type's
+// cutover on are implied (ev_implied.from_id: events of that type before it were stored, and
+// are read as stored). Registered once at start (flows::register_on_read), with the data
+// made by the type's renderer (render_on_read).
+struct ImpliedEvents {
+  // The org's events of this type with from <= id, oldest first, at most `limit`; their
+  // data_json left empty.
+  Result<std::vector<Event>> (*from)(store::Conn& conn, OrgId org, std::int64_t from,
+                                     std::size_t limit) = nullptr;
+  // The event with this id, if the source implies one.
+  Result<std::optional<Event>> (*find)(store::Conn& conn, EventId id) = nullptr;
+};
+void imply_events(const std::string& type, ImpliedEvents source);
+// The implied event with this id, of whichever type implies it, its data not made.
+Result<std::optional<Event>> find_implied(store::Conn& conn, EventId id);
+
 // Appends to the outbox in the caller's transaction and queues one delivery per enabled webhook
 // of the org subscribed to the type.
 Result<EventId> publish(store::Tx& tx, Env& env, const NewEvent& e);
+// As publish, for an event its type's source implies (e.id is the source row's id): queues the
+// deliveries and stores nothing else.
+Status publish_implied(store::Tx& tx, Env& env, const Event& e);
 // On the writer's connection: publish() keeps each organisation's enabled webhooks in memory
 // instead of reading them for every event. Exact by store::TableWatch; on an engine that
 // cannot watch, it does nothing.

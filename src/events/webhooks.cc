@@ -151,14 +151,15 @@ Result<Page<Delivery>> list_deliveries(store::Conn& conn, std::int64_t webhook_i
   JISHI_TRY(conn.query(
       "SELECT d.id, d.webhook_id, d.event_id, e.type, d.status, d.attempts, d.next_attempt_at_us, "
       "d.created_at_us, d.last_status_code, d.finished_at_us, d.last_error FROM ev_deliveries d "
-      "JOIN ev_events e ON e.id = d.event_id WHERE d.webhook_id = $1 AND d.id < $2 ORDER BY d.id "
+      "LEFT JOIN ev_events e ON e.id = d.event_id WHERE d.webhook_id = $1 AND d.id < $2 ORDER BY "
+      "d.id "
       "DESC LIMIT $3",
       {webhook_id, before > 0 ? before : INT64_MAX, static_cast<std::int64_t>(limit + 1)},
       [&](const store::Row& r) {
         page.items.push_back(Delivery{r.i64(0),
                                       r.i64(1),
                                       r.i64(2),
-                                      r.str(3),
+                                      r.opt_str(3).value_or(""),
                                       r.str(4),
                                       r.i64(5),
                                       r.i64(6),
@@ -170,6 +171,12 @@ Result<Page<Delivery>> list_deliveries(store::Conn& conn, std::int64_t webhook_i
         return true;
       }));
   trim_page(page, limit, [](const Delivery& d) { return d.id; });
+  for (auto& d : page.items) {
+    if (d.event_type.empty()) {  // an implied event (order.created): its type from its source
+      JISHI_ASSIGN_OR_RETURN(auto e, find_implied(conn, EventId{d.event_id}));
+      if (e) d.event_type = e->type;
+    }
+  }
   for (auto& d : page.items)
     JISHI_TRY(conn.query(
         "SELECT attempt, status_code, error, duration_ms, at_us FROM "

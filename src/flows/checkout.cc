@@ -93,7 +93,7 @@ Result<order::AddressFields> validated_address(const order::AddressFields& addre
 Result<std::vector<pay::Split>> splits_of_checkout(store::Conn& conn, const pay::Intent& i) {
   constexpr std::string_view prefix = "checkout-";
   auto id = std::string_view(i.reference).starts_with(prefix)
-                ? internal::parse_id(std::string_view(i.reference).substr(prefix.size()))
+                ? parse_id(std::string_view(i.reference).substr(prefix.size()))
                 : std::nullopt;
   if (!id) return fail(Code::internal, "intent " + id_text(i.id.value) + " names no checkout");
   JISHI_ASSIGN_OR_RETURN(auto c, order::get_checkout(conn, order::CheckoutId{*id}));
@@ -109,8 +109,8 @@ Result<std::vector<pay::Split>> splits_of_checkout(store::Conn& conn, const pay:
 // A reference that is an order's id: the order's current intent, which may imply its split.
 Result<std::optional<pay::IntentId>> checkout_intent_for(store::Conn& conn,
                                                          std::string_view reference) {
-  auto id = internal::parse_id(reference);
-  if (!id) return std::optional<pay::IntentId>{};
+  auto id = parse_id(reference);
+  if (!id || id_text(*id) != reference) return std::optional<pay::IntentId>{};  // "0123" is not 123
   JISHI_ASSIGN_OR_RETURN(auto intent, order::intent_of_order(conn, order::OrderId{*id}));
   if (!intent) return std::optional<pay::IntentId>{};
   return std::optional<pay::IntentId>{pay::IntentId{*intent}};

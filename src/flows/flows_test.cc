@@ -5,6 +5,7 @@
 #include "catalog/catalog.h"
 #include "events/events.h"
 #include "events/jobs.h"
+#include "events/webhooks.h"
 #include "flows/internal.h"
 #include "flows/trade.h"
 #include "inventory/inventory.h"
@@ -174,6 +175,14 @@ TEST_F(UnpaidTest, AtItsDeadlineAnUnpaidCheckoutIsCancelledAndItsStockReleased) 
 // made from rows that never change, so it stays so after the order moved on (here, cancelled
 // by the unpaid timeout); and it is what order_event_json wrote for the new order.
 TEST_F(UnpaidTest, OrderCreatedIsTheOrderAsCreatedWhenRead) {
+  std::int64_t hook = 0;
+  write([&](store::Tx& tx) -> Status {
+    JISHI_ASSIGN_OR_RETURN(
+        auto made, events::create_webhook(tx, env_, seller_, UserId{1},
+                                          {"https://erp.example.com/hook", {"*"}, std::nullopt}));
+    hook = made.first.id;
+    return {};
+  });
   auto c = buy(2);
   const order::Order& created = c.orders.front();
   std::string expected = internal::order_event_json(created);
@@ -187,20 +196,84 @@ TEST_F(UnpaidTest, OrderCreatedIsTheOrderAsCreatedWhenRead) {
   };
   EXPECT_EQ(data_of_created(), expected);
   {
+    // Nothing stored: the order row is the event, its id the order's. The seller's webhook
+    // gets a delivery of it, which reads it whole.
     auto lease = store_->reads().lease();
-    auto stored = lease->query_one("SELECT data FROM ev_events WHERE type = 'order.created'", {},
-                                   [](const store::Row& r) { return r.str(0); });
-    ASSERT_TRUE(stored && *stored);
-    EXPECT_EQ(**stored, "");  // nothing stored: the writer built no JSON
+    auto count = [&](std::string_view sql) {
+      return lease->query_one(sql, {}, [](const store::Row& r) { return r.i64(0); })
+          .value()
+          .value();
+    };
+    EXPECT_EQ(count("SELECT COUNT(*) FROM ev_events"), 0);
+    auto delivered = lease->query_one("SELECT event_id FROM ev_deliveries WHERE webhook_id = $1",
+                                      {hook}, [](const store::Row& r) { return r.i64(0); });
+    ASSERT_TRUE(delivered && *delivered);
+    EXPECT_EQ(**delivered, created.id.value);
+    auto e = events::get_event(*lease, events::EventId{created.id.value}).value();
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->type, "order.created");
+    EXPECT_EQ(e->org, seller_);
+    EXPECT_EQ(e->created_at_us, created.created_at_us);
+    EXPECT_EQ(e->data_json, expected);
+    auto listed = events::list_deliveries(*lease, hook, 0, 10).value();
+    ASSERT_EQ(listed.items.size(), 1u);
+    EXPECT_EQ(listed.items[0].event_type, "order.created");
   }
   clock_.advance_us(cfg_.pay_timeout_us);
   EXPECT_EQ(runner_->run_once(), 1);
   ASSERT_EQ(reload(c).orders.front().status, "cancelled");
   EXPECT_EQ(data_of_created(), expected);
+  {
+    // The feed merges it with the stored events, in id order: created, then cancelled.
+    auto lease = store_->reads().lease();
+    auto page = events::events_after(*lease, seller_, 0, std::nullopt, 10).value();
+    ASSERT_EQ(page.items.size(), 2u);
+    EXPECT_EQ(page.items[0].type, "order.created");
+    EXPECT_EQ(page.items[1].type, "order.cancelled");
+    EXPECT_LT(page.items[0].id, page.items[1].id);
+  }
   auto v = boost::json::parse(expected).as_object();
   EXPECT_EQ(v.at("status").as_string(), "pending_payment");
   EXPECT_EQ(v.at("total").at("amount").as_int64(), created.total);
   EXPECT_EQ(v.at("lines").as_array().size(), 1u);
+}
+
+// Orders from before the cutover (migration 0020) keep their stored order.created and get no
+// implied one; orders from it on get the implied one only. Pages merge both in id order, one
+// event at a time as well as all at once.
+TEST_F(UnpaidTest, OrderCreatedBeforeTheCutoverIsReadAsStoredAndNeverTwice) {
+  auto before = buy(1).orders.front();
+  std::int64_t stored_id = 0;
+  write([&](store::Tx& tx) -> Status {  // as an older jishi left it
+    stored_id = env_.ids.next();
+    JISHI_TRY(tx.exec(
+        "INSERT INTO ev_events (id, org_id, type, subject, data, created_at_us) VALUES ($1, $2, "
+        "'order.created', $3, '{\"stored\":true}', 0)",
+        {stored_id, seller_.value, std::to_string(before.id.value)}));
+    JISHI_TRY(tx.exec("UPDATE ev_implied SET from_id = $1 WHERE type = 'order.created'",
+                      {before.id.value + 1}));
+    return {};
+  });
+  auto after = buy(1).orders.front();
+  auto lease = store_->reads().lease();
+  auto all = events::events_after(*lease, seller_, 0, std::string("order.created"), 10).value();
+  ASSERT_EQ(all.items.size(), 2u);
+  EXPECT_EQ(all.items[0].id.value, stored_id);
+  EXPECT_EQ(all.items[0].data_json, "{\"stored\":true}");
+  EXPECT_EQ(all.items[1].id, events::EventId{after.id.value});
+  EXPECT_EQ(all.items[1].subject, std::to_string(after.id.value));
+  EXPECT_FALSE(all.next_cursor);
+  std::vector<std::int64_t> paged;
+  std::int64_t cursor = 0;
+  for (int i = 0; i < 4; ++i) {
+    auto page = events::events_after(*lease, seller_, cursor, std::nullopt, 1).value();
+    for (const auto& e : page.items) paged.push_back(e.id.value);
+    if (!page.next_cursor) break;
+    cursor = *page.next_cursor;
+  }
+  EXPECT_EQ(paged, (std::vector<std::int64_t>{stored_id, after.id.value}));
+  EXPECT_FALSE(events::get_event(*lease, events::EventId{before.id.value}).value());
+  EXPECT_TRUE(events::get_event(*lease, events::EventId{after.id.value}).value());
 }
 
 // A checkout's intent stores no split rows: its splits are its orders (the order id, the

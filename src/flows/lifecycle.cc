@@ -1,8 +1,6 @@
 // The order lifecycle after checkout: payment, cancellation and the unpaid timeout, shipment,
 // receipt (by the buyer or by the auto-confirm timer), and escrow release.
 
-#include <charconv>
-
 #include "catalog/catalog.h"
 #include "core/check.h"
 #include "core/clock.h"
@@ -21,14 +19,6 @@ namespace internal {
 
 std::string id_text(std::int64_t id) {
   return std::to_string(id);
-}
-
-std::optional<std::int64_t> parse_id(std::string_view text) {
-  std::int64_t id = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
-  if (ec != std::errc() || end != text.data() + text.size() || id <= 0 || text.front() == '0')
-    return std::nullopt;
-  return id;
 }
 
 // The order as its events carry it (type-specific fields are spliced in at the end). Written
@@ -77,11 +67,19 @@ events::NewEvent order_event(const order::Order& o, std::string_view type) {
 }
 }  // namespace
 
+events::Event created_event(const order::OrderStamp& o) {
+  events::Event e;
+  e.id = events::EventId{o.id.value};
+  e.org = o.seller;
+  e.type = "order.created";
+  e.subject = id_text(o.id.value);
+  e.created_at_us = o.created_at_us;
+  return e;
+}
+
 Status publish_created(store::Tx& tx, Env& env, const order::Order& o) {
-  events::NewEvent e = order_event(o, "order.created");
-  e.rendered_on_read = true;
-  JISHI_TRY(events::publish(tx, env, e));
-  return {};
+  return events::publish_implied(tx, env,
+                                 created_event(order::OrderStamp{o.id, o.seller, o.created_at_us}));
 }
 
 Status publish(store::Tx& tx, Env& env, const order::Order& o, std::string_view type,
@@ -112,7 +110,7 @@ namespace {
 // order.created's data, made when the event is read: the order as created (its subject is the
 // order id).
 Result<std::string> render_order_created(store::Conn& conn, const events::Event& e) {
-  auto id = internal::parse_id(e.subject);
+  auto id = parse_id(e.subject);
   if (!id)
     return fail(Code::internal, "order.created event " + internal::id_text(e.id.value) +
                                     " names no order: " + e.subject);
@@ -123,10 +121,27 @@ Result<std::string> render_order_created(store::Conn& conn, const events::Event&
                 "order.created event " + internal::id_text(e.id.value) + ": " + o.error().detail);
   return internal::order_event_json(*o);
 }
+
+// order.created, implied by the order rows (events::imply_events): one per order, its id the
+// order's, for the seller.
+Result<std::vector<events::Event>> created_from(store::Conn& conn, OrgId org, std::int64_t from,
+                                                std::size_t limit) {
+  JISHI_ASSIGN_OR_RETURN(auto orders, order::seller_orders_from(conn, org, from, limit));
+  std::vector<events::Event> out;
+  out.reserve(orders.size());
+  for (const auto& o : orders) out.push_back(internal::created_event(o));
+  return out;
+}
+Result<std::optional<events::Event>> created_find(store::Conn& conn, events::EventId id) {
+  JISHI_ASSIGN_OR_RETURN(auto o, order::order_stamp(conn, order::OrderId{id.value}));
+  if (!o) return std::optional<events::Event>{};
+  return std::optional<events::Event>{internal::created_event(*o)};
+}
 }  // namespace
 
 void register_on_read() {
   events::render_on_read("order.created", render_order_created);
+  events::imply_events("order.created", {created_from, created_find});
   pay::imply_splits(std::string(internal::kCheckoutSplits), internal::checkout_splits());
 }
 

@@ -339,6 +339,26 @@ Result<Order> order_as_created(store::Conn& conn, OrderId id) {
   return std::move(*found);
 }
 
+Result<std::vector<OrderStamp>> seller_orders_from(store::Conn& conn, OrgId seller,
+                                                   std::int64_t from, std::size_t limit) {
+  std::vector<OrderStamp> out;
+  JISHI_TRY(conn.query(
+      "SELECT id, created_at_us FROM ord_orders WHERE seller_id = $1 AND id >= $2 ORDER BY id "
+      "LIMIT $3",
+      {seller.value, from, static_cast<std::int64_t>(limit)}, [&](const store::Row& r) {
+        out.push_back(OrderStamp{OrderId{r.i64(0)}, seller, r.i64(1)});
+        return true;
+      }));
+  return out;
+}
+
+Result<std::optional<OrderStamp>> order_stamp(store::Conn& conn, OrderId id) {
+  return conn.query_one("SELECT seller_id, created_at_us FROM ord_orders WHERE id = $1", {id.value},
+                        [&](const store::Row& r) {
+                          return OrderStamp{id, OrgId{r.i64(0)}, r.i64(1)};
+                        });
+}
+
 Result<PaymentShare> payment_share(store::Conn& conn, OrderId id) {
   JISHI_ASSIGN_OR_RETURN(
       auto found,

@@ -118,6 +118,17 @@ Result<Order> get_order(store::Conn& conn, const Env& env, OrderId id);
 // decrypted). For the order.created event's data, made when the event is read. not_found when
 // absent.
 Result<Order> order_as_created(store::Conn& conn, OrderId id);
+// An order's id, seller and creation time: what its order.created event is made of (the
+// event's id is the order's). For the events implied by the order rows.
+struct OrderStamp {
+  OrderId id;
+  OrgId seller;
+  std::int64_t created_at_us = 0;
+};
+// The seller's orders with from <= id, oldest first, at most `limit`.
+Result<std::vector<OrderStamp>> seller_orders_from(store::Conn& conn, OrgId seller,
+                                                   std::int64_t from, std::size_t limit);
+Result<std::optional<OrderStamp>> order_stamp(store::Conn& conn, OrderId id);
 // What the order's share of its checkout's payment is made of, none of which changes after the
 // checkout: its seller, its total and its first line's category. For the intent's splits,
 // made when the intent is read. not_found when absent.

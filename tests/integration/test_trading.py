@@ -4,6 +4,7 @@ channel simulator → shipment → receipt → escrow released net of commission
 with the clock moved; bad input that changes nothing. `jishi verify ledger` and `jishi verify
 stock` must pass afterwards."""
 import concurrent.futures
+import json
 import subprocess
 import threading
 import time
@@ -12,6 +13,7 @@ import urllib.parse
 import uuid
 
 from harness import ADMIN_PASSWORD, JISHI, Server, resident_id, uscc, wait_until
+from test_events import Receiver, verify
 
 CNY = lambda amount: {"amount": amount, "currency": "CNY"}  # noqa: E731
 FREIGHT = 800
@@ -254,11 +256,16 @@ class TradingTest(unittest.TestCase):
         self.assertEqual(plain.json["orders"], first.json["orders"])
 
     def test_the_seller_pulls_order_created_with_the_order_as_created(self):
-        # order.created keeps no data of its own: it is made from the order when read, and
-        # must read as the order did when it was created, also after the order moved on.
+        # order.created stores nothing: the order row is the event (its id the order's), its
+        # data made from the order when read, as the order was when created, also after the
+        # order moved on. The seller's webhook receives it, signed.
         m = self.m
         seller, org = m.merchant()
         _, skus = m.product(seller, org, "茶杯", 1200, 10)
+        rx = Receiver()
+        self.addCleanup(rx.close)
+        hook = seller.post("/api/v1/orgs/%s/webhooks" % org["id"], {"url": rx.url, "event_types": ["order.created"]})
+        self.assertEqual(hook.status, 201, hook)
         buyer, _ = m.user()
         r = buyer.post("/api/v1/checkouts", {"checkout_token": token(), "address": ADDRESS,
                                              "lines": [{"sku_id": skus[0], "quantity": 3}]})
@@ -269,7 +276,7 @@ class TradingTest(unittest.TestCase):
             page = seller.get("/api/v1/orgs/%s/events?type=order.created" % org["id"])
             self.assertEqual(page.status, 200, page)
             [event] = page.json["items"]
-            self.assertEqual(event["subject"], order["id"])
+            self.assertEqual((event["id"], event["subject"]), (order["id"], order["id"]))
             return event["data"]
 
         expected = {"order_id": order["id"], "checkout_id": r.json["id"],
@@ -279,6 +286,12 @@ class TradingTest(unittest.TestCase):
                     "refunded": {"amount": 0, "currency": "CNY"},
                     "lines": [{"sku_id": skus[0], "quantity": 3}]}
         self.assertEqual(created(), expected)
+        wait_until(lambda: rx.received, timeout=30, what="the order.created delivery")
+        headers, body = rx.received[0]
+        self.assertTrue(verify(hook.json["secret"], headers, body))
+        delivered = json.loads(body)
+        self.assertEqual((delivered["type"], delivered["id"], delivered["org_id"]), ("order.created", order["id"], org["id"]))
+        self.assertEqual(delivered["data"], expected)
         cancel = buyer.post("/api/v1/orders/%s/cancel" % order["id"], {"reason": "changed_mind"})
         self.assertEqual(cancel.status, 200, cancel)
         self.assertEqual(created(), expected)
