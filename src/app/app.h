@@ -54,6 +54,10 @@ flows::TradeConfig trade_config(const Config& c);
 // The order lifecycle's durable jobs: the unpaid timeout and auto-confirmation of receipt.
 void register_trade_jobs(events::JobRunner& jobs, const flows::TradeConfig& trade);
 
+// The exclusive lock a server holds on its database for as long as it runs (one server per
+// database); a descriptor the caller keeps open (the lock goes with the process). Fails
+// (Code::invalid_state) while a server runs.
+Result<int> hold_serve_lock(const Config& config);
 // `serving`: for `jishi serve` and `demo`, whose writer defers reservations (inventory.h).
 // Only one process may do that on a database, so the other verbs never do.
 Result<std::unique_ptr<Runtime>> open_runtime(const Config& config, bool migrate,

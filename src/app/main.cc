@@ -278,6 +278,10 @@ int main(int argc, char** argv) {
     if (rt.error().code != Code::invalid_state ||
         rt.error().detail.find("run `jishi migrate`") == std::string::npos)
       return report(rt.error());
+    // Not under a running server: an older one would go on writing as its schema says (it
+    // would store order.created events that the new schema makes from the orders).
+    auto lock = app::hold_serve_lock(*config);
+    if (!lock) return report(lock.error());
     auto migrated = app::open_runtime(*config, true);
     if (!migrated) return report(migrated.error());
     std::cout << "migrated to schema version " << store::latest_schema_version() << "\n";

@@ -56,6 +56,20 @@ int open_serve_lock(const Config& config) {
 }
 }  // namespace
 
+Result<int> hold_serve_lock(const Config& config) {
+  std::string lock_path = serve_lock_path(config);
+  int fd = open_serve_lock(config);
+  if (fd < 0)
+    return fail(Code::storage_failure, "cannot open " + lock_path + ": " + std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return fail(Code::invalid_state, "another jishi server is running on " +
+                                         config.database_path() + " (it holds " + lock_path +
+                                         "); one server per database");
+  }
+  return fd;
+}
+
 Result<std::unique_ptr<Runtime>> open_runtime(const Config& config, bool migrate, bool serving) {
   // What flows makes when read (order.created's data, a checkout intent's splits), for any
   // command.
@@ -82,14 +96,7 @@ Result<std::unique_ptr<Runtime>> open_runtime(const Config& config, bool migrate
     // One server per database: its writer holds reservations in memory that another server's
     // writer could not see (it could oversell) and its start would count twice. The lock goes
     // with the process, however it ends.
-    std::string lock_path = serve_lock_path(config);
-    rt->serve_lock_fd = open_serve_lock(config);
-    if (rt->serve_lock_fd < 0)
-      return fail(Code::storage_failure, "cannot open " + lock_path + ": " + std::strerror(errno));
-    if (::flock(rt->serve_lock_fd, LOCK_EX | LOCK_NB) != 0)
-      return fail(Code::invalid_state, "another jishi server is running on " +
-                                           config.database_path() + " (it holds " + lock_path +
-                                           "); one server per database");
+    JISHI_ASSIGN_OR_RETURN(rt->serve_lock_fd, hold_serve_lock(config));
     rt->reservations = flows::reservation_deferral(rt->clock);
     so.writer.hook = rt->reservations.get();
     // Checkouts find offers in the writer's memory (catalog.h says why none is ever stale).

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <limits>
 #include <map>
 #include <memory>
 #include <shared_mutex>
@@ -218,24 +219,40 @@ Result<std::optional<Event>> get_event(store::Conn& conn, EventId id) {
 Result<Page<Event>> events_after(store::Conn& conn, OrgId org, std::int64_t after,
                                  const std::optional<std::string>& type, std::size_t limit) {
   Page<Event> page;
+  if (after == std::numeric_limits<std::int64_t>::max()) return page;  // nothing comes after
+  // The stored and the implied events on one snapshot: read one after the other without it, a
+  // commit in between could show a newer implied event and hide an older stored one, and a
+  // consumer whose cursor then passed it would never see it.
+  JISHI_ASSIGN_OR_RETURN(auto snapshot, store::ReadSnapshot::begin(conn));
+  // A type that its source implies is stored only before its cutover.
+  std::int64_t stored_below = std::numeric_limits<std::int64_t>::max();
+  std::vector<std::pair<ImpliedEvents, std::int64_t>> implied_sources;  // and their cutovers
+  for (const auto& [source_type, source] : all_sources()) {
+    if (type && *type != source_type) continue;
+    JISHI_ASSIGN_OR_RETURN(auto from, implied_from(conn, source_type));
+    if (type) stored_below = from;
+    implied_sources.emplace_back(source, from);
+  }
   std::string sql = "SELECT " + std::string(kColumns) +
-                    " FROM ev_events WHERE org_id = $1 AND id > $2" +
-                    (type ? " AND type = $4" : "") + " ORDER BY id LIMIT $3";
+                    " FROM ev_events WHERE org_id = $1 AND id > $2 AND id < $4" +
+                    (type ? " AND type = $5" : "") + " ORDER BY id LIMIT $3";
   auto on_row = [&](const store::Row& r) {
     page.items.push_back(read(r));
     return true;
   };
-  if (type)
-    JISHI_TRY(
-        conn.query(sql, {org.value, after, static_cast<std::int64_t>(limit + 1), *type}, on_row));
-  else
-    JISHI_TRY(conn.query(sql, {org.value, after, static_cast<std::int64_t>(limit + 1)}, on_row));
+  if (after + 1 < stored_below) {
+    if (type)
+      JISHI_TRY(conn.query(
+          sql, {org.value, after, static_cast<std::int64_t>(limit + 1), stored_below, *type},
+          on_row));
+    else
+      JISHI_TRY(conn.query(
+          sql, {org.value, after, static_cast<std::int64_t>(limit + 1), stored_below}, on_row));
+  }
   // Merged with the implied events in id order: each source's first limit + 1 after the
   // cursor (and from its cutover on) are enough for the page and whether there is another.
   bool merged = false;
-  for (const auto& [source_type, source] : all_sources()) {
-    if (type && *type != source_type) continue;
-    JISHI_ASSIGN_OR_RETURN(auto from, implied_from(conn, source_type));
+  for (const auto& [source, from] : implied_sources) {
     JISHI_ASSIGN_OR_RETURN(auto implied,
                            source.from(conn, org, std::max(after + 1, from), limit + 1));
     for (auto& e : implied) page.items.push_back(std::move(e));

@@ -47,8 +47,9 @@ void render_on_read(const std::string& type, DataRenderer renderer);
 // one per order, from the order row): nothing is stored in the outbox for them. The pull API
 // and webhook deliveries read them from their source, merged with the stored events in id
 // order (their ids come from the same generator as the events'). Only ids from the type's
-// cutover on are implied (ev_implied.from_id: events of that type before it were stored, and
-// are read as stored). Registered once at start (flows::register_on_read), with the data
+// cutover on are implied (ev_implied.from_id, above every id stored when it was set: events
+// of that type before it were stored, are read as stored, and none is stored from it on; a
+// typed page reads the stored ones only below it). Registered once at start (flows::register_on_read), with the data
 // made by the type's renderer (render_on_read).
 struct ImpliedEvents {
   // The org's events of this type with from <= id, oldest first, at most `limit`; their

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include <boost/json.hpp>
 
 #include "catalog/catalog.h"
@@ -251,7 +253,7 @@ TEST_F(UnpaidTest, OrderCreatedBeforeTheCutoverIsReadAsStoredAndNeverTwice) {
         "'order.created', $3, '{\"stored\":true}', 0)",
         {stored_id, seller_.value, std::to_string(before.id.value)}));
     JISHI_TRY(tx.exec("UPDATE ev_implied SET from_id = $1 WHERE type = 'order.created'",
-                      {before.id.value + 1}));
+                      {stored_id + 1}));  // as migration 0020 sets it: above every stored id
     return {};
   });
   auto after = buy(1).orders.front();
@@ -272,6 +274,11 @@ TEST_F(UnpaidTest, OrderCreatedBeforeTheCutoverIsReadAsStoredAndNeverTwice) {
     cursor = *page.next_cursor;
   }
   EXPECT_EQ(paged, (std::vector<std::int64_t>{stored_id, after.id.value}));
+  EXPECT_TRUE(  // the largest cursor: nothing after it (and no overflow)
+      events::events_after(*lease, seller_, std::numeric_limits<std::int64_t>::max(), std::nullopt,
+                           10)
+          .value()
+          .items.empty());
   EXPECT_FALSE(events::get_event(*lease, events::EventId{before.id.value}).value());
   EXPECT_TRUE(events::get_event(*lease, events::EventId{after.id.value}).value());
 }

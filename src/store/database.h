@@ -187,4 +187,27 @@ class Conn {
 // command's own savepoint.
 using Tx = Conn;
 
+// Several reads on one snapshot of a read connection: a read transaction (SQLite: a deferred
+// BEGIN, which takes no write lock and never blocks the writer; PostgreSQL: REPEATABLE READ),
+// ended when this goes out of scope. Inside a transaction already (a writer's Tx), the reads
+// share that one and nothing is begun.
+class ReadSnapshot {
+ public:
+  static Result<ReadSnapshot> begin(Conn& conn) {
+    if (conn.in_transaction()) return ReadSnapshot(nullptr);
+    JISHI_TRY(conn.exec_script(
+        conn.engine() == Engine::postgresql ? "BEGIN ISOLATION LEVEL REPEATABLE READ" : "BEGIN"));
+    return ReadSnapshot(&conn);
+  }
+  ReadSnapshot(ReadSnapshot&& o) noexcept : conn_(o.conn_) { o.conn_ = nullptr; }
+  ReadSnapshot& operator=(ReadSnapshot&&) = delete;
+  ~ReadSnapshot() {
+    if (conn_) (void)conn_->exec_script("COMMIT");  // nothing was written: nothing to lose
+  }
+
+ private:
+  explicit ReadSnapshot(Conn* conn) : conn_(conn) {}
+  Conn* conn_;
+};
+
 }  // namespace jishi::store

@@ -33,6 +33,36 @@ TEST_F(SqliteTest, BindsDollarParametersByNumberNotPosition) {
   EXPECT_EQ(name, "a");
 }
 
+// Reads under a ReadSnapshot see one state of the database: a commit by another connection in
+// between shows only after it ends. Inside a transaction already, it begins nothing.
+TEST_F(SqliteTest, AReadSnapshotKeepsItsReadsOnOneState) {
+  ASSERT_TRUE(conn_->exec_script("PRAGMA journal_mode=WAL"));
+  ASSERT_TRUE(conn_->exec("INSERT INTO t (id, name, n) VALUES (1, 'a', 1)", {}));
+  auto reader = std::move(open_sqlite(path_, OpenMode::read_only).value());
+  auto count = [&] {
+    return reader->query_one("SELECT COUNT(*) FROM t", {}, [](const Row& r) { return r.i64(0); })
+        .value()
+        .value();
+  };
+  {
+    auto snapshot = ReadSnapshot::begin(*reader);
+    ASSERT_TRUE(snapshot);
+    EXPECT_TRUE(reader->in_transaction());
+    EXPECT_EQ(count(), 1);
+    ASSERT_TRUE(conn_->exec("INSERT INTO t (id, name, n) VALUES (2, 'b', 2)", {}));
+    EXPECT_EQ(count(), 1);  // the state the first read saw
+  }
+  EXPECT_FALSE(reader->in_transaction());
+  EXPECT_EQ(count(), 2);
+  ASSERT_TRUE(conn_->begin());
+  {
+    auto inner = ReadSnapshot::begin(*conn_);
+    ASSERT_TRUE(inner);
+  }
+  EXPECT_TRUE(conn_->in_transaction());  // the caller's transaction goes on
+  ASSERT_TRUE(conn_->rollback());
+}
+
 // A watch says when a cache of a table's rows may be used and when it must be dropped: every
 // write through this connection (for an UPDATE, of the watched columns), every rollback, and
 // another connection's commit move its version; only inside begin() before a write is it

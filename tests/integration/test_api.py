@@ -662,6 +662,22 @@ class LifecycleTest(unittest.TestCase):
         key = os.path.join(d, "jishi.key")
         self.assertEqual(os.stat(key).st_mode & 0o777, 0o600)
 
+    def test_migrate_refuses_while_a_server_runs(self):
+        # A running server writes as its own schema says; migrating under it could leave it
+        # storing what the new schema no longer stores (order.created).
+        s = Server()
+        try:
+            s.start()
+            r = subprocess.run([JISHI, "migrate", "--data-dir", s.data_dir], capture_output=True, text=True, timeout=60)
+            self.assertIn("schema is current", r.stdout)  # nothing to do: not refused
+            with sqlite3.connect(os.path.join(s.data_dir, "jishi.db")) as db:
+                db.execute("DELETE FROM schema_migrations WHERE version = (SELECT MAX(version) FROM schema_migrations)")
+            r = subprocess.run([JISHI, "migrate", "--data-dir", s.data_dir], capture_output=True, text=True, timeout=60)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn("another jishi server is running", r.stderr)
+        finally:
+            s.cleanup()
+
     def test_verify_ledger_passes_a_sound_ledger_and_names_a_violation(self):
         d = tempfile.mkdtemp(prefix="jishi-ledger-")
         subprocess.run([JISHI, "migrate", "--data-dir", d], capture_output=True, check=True, timeout=60)
