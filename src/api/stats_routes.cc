@@ -79,32 +79,36 @@ Reply verification(Services& s, Request& req) {
   if (!is_regulator(p) && !is_operator(p))
     return forbidden("ledger verification is for regulators and operators");
   auto lease = s.store.reads().lease();
-  bool pg = lease->engine() == store::Engine::postgresql;
-  API_CHECK(lease->exec_script(pg ? "BEGIN ISOLATION LEVEL REPEATABLE READ" : "BEGIN"));
   std::int64_t at = s.env.clock.now_us();
-  auto ledger = pay::verify_ledger(*lease);
-  auto stock = flows::verify_stock(*lease);
-  (void)lease->exec_script("COMMIT");
-  if (!ledger) return http::problem(ledger.error());
-  if (!stock) return http::problem(stock.error());
+  std::optional<Result<std::optional<std::string>>> ledger_checked;
+  std::optional<Result<inventory::VerifyReport>> stock_checked;
+  {
+    API_ASSIGN(auto snapshot, store::ReadSnapshot::begin(*lease));
+    ledger_checked = pay::verify_ledger(*lease);
+    stock_checked = flows::verify_stock(*lease);
+  }
+  if (!*ledger_checked) return http::problem(ledger_checked->error());
+  if (!*stock_checked) return http::problem(stock_checked->error());
+  const std::optional<std::string>& problem = **ledger_checked;
+  const inventory::VerifyReport& stock = **stock_checked;
   json::object o;
   o["checked_at"] = format_rfc3339(at);
   json::object l;
-  l["ok"] = !ledger->has_value();
-  if (*ledger)
-    l["problem"] = **ledger;
+  l["ok"] = !problem.has_value();
+  if (problem)
+    l["problem"] = *problem;
   else
     l["problem"] = nullptr;
   o["ledger"] = std::move(l);
   json::object st;
-  st["ok"] = stock->problems.empty();
-  st["skus"] = stock->skus;
-  st["movements"] = stock->movements;
+  st["ok"] = stock.problems.empty();
+  st["skus"] = stock.skus;
+  st["movements"] = stock.movements;
   // Units unpaid orders hold that the writer has not yet folded into `reserved` (≤ 1 s).
-  st["deferred_units"] = stock->deferred_units;
+  st["deferred_units"] = stock.deferred_units;
   json::array problems;
-  for (std::size_t i = 0; i < stock->problems.size() && i < 100; ++i)
-    problems.push_back(json::string(stock->problems[i]));
+  for (std::size_t i = 0; i < stock.problems.size() && i < 100; ++i)
+    problems.push_back(json::string(stock.problems[i]));
   st["problems"] = std::move(problems);
   o["stock"] = std::move(st);
   return ok_json(o);
