@@ -49,8 +49,8 @@ void render_on_read(const std::string& type, DataRenderer renderer);
 // order (their ids come from the same generator as the events'). Only ids from the type's
 // cutover on are implied (ev_implied.from_id, above every id stored when it was set: events
 // of that type before it were stored, are read as stored, and none is stored from it on; a
-// typed page reads the stored ones only below it). Registered once at start (flows::register_on_read), with the data
-// made by the type's renderer (render_on_read).
+// typed page reads the stored ones only below it). Registered once at start
+// (flows::register_on_read), with the data made by the type's renderer (render_on_read).
 struct ImpliedEvents {
   // The org's events of this type with from <= id, oldest first, at most `limit`; their
   // data_json left empty.
