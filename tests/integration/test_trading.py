@@ -188,6 +188,12 @@ class TradingTest(unittest.TestCase):
         self.assertEqual(read.json["splits"], checkout["payment_intent"]["splits"])
         self.assertEqual(sorted((s["reference"], s["payee_org_id"], s["amount"]["amount"]) for s in read.json["splits"]),
                          sorted((o["id"], o["seller_org_id"], o["total"]["amount"]) for o in checkout["orders"]))
+        # While the checkout's intent is open, no other intent may take one of its orders.
+        o = checkout["orders"][0]
+        other = buyer.post("/api/v1/payments/intents", {
+            "amount": CNY(100), "reference": "erp-%s" % token(),
+            "splits": [{"reference": o["id"], "payee_org_id": o["seller_org_id"], "amount": CNY(100)}]})
+        self.assertEqual((other.status, other.code), (409, "conflict"), other)
         # A double submit makes no second set of orders.
         again = buyer.post("/api/v1/checkouts", body)
         self.assertEqual((again.status, again.json["id"]), (200, checkout["id"]))
