@@ -5,7 +5,6 @@
 #include <limits>
 #include <map>
 #include <memory>
-#include <shared_mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,6 +12,7 @@
 #include "core/clock.h"
 #include "core/json.h"
 #include "core/limits.h"
+#include "core/registry.h"
 #include "store/watched_cache.h"
 
 namespace jishi::events {
@@ -33,27 +33,15 @@ Event read(const store::Row& r) {
 }
 
 // The renderers of the types whose data is made when read (render_on_read).
-struct Renderers {
-  std::shared_mutex mu;
-  std::map<std::string, DataRenderer, std::less<>> by_type;
-};
-Renderers& renderers() {
-  static Renderers r;
+NamedRegistry<DataRenderer>& renderers() {
+  static NamedRegistry<DataRenderer> r;
   return r;
 }
 
 // The sources of implied events (imply_events), by type.
-struct Sources {
-  std::shared_mutex mu;
-  std::map<std::string, ImpliedEvents, std::less<>> by_type;
-};
-Sources& sources() {
-  static Sources s;
+NamedRegistry<ImpliedEvents>& sources() {
+  static NamedRegistry<ImpliedEvents> s;
   return s;
-}
-std::vector<std::pair<std::string, ImpliedEvents>> all_sources() {
-  std::shared_lock lock(sources().mu);
-  return {sources().by_type.begin(), sources().by_type.end()};
 }
 
 // The first id a type's source implies: events of the type before it were stored.
@@ -67,14 +55,9 @@ Result<std::int64_t> implied_from(store::Conn& conn, std::string_view type) {
 // An event stored without data gets it from its type's renderer.
 Status fill_data(store::Conn& conn, Event& e) {
   if (!e.data_json.empty()) return {};
-  DataRenderer render = nullptr;
-  {
-    std::shared_lock lock(renderers().mu);
-    auto it = renderers().by_type.find(e.type);
-    if (it != renderers().by_type.end()) render = it->second;
-  }
+  auto render = renderers().find(e.type);
   if (!render) return fail(Code::internal, "no renderer for the data of " + e.type + " events");
-  JISHI_ASSIGN_OR_RETURN(e.data_json, render(conn, e));
+  JISHI_ASSIGN_OR_RETURN(e.data_json, (*render)(conn, e));
   return {};
 }
 
@@ -165,12 +148,7 @@ Result<EventId> publish(store::Tx& tx, Env& env, const NewEvent& e) {
 }
 
 Status publish_implied(store::Tx& tx, Env& env, const Event& e) {
-  bool known = false;
-  {
-    std::shared_lock lock(sources().mu);
-    known = sources().by_type.contains(e.type);
-  }
-  if (!known || !e.org || !e.id)
+  if (!sources().find(e.type) || !e.org || !e.id)
     return fail(Code::internal, "no source implies " + e.type + " events for an organisation");
   return queue_deliveries(tx, env, *e.org, e.type, e.id);
 }
@@ -186,12 +164,11 @@ Result<EventId> publish_to(store::Tx& tx, Env& env, const NewEvent& e, std::int6
 }
 
 void render_on_read(const std::string& type, DataRenderer renderer) {
-  std::unique_lock lock(renderers().mu);
-  renderers().by_type[type] = renderer;
+  renderers().set(type, renderer);
 }
 
 Result<std::optional<Event>> find_implied(store::Conn& conn, EventId id) {
-  for (const auto& [type, source] : all_sources()) {
+  for (const auto& [type, source] : sources().all()) {
     JISHI_ASSIGN_OR_RETURN(auto from, implied_from(conn, type));
     if (id.value < from) continue;
     JISHI_ASSIGN_OR_RETURN(auto e, source.find(conn, id));
@@ -201,8 +178,7 @@ Result<std::optional<Event>> find_implied(store::Conn& conn, EventId id) {
 }
 
 void imply_events(const std::string& type, ImpliedEvents source) {
-  std::unique_lock lock(sources().mu);
-  sources().by_type[type] = source;
+  sources().set(type, source);
 }
 
 Result<std::optional<Event>> get_event(store::Conn& conn, EventId id) {
@@ -227,7 +203,7 @@ Result<Page<Event>> events_after(store::Conn& conn, OrgId org, std::int64_t afte
   // A type that its source implies is stored only before its cutover.
   std::int64_t stored_below = std::numeric_limits<std::int64_t>::max();
   std::vector<std::pair<ImpliedEvents, std::int64_t>> implied_sources;  // and their cutovers
-  for (const auto& [source_type, source] : all_sources()) {
+  for (const auto& [source_type, source] : sources().all()) {
     if (type && *type != source_type) continue;
     JISHI_ASSIGN_OR_RETURN(auto from, implied_from(conn, source_type));
     if (type) stored_below = from;

@@ -17,6 +17,9 @@ using internal::id_text;
 
 namespace {
 
+// A checkout's intents have the reference "checkout-<checkout id>".
+constexpr std::string_view kIntentReferencePrefix = "checkout-";
+
 bool token_ok(std::string_view t) {
   if (t.size() < limits::checkout_token_bytes_min || t.size() > limits::checkout_token_bytes_max)
     return false;
@@ -46,7 +49,7 @@ pay::NewIntent intent_for(const TradeConfig& cfg, Env& env, UserId buyer,
   pay::NewIntent n;
   n.payer = buyer;
   n.purpose = pay::Purpose::escrow;
-  n.reference = "checkout-" + id_text(checkout.value);
+  n.reference = std::string(kIntentReferencePrefix) + id_text(checkout.value);
   std::int64_t total = 0;
   for (const auto& o : orders) {
     pay::Split s;
@@ -91,9 +94,8 @@ Result<order::AddressFields> validated_address(const order::AddressFields& addre
 // The splits of a checkout's first intent (reference "checkout-<id>"): one per order of the
 // checkout, as intent_for made them.
 Result<std::vector<pay::Split>> splits_of_checkout(store::Conn& conn, const pay::Intent& i) {
-  constexpr std::string_view prefix = "checkout-";
-  auto id = std::string_view(i.reference).starts_with(prefix)
-                ? parse_id(std::string_view(i.reference).substr(prefix.size()))
+  auto id = std::string_view(i.reference).starts_with(kIntentReferencePrefix)
+                ? parse_id(std::string_view(i.reference).substr(kIntentReferencePrefix.size()))
                 : std::nullopt;
   if (!id) return fail(Code::internal, "intent " + id_text(i.id.value) + " names no checkout");
   JISHI_ASSIGN_OR_RETURN(auto c, order::get_checkout(conn, order::CheckoutId{*id}));

@@ -84,18 +84,24 @@ class UnpaidTest : public ::testing::Test {
           "updated_at_us) VALUES (1, 's@x', 's', 'x', 'active', 0, 0);"
           "INSERT INTO orgs (id, kind, name, status, created_by, created_at_us, updated_at_us) "
           "VALUES (7, 'merchant', 'shop', 'approved', 1, 0, 0);"));
-      JISHI_ASSIGN_OR_RETURN(auto cat,
-                             catalog::create_category(tx, env_, {{}, "cups", "杯子", {}, 0}));
-      catalog::ProductFields f{"保温杯", std::nullopt, std::nullopt, cat.id, {}};
-      std::vector<catalog::NewSku> skus{{{{"色", "白"}}, Money{8800, cny_}, std::nullopt}};
-      JISHI_ASSIGN_OR_RETURN(auto product, catalog::create_product(tx, env_, seller_, f, skus));
-      sku_ = product.skus.front().id.value;
-      JISHI_TRY(inventory::set_on_hand(tx, env_, sku_, seller_, 10, UserId{1}, ""));
-      JISHI_TRY(catalog::list_product(tx, env_, product.id, UserId{1}));
+      JISHI_ASSIGN_OR_RETURN(sku_, listed_sku(tx, seller_, "cups", "保温杯", 8800));
       return {};
     });
     runner_ = std::make_unique<events::JobRunner>(*store_, env_, events::JobRunnerOptions{});
     runner_->sweep(std::string(kJobCloseUnpaid), close_unpaid_sweep());
+  }
+  // A listed product of the seller with one SKU, 10 in stock, in a category of its own.
+  Result<std::int64_t> listed_sku(store::Tx& tx, OrgId seller, const std::string& category,
+                                  const std::string& title, std::int64_t price) {
+    JISHI_ASSIGN_OR_RETURN(auto cat,
+                           catalog::create_category(tx, env_, {{}, category, title, {}, 0}));
+    catalog::ProductFields f{title, std::nullopt, std::nullopt, cat.id, {}};
+    std::vector<catalog::NewSku> skus{{{{"色", "白"}}, Money{price, cny_}, std::nullopt}};
+    JISHI_ASSIGN_OR_RETURN(auto product, catalog::create_product(tx, env_, seller, f, skus));
+    std::int64_t sku = product.skus.front().id.value;
+    JISHI_TRY(inventory::set_on_hand(tx, env_, sku, seller, 10, UserId{1}, ""));
+    JISHI_TRY(catalog::list_product(tx, env_, product.id, UserId{1}));
+    return sku;
   }
   void write(const std::function<Status(store::Tx&)>& f) {
     store::testing::write_ok(store_->writer(), f);
@@ -293,14 +299,7 @@ TEST_F(UnpaidTest, ACheckoutIntentsSplitsAreItsOrdersMadeWhenRead) {
     JISHI_TRY(tx.exec_script(
         "INSERT INTO orgs (id, kind, name, status, created_by, created_at_us, updated_at_us) "
         "VALUES (8, 'merchant', 'shop 2', 'approved', 1, 0, 0);"));
-    JISHI_ASSIGN_OR_RETURN(auto cat,
-                           catalog::create_category(tx, env_, {{}, "pots", "茶壶", {}, 0}));
-    catalog::ProductFields f{"紫砂壶", std::nullopt, std::nullopt, cat.id, {}};
-    std::vector<catalog::NewSku> skus{{{{"色", "紫"}}, Money{12000, cny_}, std::nullopt}};
-    JISHI_ASSIGN_OR_RETURN(auto product, catalog::create_product(tx, env_, OrgId{8}, f, skus));
-    other_sku = product.skus.front().id.value;
-    JISHI_TRY(inventory::set_on_hand(tx, env_, other_sku, OrgId{8}, 10, UserId{1}, ""));
-    JISHI_TRY(catalog::list_product(tx, env_, product.id, UserId{1}));
+    JISHI_ASSIGN_OR_RETURN(other_sku, listed_sku(tx, OrgId{8}, "pots", "紫砂壶", 12000));
     return {};
   });
   auto c = buy(2, false, {{other_sku, 1, std::nullopt}});

@@ -4,9 +4,9 @@
 #include <charconv>
 #include <map>
 #include <set>
-#include <shared_mutex>
 
 #include "core/limits.h"
+#include "core/registry.h"
 #include "pay/chart.h"
 #include "pay/ledger.h"
 #include "store/watched_cache.h"
@@ -47,26 +47,15 @@ Intent read_intent(const store::Row& r) {
 }
 
 // The sources of implied splits (imply_splits), by name.
-struct Sources {
-  std::shared_mutex mu;
-  std::map<std::string, ImpliedSplits, std::less<>> by_name;
-};
-Sources& sources() {
-  static Sources s;
+NamedRegistry<ImpliedSplits>& sources() {
+  static NamedRegistry<ImpliedSplits> s;
   return s;
-}
-
-std::optional<ImpliedSplits> source_named(std::string_view name) {
-  std::shared_lock lock(sources().mu);
-  auto it = sources().by_name.find(name);
-  if (it == sources().by_name.end()) return std::nullopt;
-  return it->second;
 }
 
 Status load_splits(store::Conn& c, Intent& i) {
   i.splits.clear();
   if (!i.splits_from.empty()) {
-    auto source = source_named(i.splits_from);
+    auto source = sources().find(i.splits_from);
     if (!source)
       return fail(Code::internal, "no source for the splits of intent " +
                                       std::to_string(i.id.value) + " (" + i.splits_from + ")");
@@ -101,12 +90,7 @@ Result<std::optional<std::int64_t>> open_intent_for(store::Tx& tx, std::string_v
                    "'processing') AND +i.expires_at_us > $2",
                    {reference, now}, [](const store::Row& r) { return r.i64(0); }));
   if (open) return open;
-  std::vector<ImpliedSplits> all;
-  {
-    std::shared_lock lock(sources().mu);
-    for (const auto& [name, fns] : sources().by_name) all.push_back(fns);
-  }
-  for (const auto& fns : all) {
+  for (const auto& [name, fns] : sources().all()) {
     JISHI_ASSIGN_OR_RETURN(auto candidate, fns.intent_for_reference(tx, reference));
     if (!candidate) continue;
     JISHI_ASSIGN_OR_RETURN(
@@ -433,7 +417,7 @@ Result<Intent> create_intent(store::Tx& tx, Env& env, const NewIntent& n) {
   } else if (!n.splits.empty()) {
     return fail(Code::validation_failed, "a wallet top-up has no splits", "/splits");
   }
-  if (!n.splits_from.empty() && (n.purpose != Purpose::escrow || !source_named(n.splits_from)))
+  if (!n.splits_from.empty() && (n.purpose != Purpose::escrow || !sources().find(n.splits_from)))
     return fail(Code::internal, "no source " + n.splits_from + " for an intent's splits");
   Intent i;
   i.id = IntentId{env.ids.next()};
@@ -466,8 +450,7 @@ Result<Intent> create_intent(store::Tx& tx, Env& env, const NewIntent& n) {
 }
 
 void imply_splits(const std::string& source, ImpliedSplits source_fns) {
-  std::unique_lock lock(sources().mu);
-  sources().by_name[source] = source_fns;
+  sources().set(source, source_fns);
 }
 
 Result<std::optional<Intent>> get_intent(store::Conn& conn, IntentId id) {
