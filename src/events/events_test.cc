@@ -281,11 +281,13 @@ TEST_F(EventsTest, WebhookUrlsAreChecked) {
 }
 
 // A sweep handles what its query finds, each key in a transaction of its own; a failing key is
-// retried with backoff while the others go on.
+// retried with backoff while the others go on. Its `after` runs once per pass, after the keys,
+// in a transaction of its own.
 TEST_F(EventsTest, ASweepHandlesWhatItFindsAndRetriesAFailureWithBackoff) {
   JobRunner runner(*store_, env_, JobRunnerOptions{});
   std::vector<std::string> due{"a", "b"};
   std::vector<std::string> handled;
+  std::vector<std::int64_t> swept_seen_after;  // events of the keys committed, per pass
   bool b_fails = true;
   runner.sweep(
       "test.sweep",
@@ -297,6 +299,13 @@ TEST_F(EventsTest, ASweepHandlesWhatItFindsAndRetriesAFailureWithBackoff) {
                           {static_cast<std::int64_t>(handled.size() + 1), key}));
               if (key == "b" && b_fails) return fail(Code::internal, "b is broken");
               handled.push_back(key);
+              return {};
+            },
+            [&](store::Tx& tx, Env&) -> Status {
+              JISHI_ASSIGN_OR_RETURN(
+                  auto n, tx.query_one("SELECT COUNT(*) FROM ev_events WHERE type = 'swept'", {},
+                                       [](const store::Row& r) { return r.i64(0); }));
+              swept_seen_after.push_back(n.value_or(-1));
               return {};
             }});
   EXPECT_EQ(runner.run_once(), 1);  // a; b failed and its writes were rolled back
@@ -310,6 +319,7 @@ TEST_F(EventsTest, ASweepHandlesWhatItFindsAndRetriesAFailureWithBackoff) {
   EXPECT_EQ(handled, (std::vector<std::string>{"a", "b"}));
   due.clear();
   EXPECT_EQ(runner.run_once(), 0);
+  EXPECT_EQ(swept_seen_after, (std::vector<std::int64_t>{1, 1, 2, 2}));
 }
 
 }  // namespace

@@ -190,6 +190,15 @@ std::int64_t JobRunner::run_sweeps() {
                               (options_.retry_base_us << std::min<std::int64_t>(attempts - 1, 12));
       spdlog::warn("sweep {} {} failed (attempt {}): {}", name, key, attempts, why);
     }
+    if (!sweep.after) continue;
+    Status result;
+    auto outcome = store::run_and_wait(store_.writer(), [&](store::Tx& tx) {
+      result = sweep.after(tx, env_);
+      return result.has_value();
+    });
+    if (outcome != store::Outcome::committed || !result)
+      spdlog::warn("sweep {}: {}", name,
+                   result ? "the write did not commit" : result.error().detail);
   }
   return done;
 }

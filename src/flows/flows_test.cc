@@ -164,11 +164,17 @@ TEST_F(UnpaidTest, AtItsDeadlineAnUnpaidCheckoutIsCancelledAndItsStockReleased) 
   EXPECT_EQ(reload(c).orders.front().status, "pending_payment");
 
   clock_.advance_us(1);
+  write([&](store::Tx& tx) -> Status {
+    JISHI_ASSIGN_OR_RETURN(auto expired, pay::expire_intents(tx, env_, 100));
+    EXPECT_EQ(expired, 0);  // the checkout's, not the pay worker's to expire
+    return {};
+  });
   EXPECT_EQ(runner_->run_once(), 1);
   auto after = reload(c);
   EXPECT_EQ(after.orders.front().status, "cancelled");
   EXPECT_EQ(after.orders.front().cancel_reason, "unpaid_timeout");
-  EXPECT_NE(after.intent.status, pay::IntentStatus::requires_payment);
+  // The checkout's intent is closed with its orders; the pay worker's expiry passes it over.
+  EXPECT_EQ(after.intent.status, pay::IntentStatus::expired);
   EXPECT_EQ(stock().reserved, 0);
   EXPECT_EQ(stock().on_hand, 10);
   EXPECT_EQ(runner_->run_once(), 0);  // once
@@ -497,6 +503,77 @@ TEST_F(UnpaidTest, TheAddressIsSealedOnceAndOrdersSealedFieldByFieldStillRead) {
   EXPECT_EQ(legacy.recipient, "李四");
   EXPECT_EQ(legacy.phone, "+8613900139000");
   EXPECT_EQ(legacy.detail, "学院路 1 号");
+}
+
+// Unpaid orders are found from the unpaid floor, not an index: each pass walks orders by id
+// from it, closes those past their deadline, stops at the first unpaid one not yet due, and
+// raises the floor to it (or past the last order read).
+TEST_F(UnpaidTest, TheUnpaidSweepWalksFromItsFloorAndRaisesIt) {
+  auto floor = [&] {
+    auto lease = store_->reads().lease();
+    return lease
+        ->query_one("SELECT below_id FROM ord_unpaid_floor", {},
+                    [](const store::Row& r) { return r.i64(0); })
+        .value()
+        .value();
+  };
+  auto order_of = [](const CheckoutResult& c) { return c.orders.front().id; };
+  auto cancel = [&](const CheckoutResult& c) {
+    write([&](store::Tx& tx) -> Status {
+      JISHI_TRY(cancel_order(tx, env_, cfg_, order_of(c), UserId{1000}, "changed_mind"));
+      return {};
+    });
+  };
+  EXPECT_EQ(floor(), 0);  // an empty database
+  auto c1 = buy(1), c2 = buy(1), c3 = buy(1);
+  EXPECT_EQ(runner_->run_once(), 0);
+  EXPECT_EQ(floor(), order_of(c1).value);  // the first unpaid order
+  cancel(c1);
+  cancel(c2);
+  EXPECT_EQ(runner_->run_once(), 0);
+  EXPECT_EQ(floor(), order_of(c3).value);  // past the cancelled ones
+
+  // A shorter timeout: c5 falls due before c4, and waits for it (deadlines follow ids while
+  // the timeout stays the same).
+  auto c4 = buy(1);
+  cfg_.pay_timeout_us /= 2;
+  auto c5 = buy(1);
+  clock_.advance_us(cfg_.pay_timeout_us);  // c3's and c4's deadline is a whole timeout later
+  EXPECT_EQ(runner_->run_once(), 0);
+  EXPECT_EQ(reload(c5).orders.front().status, "pending_payment");
+  clock_.advance_us(cfg_.pay_timeout_us);
+  EXPECT_EQ(runner_->run_once(), 3);  // c3, c4 and c5
+  for (const auto& c : {c3, c4, c5})
+    EXPECT_EQ(reload(c).orders.front().cancel_reason, "unpaid_timeout");
+  EXPECT_EQ(floor(), order_of(c3).value);  // the walk started there; the next one moves on
+  EXPECT_EQ(runner_->run_once(), 0);
+  EXPECT_EQ(floor(), order_of(c5).value + 1);
+  EXPECT_EQ(stock().reserved, 0);
+
+  // An order after the floor moved past every order is found at its deadline.
+  auto c6 = buy(2);
+  clock_.advance_us(cfg_.pay_timeout_us);
+  EXPECT_EQ(runner_->run_once(), 1);
+  EXPECT_EQ(reload(c6).orders.front().status, "cancelled");
+  {
+    auto lease = store_->reads().lease();
+    auto v = verify_stock(*lease);
+    ASSERT_TRUE(v);
+    EXPECT_TRUE(v->problems.empty()) << v->problems.front();
+  }
+
+  // A floor above an unpaid order would hide it from the sweep for good: verify names it.
+  auto c7 = buy(1);
+  write([&](store::Tx& tx) -> Status {
+    return order::raise_unpaid_floor(tx, order_of(c7).value + 1);
+  });
+  clock_.advance_us(cfg_.pay_timeout_us);
+  EXPECT_EQ(runner_->run_once(), 0);
+  auto lease = store_->reads().lease();
+  auto v = verify_stock(*lease);
+  ASSERT_TRUE(v);
+  ASSERT_EQ(v->problems.size(), 1u);
+  EXPECT_NE(v->problems[0].find("1 unpaid order(s) below it"), std::string::npos) << v->problems[0];
 }
 
 TEST_F(UnpaidTest, VerifyFindsReservedUnitsThatNoUnpaidOrderHolds) {

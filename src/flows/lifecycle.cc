@@ -13,6 +13,9 @@
 #include "flows/trade.h"
 #include "inventory/inventory.h"
 
+#include <memory>
+#include <utility>
+
 namespace jishi::flows {
 
 namespace internal {
@@ -190,14 +193,33 @@ Result<order::Order> complete(store::Tx& tx, Env& env, const TradeConfig& cfg,
 
 }  // namespace
 
-std::string_view unpaid_holds_sql() {
-  // Unpaid orders are the ones in the partial index ord_orders_unpaid; their lines by key.
+std::string_view unpaid_holds_sql(bool from_floor) {
+  // Unpaid orders are at or above the unpaid floor (order::overdue_checkouts); their lines by
+  // key. Without the floor, every order is read.
+  if (from_floor)
+    return "SELECT l.sku_id, l.quantity FROM ord_orders o JOIN ord_lines l ON l.order_id = o.id "
+           "WHERE o.id >= (SELECT below_id FROM ord_unpaid_floor WHERE id = 1) AND o.status = "
+           "'pending_payment'";
   return "SELECT l.sku_id, l.quantity FROM ord_orders o JOIN ord_lines l ON l.order_id = o.id "
          "WHERE o.status = 'pending_payment'";
 }
 
 Result<inventory::VerifyReport> verify_stock(store::Conn& conn, bool no_writer) {
-  return inventory::verify(conn, unpaid_holds_sql(), no_writer);
+  // The holds of every unpaid order, and no unpaid order below the unpaid floor: the sweep
+  // would never close one there, nor would the writer's restore count its units.
+  JISHI_ASSIGN_OR_RETURN(auto report, inventory::verify(conn, unpaid_holds_sql(false), no_writer));
+  JISHI_TRY(conn.query(
+      "SELECT COUNT(*), MIN(o.id), MIN(f.below_id) FROM ord_orders o, ord_unpaid_floor f WHERE "
+      "o.id < f.below_id AND o.status = 'pending_payment'",
+      {}, [&](const store::Row& r) {
+        if (r.i64(0) > 0)
+          report.problems.push_back("unpaid floor: " + std::to_string(r.i64(0)) +
+                                    " unpaid order(s) below it (" + std::to_string(r.i64(2)) +
+                                    "), the first " + std::to_string(r.i64(1)) +
+                                    "; the unpaid sweep will never close them");
+        return true;
+      }));
+  return report;
 }
 
 std::unique_ptr<inventory::ReservationDeferral> reservation_deferral(const Clock& clock) {
@@ -263,18 +285,27 @@ Status close_unpaid(store::Tx& tx, Env& env, order::CheckoutId id) {
 
 events::Sweep close_unpaid_sweep() {
   events::Sweep sweep;
-  sweep.due = [](store::Conn& conn, const Env& env) -> Result<std::vector<std::string>> {
+  // The floor the last walk found above the stored one, for `after` to store (both run on the
+  // job runner's thread, one after the other).
+  auto found = std::make_shared<std::int64_t>(0);
+  sweep.due = [found](store::Conn& conn, const Env& env) -> Result<std::vector<std::string>> {
     JISHI_ASSIGN_OR_RETURN(
-        auto ids, order::overdue_checkouts(conn, env.clock.now_us(), limits::jobs_per_pass_max));
+        auto scan, order::overdue_checkouts(conn, env.clock.now_us(), limits::jobs_per_pass_max,
+                                            limits::unpaid_walk_max));
+    *found = scan.floor > scan.stored_floor ? scan.floor : 0;
     std::vector<std::string> keys;
-    keys.reserve(ids.size());
-    for (auto id : ids) keys.push_back(id_text(id.value));
+    keys.reserve(scan.checkouts.size());
+    for (auto id : scan.checkouts) keys.push_back(id_text(id.value));
     return keys;
   };
   sweep.run = [](store::Tx& tx, Env& env, const std::string& key) -> Status {
     auto id = parse_id(key);
     if (!id) return fail(Code::internal, "bad checkout id " + key);
     return close_unpaid(tx, env, order::CheckoutId{*id});
+  };
+  sweep.after = [found](store::Tx& tx, Env&) -> Status {
+    if (*found == 0) return {};
+    return order::raise_unpaid_floor(tx, std::exchange(*found, 0));
   };
   return sweep;
 }

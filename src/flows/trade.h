@@ -109,8 +109,9 @@ Status on_intent_succeeded(store::Tx& tx, Env& env, const pay::Intent& intent);
 // lines) as the reserved units' holders.
 // `no_writer`: no server is running on the database (inventory::verify).
 Result<inventory::VerifyReport> verify_stock(store::Conn& conn, bool no_writer = false);
-// The units unpaid orders hold, as inventory's holds query: (sku_id, quantity) per line.
-std::string_view unpaid_holds_sql();
+// The units unpaid orders hold, as inventory's holds query: (sku_id, quantity) per line; from
+// the unpaid floor (order::overdue_checkouts) up, or over every order.
+std::string_view unpaid_holds_sql(bool from_floor = true);
 // The writer's hook that defers reservations (inventory.h), with unpaid orders as holders.
 // `jishi serve` installs it; see inventory::ReservationDeferral.
 std::unique_ptr<inventory::ReservationDeferral> reservation_deferral(const Clock& clock);
@@ -123,7 +124,8 @@ Result<order::Order> cancel_order(store::Tx& tx, Env& env, const TradeConfig& cf
 // before the deadline, changes nothing.
 Status close_unpaid(store::Tx& tx, Env& env, order::CheckoutId id);
 // The sweep that runs close_unpaid() for every checkout with an overdue unpaid order (keys:
-// checkout ids), for events::JobRunner::sweep.
+// checkout ids), for events::JobRunner::sweep. It walks orders from the unpaid floor
+// (order::overdue_checkouts) and raises the floor after each pass that moved it.
 events::Sweep close_unpaid_sweep();
 
 Result<order::Order> ship(store::Tx& tx, Env& env, const TradeConfig& cfg, order::OrderId id,

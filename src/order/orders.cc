@@ -296,19 +296,42 @@ Status insert_order(store::Tx& tx, Env& env, const NewOrder& o) {
   return {};
 }
 
-Result<std::vector<CheckoutId>> overdue_checkouts(store::Conn& conn, std::int64_t now_us,
-                                                  std::size_t limit) {
-  std::vector<CheckoutId> out;
-  // The status term matches the partial index ord_orders_unpaid.
+Result<OverdueScan> overdue_checkouts(store::Conn& conn, std::int64_t now_us, std::size_t limit,
+                                      std::size_t scan_max) {
+  OverdueScan scan;
+  JISHI_ASSIGN_OR_RETURN(auto stored,
+                         conn.query_one("SELECT below_id FROM ord_unpaid_floor WHERE id = 1", {},
+                                        [](const store::Row& r) { return r.i64(0); }));
+  if (!stored) return fail(Code::internal, "the unpaid floor is missing (ord_unpaid_floor)");
+  scan.stored_floor = scan.floor = *stored;
+  std::optional<std::int64_t> first_unpaid;
+  std::int64_t last = 0;
   JISHI_TRY(conn.query(
-      "SELECT checkout_id FROM ord_orders WHERE status = 'pending_payment' AND pay_deadline_us "
-      "<= $1 ORDER BY pay_deadline_us LIMIT $2",
-      {now_us, static_cast<std::int64_t>(limit)}, [&](const store::Row& r) {
-        CheckoutId id{r.i64(0)};
-        if (std::find(out.begin(), out.end(), id) == out.end()) out.push_back(id);
+      "SELECT id, checkout_id, status, pay_deadline_us FROM ord_orders WHERE id >= $1 ORDER BY "
+      "id LIMIT $2",
+      {*stored, static_cast<std::int64_t>(scan_max)}, [&](const store::Row& r) {
+        last = r.i64(0);
+        if (r.text(2) != "pending_payment") return true;
+        if (!first_unpaid) first_unpaid = last;
+        if (r.i64(3) > now_us) return false;  // the later ones are not due either
+        CheckoutId id{r.i64(1)};
+        if (std::find(scan.checkouts.begin(), scan.checkouts.end(), id) == scan.checkouts.end()) {
+          if (scan.checkouts.size() >= limit) return false;
+          scan.checkouts.push_back(id);
+        }
         return true;
       }));
-  return out;
+  if (first_unpaid)
+    scan.floor = *first_unpaid;
+  else if (last != 0)
+    scan.floor = last + 1;
+  return scan;
+}
+
+Status raise_unpaid_floor(store::Tx& tx, std::int64_t floor) {
+  JISHI_TRY(
+      tx.exec("UPDATE ord_unpaid_floor SET below_id = $1 WHERE id = 1 AND below_id < $1", {floor}));
+  return {};
 }
 
 Result<Order> order_as_created(store::Conn& conn, OrderId id) {

@@ -105,10 +105,23 @@ Status set_checkout_intent(store::Tx& tx, CheckoutId id, std::int64_t intent_id)
 // The checkout that intent `intent_id` (with its `reference`) currently pays for, if any.
 Result<std::optional<Checkout>> checkout_of_intent(store::Conn& conn, std::int64_t intent_id,
                                                    std::string_view reference);
-// The checkouts with an order still unpaid at now_us past its payment deadline, soonest
-// deadline first, each once (at most `limit` orders are read).
-Result<std::vector<CheckoutId>> overdue_checkouts(store::Conn& conn, std::int64_t now_us,
-                                                  std::size_t limit);
+// Unpaid orders past their deadline, found from the unpaid floor instead of an index: no order
+// with an id below the floor (ord_unpaid_floor) is pending_payment. Order ids are issued in
+// the writer in commit order and no order returns to pending_payment, so a floor found on any
+// snapshot stays true. The walk reads orders by id from the stored floor, at most `scan_max`
+// of them, and stops at the first unpaid order whose deadline has not come: deadlines follow
+// ids while order_pay_timeout_s stays the same (after it is shortened, orders wait for the
+// earlier ones, and are closed at most the difference late; payment is refused past the
+// deadline all the same).
+struct OverdueScan {
+  std::vector<CheckoutId> checkouts;  // with an overdue unpaid order, each once, oldest first
+  std::int64_t stored_floor = 0;      // the floor the walk started from
+  std::int64_t floor = 0;             // the first order still unpaid, or past the last one read
+};
+Result<OverdueScan> overdue_checkouts(store::Conn& conn, std::int64_t now_us, std::size_t limit,
+                                      std::size_t scan_max);
+// Stores `floor` if it is higher than the stored one (the sweep, once per pass that moved it).
+Status raise_unpaid_floor(store::Tx& tx, std::int64_t floor);
 
 Status insert_order(store::Tx& tx, Env& env, const NewOrder& o);
 // not_found when absent.

@@ -901,10 +901,12 @@ Status record_refund_answer(store::Tx& tx, Env& env, RefundId id,
 
 Result<std::int64_t> expire_intents(store::Tx& tx, Env& env, std::size_t limit) {
   std::int64_t now = env.clock.now_us();
+  // Intents with implied splits are left to their source, which closes them with what they pay
+  // for (the terms match the partial index pay_intents_open).
   return tx.exec(
       "UPDATE pay_intents SET status = 'expired', updated_at_us = $1 WHERE id IN (SELECT id FROM "
-      "pay_intents WHERE status IN ('requires_payment', 'processing') AND expires_at_us <= $1 "
-      "LIMIT $2)",
+      "pay_intents WHERE status IN ('requires_payment', 'processing') AND splits_from IS NULL "
+      "AND expires_at_us <= $1 LIMIT $2)",
       {now, static_cast<std::int64_t>(limit)});
 }
 

@@ -87,6 +87,8 @@ struct Intent {
 // order, from the orders themselves), so that the writer stores no split rows for them.
 // Registered once at start (flows::register_on_read); an intent whose source is not registered
 // is refused when created and fails (Code::internal) when read, rather than show no splits.
+// Such an intent is also the source's to close when it lapses (close_intent): expire_intents()
+// passes it over, so that it costs no entry in the expiry index.
 struct ImpliedSplits {
   // The intent's splits (any order; sorted by reference by the caller).
   Result<std::vector<Split>> (*splits_of)(store::Conn& conn, const Intent& intent) = nullptr;
@@ -212,7 +214,8 @@ Result<Page<Refund>> list_refunds(store::Conn& conn, std::string_view reference,
 Result<std::vector<Refund>> refunds_to_submit(store::Conn& conn, std::size_t limit);
 Status record_refund_answer(store::Tx& tx, Env& env, RefundId id,
                             const Result<GatewayRefund>& answer, std::int64_t attempts_max);
-// Open intents past their deadline become expired; returns how many.
+// Open intents past their deadline become expired; returns how many. An intent with implied
+// splits is its source's to close, with what it pays for (imply_splits): this passes it over.
 Result<std::int64_t> expire_intents(store::Tx& tx, Env& env, std::size_t limit);
 // Processing intents older than `older_than_us` with no final notification yet: the worker
 // asks the gateway for them (a notification may have been lost).
