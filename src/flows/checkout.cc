@@ -157,9 +157,9 @@ Result<CheckoutResult> checkout(store::Tx& tx, Env& env, const TradeConfig& cfg,
                 "checkout_token is " + std::to_string(limits::checkout_token_bytes_min) + ".." +
                     std::to_string(limits::checkout_token_bytes_max) + " characters [A-Za-z0-9_-]",
                 "/checkout_token");
-  JISHI_ASSIGN_OR_RETURN(auto slot, order::checkout_slot(tx, req.buyer, req.token));
-  if (slot.existing) {
-    JISHI_ASSIGN_OR_RETURN(auto r, load_checkout(tx, env, slot.existing->id));
+  JISHI_ASSIGN_OR_RETURN(auto existing, order::find_checkout(tx, req.buyer, req.token));
+  if (existing) {
+    JISHI_ASSIGN_OR_RETURN(auto r, load_checkout(tx, env, existing->id));
     r.replayed = true;
     return r;
   }
@@ -240,7 +240,7 @@ Result<CheckoutResult> checkout(store::Tx& tx, Env& env, const TradeConfig& cfg,
 
   std::int64_t now = env.clock.now_us();
   std::int64_t deadline = now + cfg.pay_timeout_us;
-  order::CheckoutId checkout_id = slot.free;  // made from the buyer and the token
+  order::CheckoutId checkout_id{env.ids.next()};
   std::vector<order::NewOrder> news;
   std::vector<order::Order> shapes;  // what the intent needs: id, seller, total, lines
   for (auto seller : sellers) {

@@ -576,68 +576,6 @@ TEST_F(UnpaidTest, TheUnpaidSweepWalksFromItsFloorAndRaisesIt) {
   EXPECT_NE(v->problems[0].find("1 unpaid order(s) below it"), std::string::npos) << v->problems[0];
 }
 
-// A checkout's id is made from its buyer and token, so the token needs no index: a replay
-// finds the checkout by that key, an id another checkout holds moves a new one to the next,
-// and a checkout from before keyed ids is still found by its token.
-TEST_F(UnpaidTest, ACheckoutsIdIsMadeFromItsBuyerAndToken) {
-  auto slot = [&](const std::string& token) {
-    auto lease = store_->reads().lease();
-    return order::checkout_slot(*lease, UserId{1000}, token).value();
-  };
-  auto replay = [&](const std::string& token) {
-    CheckoutRequest req;
-    req.buyer = UserId{1000};
-    req.token = token;
-    req.address =
-        order::AddressFields{"张三", "13800138000", "330106", "文三路 90 号", std::nullopt};
-    req.lines.push_back({sku_, 1, std::nullopt});
-    CheckoutResult out;
-    write([&](store::Tx& tx) -> Status {
-      JISHI_ASSIGN_OR_RETURN(out, checkout(tx, env_, cfg_, req));
-      return {};
-    });
-    return out;
-  };
-  const std::string first = "unpaid-test-token-1", second = "unpaid-test-token-2";
-  auto fresh = slot(first);
-  ASSERT_FALSE(fresh.existing);
-  EXPECT_GT(fresh.free.value, 0);
-  EXPECT_NE(fresh.free.value, slot(second).free.value);
-  // Another buyer's checkout holds the key of `first`.
-  write([&](store::Tx& tx) -> Status {
-    JISHI_TRY(tx.exec(
-        "INSERT INTO ord_checkouts (id, buyer_id, token, intent_id, total, currency, "
-        "created_at_us, order_ids, keyed) VALUES ($1, 2000, 'someone-elses', 0, 0, 'CNY', 0, "
-        "'', 1)",
-        {fresh.free.value}));
-    return {};
-  });
-  auto c = buy(1);  // `first`
-  EXPECT_EQ(c.checkout.id.value, fresh.free.value + 1);
-  auto again = replay(first);
-  EXPECT_TRUE(again.replayed);
-  EXPECT_EQ(again.checkout.id, c.checkout.id);
-  EXPECT_EQ(stock().reserved, 1);  // reserved once
-
-  // A checkout from before keyed ids: its Snowflake id, keyed = 0.
-  auto old = buy(1);  // `second`
-  write([&](store::Tx& tx) -> Status {
-    std::int64_t was = old.checkout.id.value;
-    JISHI_TRY(tx.exec("UPDATE ord_checkouts SET id = 42, keyed = 0 WHERE id = $1", {was}));
-    JISHI_TRY(tx.exec("UPDATE ord_orders SET checkout_id = 42 WHERE checkout_id = $1", {was}));
-    JISHI_TRY(tx.exec("UPDATE pay_intents SET reference = 'checkout-42' WHERE reference = $1",
-                      {"checkout-" + std::to_string(was)}));
-    return {};
-  });
-  auto found = slot(second);
-  ASSERT_TRUE(found.existing);
-  EXPECT_EQ(found.existing->id.value, 42);
-  auto replayed = replay(second);
-  EXPECT_TRUE(replayed.replayed);
-  EXPECT_EQ(replayed.checkout.id.value, 42);
-  EXPECT_EQ(stock().reserved, 2);
-}
-
 TEST_F(UnpaidTest, VerifyFindsReservedUnitsThatNoUnpaidOrderHolds) {
   buy(3);
   auto c = buy(2);

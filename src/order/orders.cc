@@ -2,10 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cstring>
 #include <initializer_list>
-
-#include <sodium.h>
 
 #include "core/check.h"
 #include "core/limits.h"
@@ -155,7 +152,7 @@ Status insert_checkout(store::Tx& tx, Env& env, const Checkout& c) {
   }
   JISHI_TRY(
       tx.exec("INSERT INTO ord_checkouts (id, buyer_id, token, intent_id, total, currency, "
-              "created_at_us, order_ids, keyed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1)",
+              "created_at_us, order_ids) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
               {c.id.value, c.buyer.value, c.token, c.intent_id, c.total.minor,
                c.total.currency.code_view(), c.created_at_us, order_ids}));
   return {};
@@ -198,55 +195,9 @@ Result<std::optional<Checkout>> load_checkout(store::Conn& conn, std::string_vie
 }
 }  // namespace
 
-namespace {
-// Collisions of 63-bit keys are rare (about n^2 / 2^64 pairs among n checkouts); this many
-// taken ids in a row is a fault.
-constexpr int kCheckoutProbesMax = 64;
-
-std::int64_t checkout_key(UserId buyer, std::string_view token) {
-  // A fixed key: the id need not be secret (every read checks the buyer), only spread.
-  static constexpr unsigned char kKey[crypto_shorthash_KEYBYTES] = {
-      'j', 'i', 's', 'h', 'i', '.', 'c', 'h', 'e', 'c', 'k', 'o', 'u', 't', '.', '1'};
-  std::string input(8 + token.size(), '\0');
-  auto b = static_cast<std::uint64_t>(buyer.value);
-  for (int i = 0; i < 8; ++i) input[static_cast<std::size_t>(i)] = static_cast<char>(b >> (8 * i));
-  std::memcpy(input.data() + 8, token.data(), token.size());
-  unsigned char out[crypto_shorthash_BYTES];
-  crypto_shorthash(out, reinterpret_cast<const unsigned char*>(input.data()), input.size(), kKey);
-  std::uint64_t h = 0;
-  for (int i = 0; i < 8; ++i) h |= static_cast<std::uint64_t>(out[i]) << (8 * i);
-  auto key = static_cast<std::int64_t>(h & static_cast<std::uint64_t>(INT64_MAX));
-  return key == 0 ? 1 : key;
-}
-}  // namespace
-
-Result<CheckoutSlot> checkout_slot(store::Conn& conn, UserId buyer, std::string_view token) {
-  CheckoutSlot slot;
-  std::int64_t id = checkout_key(buyer, token);
-  for (int probe = 0;; ++probe) {
-    if (probe == kCheckoutProbesMax)
-      return fail(Code::internal, "no free checkout id near the token's key");
-    JISHI_ASSIGN_OR_RETURN(auto taken, load_checkout(conn, "id = $1", {id}));
-    if (!taken) break;
-    if (taken->buyer == buyer && taken->token == token) {
-      slot.existing = std::move(taken);
-      return slot;
-    }
-    id = id == INT64_MAX ? 1 : id + 1;
-  }
-  slot.free = CheckoutId{id};
-  // A checkout from before keyed ids (keyed = 0, its own index).
-  JISHI_ASSIGN_OR_RETURN(slot.existing, load_checkout(conn,
-                                                      "buyer_id = $1 AND token = $2 AND "
-                                                      "keyed = 0",
-                                                      {buyer.value, token}));
-  return slot;
-}
-
 Result<std::optional<Checkout>> find_checkout(store::Conn& conn, UserId buyer,
                                               std::string_view token) {
-  JISHI_ASSIGN_OR_RETURN(auto slot, checkout_slot(conn, buyer, token));
-  return std::move(slot.existing);
+  return load_checkout(conn, "buyer_id = $1 AND token = $2", {buyer.value, token});
 }
 
 Result<std::optional<Checkout>> get_checkout(store::Conn& conn, CheckoutId id) {

@@ -96,16 +96,6 @@ struct Checkout {
   std::vector<OrderId> orders;
 };
 
-// A checkout's id is made from its buyer and token: SipHash-2-4 of both (63 bits, never 0),
-// or the next id after it while those are taken by other checkouts. Its row is found by that
-// key, so the token needs no index of its own (ord_checkouts.keyed = 1). Checkouts from before
-// (keyed = 0) kept their Snowflake ids and a (buyer, token) index of their own.
-struct CheckoutSlot {
-  std::optional<Checkout> existing;  // the buyer's checkout with this token, if any
-  CheckoutId free;                   // else the id a new one takes (insert_checkout)
-};
-Result<CheckoutSlot> checkout_slot(store::Conn& conn, UserId buyer, std::string_view token);
-// Stores a new checkout under the id checkout_slot() gave, in the same transaction.
 Status insert_checkout(store::Tx& tx, Env& env, const Checkout& c);
 Result<std::optional<Checkout>> find_checkout(store::Conn& conn, UserId buyer,
                                               std::string_view token);
