@@ -108,11 +108,14 @@ Result<std::unique_ptr<Runtime>> open_runtime(const Config& config, bool migrate
   JISHI_ASSIGN_OR_RETURN(rt->store, store::Store::open(so, &rt->metrics));
   if (migrate) {
     // New ids stay above stored ones even if the clock was set back while jishi was down
-    // (orders: order.created's events are the order rows, from their cutover on).
+    // (orders: order.created's events are the order rows, from their cutover on; checkouts:
+    // their first intents take their ids from ord_listed_intents' cutover on).
     auto lease = rt->store->reads().lease();
-    JISHI_ASSIGN_OR_RETURN(auto newest,
-                           lease->query_one("SELECT MAX(id) FROM ord_orders", {},
-                                            [](const store::Row& r) { return r.opt_i64(0); }));
+    JISHI_ASSIGN_OR_RETURN(
+        auto newest,
+        lease->query_one("SELECT MAX(m) FROM (SELECT MAX(id) AS m FROM ord_orders UNION ALL "
+                         "SELECT from_id AS m FROM ord_listed_intents) stored",
+                         {}, [](const store::Row& r) { return r.opt_i64(0); }));
     if (newest && *newest) rt->ids->issue_after(**newest);
   }
   return rt;

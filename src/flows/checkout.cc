@@ -74,8 +74,14 @@ pay::NewIntent intent_for(const TradeConfig& cfg, Env& env, UserId buyer,
   std::int64_t deadline = orders.front().pay_deadline_us;
   n.fresh_references = fresh;
   // The first intent's splits are exactly the checkout's orders: made from them when read, so
-  // the writer stores no split rows. A renewed one covers only the orders still unpaid: stored.
-  if (fresh) n.splits_from = std::string(internal::kCheckoutSplits);
+  // the writer stores no split rows. It takes the checkout's id, so that the buyer's orders list
+  // it (checkout_intents_of) and it needs no entry in the payer index. A renewed one covers
+  // only the orders still unpaid: stored, and listed by that index.
+  if (fresh) {
+    n.splits_from = std::string(internal::kCheckoutSplits);
+    n.listed_by_source = true;
+    n.id = pay::IntentId{checkout.value};
+  }
   n.ttl_us = std::max<std::int64_t>(1, deadline - env.clock.now_us());
   (void)cfg;
   return n;
@@ -118,10 +124,21 @@ Result<std::optional<pay::IntentId>> checkout_intent_for(store::Conn& conn,
   return std::optional<pay::IntentId>{pay::IntentId{*intent}};
 }
 
+// The buyer's checkouts' first intents, newest first: each has its checkout's id (intent_for).
+Result<std::vector<pay::IntentId>> checkout_intents_of(store::Conn& conn, UserId buyer,
+                                                       std::int64_t before, std::size_t limit) {
+  JISHI_ASSIGN_OR_RETURN(auto from, order::listed_intents_from(conn));
+  JISHI_ASSIGN_OR_RETURN(auto checkouts, order::buyer_checkouts(conn, buyer, from, before, limit));
+  std::vector<pay::IntentId> out;
+  out.reserve(checkouts.size());
+  for (auto c : checkouts) out.push_back(pay::IntentId{c.value});
+  return out;
+}
+
 }  // namespace
 
 pay::ImpliedSplits internal::checkout_splits() {
-  return {splits_of_checkout, checkout_intent_for};
+  return {splits_of_checkout, checkout_intent_for, checkout_intents_of};
 }
 
 void prepare_checkout(const Env& env, CheckoutRequest& req) {

@@ -403,6 +403,51 @@ TEST_F(UnpaidTest, ARenewedIntentPaysForItsCheckoutsOrdersOnly) {
   EXPECT_EQ(reload(other).orders.front().intent_id, other.intent.id.value);
 }
 
+// A checkout's first intent takes the checkout's id and no entry in the payer index: the
+// buyer's list finds it through the buyer's orders, merged with the indexed intents (here a
+// renewed one), newest first, page by page. Orders below the cutover (checkouts from before,
+// whose intents are in the index) are not walked.
+TEST_F(UnpaidTest, ABuyersCheckoutIntentsAreListedThroughTheirOrders) {
+  auto c1 = buy(1), c2 = buy(2, false, {{sku_, 1, std::nullopt}});
+  EXPECT_EQ(c1.intent.id.value, c1.checkout.id.value);
+  EXPECT_TRUE(c1.intent.listed_by_source);
+  CheckoutResult renewed;
+  write([&](store::Tx& tx) -> Status {
+    JISHI_TRY(pay::cancel_intent(tx, env_, c1.intent.id, UserId{1000}));
+    JISHI_ASSIGN_OR_RETURN(renewed, renew_intent(tx, env_, cfg_, c1.checkout.id, UserId{1000}));
+    return {};
+  });
+  EXPECT_FALSE(renewed.intent.listed_by_source);
+  auto c3 = buy(1);
+  auto ids = [](const Page<pay::Intent>& p) {
+    std::vector<std::int64_t> out;
+    for (const auto& i : p.items) out.push_back(i.id.value);
+    return out;
+  };
+  auto lease = store_->reads().lease();
+  EXPECT_EQ(lease
+                ->query_one("SELECT COUNT(*) FROM pay_intents WHERE listed_by IS NULL", {},
+                            [](const store::Row& r) { return r.i64(0); })
+                .value(),
+            1);  // the renewed one
+  auto first = pay::list_intents(*lease, UserId{1000}, 0, 2).value();
+  EXPECT_EQ(ids(first), (std::vector<std::int64_t>{c3.intent.id.value, renewed.intent.id.value}));
+  ASSERT_TRUE(first.next_cursor);
+  auto second = pay::list_intents(*lease, UserId{1000}, *first.next_cursor, 2).value();
+  EXPECT_EQ(ids(second), (std::vector<std::int64_t>{c2.intent.id.value, c1.intent.id.value}));
+  EXPECT_FALSE(second.next_cursor);
+  EXPECT_EQ(second.items[1].status, pay::IntentStatus::cancelled);
+  EXPECT_TRUE(pay::list_intents(*lease, UserId{999}, 0, 10).value().items.empty());
+
+  write([&](store::Tx& tx) -> Status {
+    JISHI_TRY(tx.exec("UPDATE ord_listed_intents SET from_id = $1", {c2.checkout.id.value}));
+    return {};
+  });
+  auto cut = pay::list_intents(*lease, UserId{1000}, 0, 10).value();
+  EXPECT_EQ(ids(cut), (std::vector<std::int64_t>{c3.intent.id.value, renewed.intent.id.value,
+                                                 c2.intent.id.value}));
+}
+
 TEST_F(UnpaidTest, AnAddressPreparedBeforeTheWriterIsStoredAsOneSealedInIt) {
   auto plain = buy(1);
   auto prepared = buy(1, true);

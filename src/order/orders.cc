@@ -296,6 +296,39 @@ Status insert_order(store::Tx& tx, Env& env, const NewOrder& o) {
   return {};
 }
 
+Result<std::vector<CheckoutId>> buyer_checkouts(store::Conn& conn, UserId buyer, std::int64_t from,
+                                                std::int64_t before, std::size_t limit) {
+  std::vector<CheckoutId> out;
+  auto take = [&](std::int64_t checkout) {
+    if (checkout < from || checkout >= before) return;
+    if (!out.empty() && out.back().value == checkout) return;  // its next order
+    out.push_back(CheckoutId{checkout});
+  };
+  if (limit == 0) return out;
+  JISHI_ASSIGN_OR_RETURN(
+      auto above,
+      conn.query_one("SELECT checkout_id FROM ord_orders WHERE buyer_id = $1 AND id "
+                     ">= $2 ORDER BY id LIMIT 1",
+                     {buyer.value, before}, [](const store::Row& r) { return r.i64(0); }));
+  if (above) take(*above);
+  JISHI_TRY(conn.query(
+      "SELECT checkout_id FROM ord_orders WHERE buyer_id = $1 AND id < $2 AND id >= $3 ORDER BY "
+      "id DESC",
+      {buyer.value, before, from}, [&](const store::Row& r) {
+        take(r.i64(0));
+        return out.size() < limit;
+      }));
+  return out;
+}
+
+Result<std::int64_t> listed_intents_from(store::Conn& conn) {
+  JISHI_ASSIGN_OR_RETURN(auto from,
+                         conn.query_one("SELECT from_id FROM ord_listed_intents WHERE id = 1", {},
+                                        [](const store::Row& r) { return r.i64(0); }));
+  if (!from) return fail(Code::internal, "ord_listed_intents is missing its row");
+  return *from;
+}
+
 Result<OverdueScan> overdue_checkouts(store::Conn& conn, std::int64_t now_us, std::size_t limit,
                                       std::size_t scan_max) {
   OverdueScan scan;

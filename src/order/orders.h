@@ -105,6 +105,15 @@ Status set_checkout_intent(store::Tx& tx, CheckoutId id, std::int64_t intent_id)
 // The checkout that intent `intent_id` (with its `reference`) currently pays for, if any.
 Result<std::optional<Checkout>> checkout_of_intent(store::Conn& conn, std::int64_t intent_id,
                                                    std::string_view reference);
+// The buyer's checkouts with an id in [from, before), newest first, at most `limit`, found
+// through the buyer's orders (ord_orders_buyer): a checkout's orders take the ids just after
+// its own, so each is met once, and only the one whose orders reach past `before` needs a look
+// above it.
+Result<std::vector<CheckoutId>> buyer_checkouts(store::Conn& conn, UserId buyer, std::int64_t from,
+                                                std::int64_t before, std::size_t limit);
+// The first checkout whose first intent took the checkout's id (ord_listed_intents).
+Result<std::int64_t> listed_intents_from(store::Conn& conn);
+
 // Unpaid orders past their deadline, found from the unpaid floor instead of an index: no order
 // with an id below the floor (ord_unpaid_floor) is pending_payment. Order ids are issued in
 // the writer in commit order and no order returns to pending_payment, so a floor found on any

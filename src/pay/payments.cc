@@ -18,7 +18,7 @@ namespace {
 constexpr std::string_view kIntentColumns =
     "id, payer_id, purpose, reference, description, amount, currency, status, channel, trade_no, "
     "qr_code, cashier_url, fee, failure_code, failure_reason, risk_decision_id, expires_at_us, "
-    "created_at_us, updated_at_us, succeeded_at_us, splits_from";
+    "created_at_us, updated_at_us, succeeded_at_us, splits_from, listed_by";
 
 Intent read_intent(const store::Row& r) {
   Intent i;
@@ -43,6 +43,7 @@ Intent read_intent(const store::Row& r) {
   i.updated_at_us = r.i64(18);
   i.succeeded_at_us = r.opt_i64(19);
   i.splits_from = r.opt_str(20).value_or("");
+  i.listed_by_source = !r.is_null(21);
   return i;
 }
 
@@ -419,8 +420,11 @@ Result<Intent> create_intent(store::Tx& tx, Env& env, const NewIntent& n) {
   }
   if (!n.splits_from.empty() && (n.purpose != Purpose::escrow || !sources().find(n.splits_from)))
     return fail(Code::internal, "no source " + n.splits_from + " for an intent's splits");
+  if (n.listed_by_source &&
+      (n.splits_from.empty() || !n.id || !sources().find(n.splits_from)->intents_of_payer))
+    return fail(Code::internal, "an intent listed by its source needs the source and an id");
   Intent i;
-  i.id = IntentId{env.ids.next()};
+  i.id = n.id ? *n.id : IntentId{env.ids.next()};
   i.payer = n.payer;
   i.purpose = n.purpose;
   i.reference = n.reference;
@@ -430,13 +434,15 @@ Result<Intent> create_intent(store::Tx& tx, Env& env, const NewIntent& n) {
   i.expires_at_us = i.created_at_us + n.ttl_us;
   i.splits = n.splits;
   i.splits_from = n.splits_from;
+  i.listed_by_source = n.listed_by_source;
   store::Param from = n.splits_from.empty() ? store::Param(nullptr) : store::Param(n.splits_from);
+  store::Param listed = n.listed_by_source ? from : store::Param(nullptr);
   JISHI_TRY(tx.exec(
       "INSERT INTO pay_intents (id, payer_id, purpose, reference, description, amount, currency, "
-      "status, expires_at_us, created_at_us, updated_at_us, splits_from) VALUES ($1, $2, $3, $4, "
-      "$5, $6, $7, 'requires_payment', $8, $9, $9, $10)",
+      "status, expires_at_us, created_at_us, updated_at_us, splits_from, listed_by) VALUES ($1, "
+      "$2, $3, $4, $5, $6, $7, 'requires_payment', $8, $9, $9, $10, $11)",
       {i.id.value, i.payer.value, name_of(i.purpose), i.reference, i.description, i.amount.minor,
-       i.amount.currency.code_view(), i.expires_at_us, i.created_at_us, from}));
+       i.amount.currency.code_view(), i.expires_at_us, i.created_at_us, from, listed}));
   // Implied splits are made from their source's rows when read (load_splits).
   if (i.splits_from.empty())
     for (const auto& s : i.splits)
@@ -462,15 +468,36 @@ Result<std::optional<Intent>> get_intent(store::Conn& conn, IntentId id) {
 
 Result<Page<Intent>> list_intents(store::Conn& conn, UserId payer, std::int64_t before,
                                   std::size_t limit) {
+  // The payer index's intents and those their sources list, merged newest first, on one
+  // snapshot.
+  JISHI_ASSIGN_OR_RETURN(auto snapshot, store::ReadSnapshot::begin(conn));
+  std::int64_t below = before > 0 ? before : INT64_MAX;
+  auto want = static_cast<std::int64_t>(limit + 1);
   Page<Intent> page;
   std::string sql = "SELECT " + std::string(kIntentColumns) +
-                    " FROM pay_intents WHERE payer_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3";
-  JISHI_TRY(conn.query(
-      sql, {payer.value, before > 0 ? before : INT64_MAX, static_cast<std::int64_t>(limit + 1)},
-      [&](const store::Row& r) {
-        page.items.push_back(read_intent(r));
-        return true;
-      }));
+                    " FROM pay_intents WHERE payer_id = $1 AND id < $2 AND listed_by IS NULL "
+                    "ORDER BY id DESC LIMIT $3";
+  JISHI_TRY(conn.query(sql, {payer.value, below, want}, [&](const store::Row& r) {
+    page.items.push_back(read_intent(r));
+    return true;
+  }));
+  for (const auto& [name, fns] : sources().all()) {
+    if (!fns.intents_of_payer) continue;
+    JISHI_ASSIGN_OR_RETURN(auto ids, fns.intents_of_payer(conn, payer, below, limit + 1));
+    for (auto id : ids) {
+      JISHI_ASSIGN_OR_RETURN(auto i, conn.query_one("SELECT " + std::string(kIntentColumns) +
+                                                        " FROM pay_intents WHERE id = $1",
+                                                    {id.value}, read_intent));
+      // What the source names must be an intent it lists, of this payer.
+      if (!i || i->payer != payer || !i->listed_by_source || i->splits_from != name)
+        return fail(Code::internal, "source " + name + " lists intent " + std::to_string(id.value) +
+                                        ", which it does not hold");
+      page.items.push_back(std::move(*i));
+    }
+  }
+  std::sort(page.items.begin(), page.items.end(),
+            [](const Intent& a, const Intent& b) { return a.id.value > b.id.value; });
+  if (page.items.size() > limit + 1) page.items.resize(limit + 1);
   trim_page(page, limit, [](const auto& x) { return x.id.value; });
   for (auto& i : page.items) JISHI_TRY(load_splits(conn, i));
   return page;

@@ -62,6 +62,11 @@ struct NewIntent {
   // makes them from its own rows whenever the intent is read. `splits` must be what it will
   // make (they are still validated and returned).
   std::string splits_from;
+  // With splits_from: that source also lists the intent among its payer's (intents_of_payer),
+  // so it takes no entry in the payer index; the caller then names it with `id`, an id it
+  // issued (env.ids) and can find again from its own rows.
+  bool listed_by_source = false;
+  std::optional<IntentId> id;  // else a fresh one
 };
 
 struct Intent {
@@ -80,7 +85,8 @@ struct Intent {
   std::int64_t expires_at_us = 0, created_at_us = 0, updated_at_us = 0;
   std::optional<std::int64_t> succeeded_at_us;
   std::vector<Split> splits;
-  std::string splits_from;  // "": stored as rows; else the source that implies them
+  std::string splits_from;        // "": stored as rows; else the source that implies them
+  bool listed_by_source = false;  // listed by that source, not the payer index
 };
 
 // Splits implied by rows another module owns and never changes (a checkout's intent: one per
@@ -96,6 +102,11 @@ struct ImpliedSplits {
   // create_intent() asks it, as it asks the stored rows.
   Result<std::optional<IntentId>> (*intent_for_reference)(store::Conn& conn,
                                                           std::string_view reference) = nullptr;
+  // The intents it lists for `payer` (those created with listed_by_source), newest first: ids
+  // below `before`, at most `limit` (list_intents merges them with the payer index's).
+  Result<std::vector<IntentId>> (*intents_of_payer)(store::Conn& conn, UserId payer,
+                                                    std::int64_t before,
+                                                    std::size_t limit) = nullptr;
 };
 void imply_splits(const std::string& source, ImpliedSplits source_fns);
 

@@ -325,6 +325,74 @@ TEST_F(PaymentsTest, ImpliedSplitsAreReadFromTheirSourceAndPaidAsStoredOnes) {
   EXPECT_EQ(broken.error().code, Code::internal);
 }
 
+std::vector<IntentId> g_listed;  // the "listing" source's intents of payer 1, oldest first
+Result<std::vector<IntentId>> listed_intents_of(store::Conn&, UserId payer, std::int64_t before,
+                                                std::size_t limit) {
+  std::vector<IntentId> out;
+  if (payer != UserId{1}) return out;
+  for (auto it = g_listed.rbegin(); it != g_listed.rend() && out.size() < limit; ++it)
+    if (it->value < before) out.push_back(*it);
+  return out;
+}
+
+// An intent its source lists (listed_by_source) takes no entry in the payer index: the payer's
+// list merges the source's intents with the index's, newest first, page by page. A source that
+// names an intent it does not hold is an internal error, not a silently shorter list.
+TEST_F(PaymentsTest, IntentsListedByTheirSourceMergeWithThePayerIndexNewestFirst) {
+  imply_splits("listing", {implied_splits_of, implied_intent_for, listed_intents_of});
+  g_implied = {Split{"order-l", OrgId{10}, 10'000, std::nullopt}};
+  g_listed.clear();
+  auto listed = [&] {
+    NewIntent n;
+    n.payer = UserId{1};
+    n.reference = "checkout-listed";
+    n.description = "listed";
+    n.amount = Money{10'000, cny_};
+    n.splits = g_implied;
+    n.ttl_us = 30LL * 60 * 1'000'000;
+    n.fresh_references = true;
+    n.splits_from = "listing";
+    n.listed_by_source = true;
+    auto without_id = tx([&](store::Tx& t) { return create_intent(t, env_, n); });
+    EXPECT_FALSE(without_id);  // the source must be able to name it: the caller gives its id
+    n.id = IntentId{ids_.next()};
+    auto made = tx([&](store::Tx& t) { return create_intent(t, env_, n); });
+    EXPECT_TRUE(made) << (made ? "" : made.error().detail);
+    g_listed.push_back(n.id.value_or(IntentId{}));
+    return n.id.value_or(IntentId{});
+  };
+  auto a = intent({Split{"order-a", OrgId{10}, 100, {}}}).id;
+  auto b = listed();
+  auto c = intent({Split{"order-c", OrgId{10}, 100, {}}}).id;
+  auto d = listed();
+  auto count = [&](std::string_view sql) {
+    return db_->query_one(sql, {}, [](const store::Row& r) { return r.i64(0); }).value().value();
+  };
+  // Only a and c are in the payer index (a partial index: listed_by IS NULL).
+  EXPECT_EQ(count("SELECT COUNT(*) FROM pay_intents WHERE listed_by IS NULL AND payer_id = 1"), 2);
+
+  auto first = list_intents(*db_, UserId{1}, 0, 3);
+  ASSERT_TRUE(first) << first.error().detail;
+  ASSERT_EQ(first->items.size(), 3u);
+  EXPECT_EQ(first->items[0].id, d);
+  EXPECT_EQ(first->items[1].id, c);
+  EXPECT_EQ(first->items[2].id, b);
+  EXPECT_EQ(first->items[0].splits.size(), 1u);  // a listed intent's splits, from its source
+  ASSERT_TRUE(first->next_cursor);
+  auto second = list_intents(*db_, UserId{1}, *first->next_cursor, 3);
+  ASSERT_TRUE(second);
+  ASSERT_EQ(second->items.size(), 1u);
+  EXPECT_EQ(second->items[0].id, a);
+  EXPECT_FALSE(second->next_cursor);
+  EXPECT_TRUE(list_intents(*db_, UserId{2}, 0, 3).value().items.empty());
+
+  g_listed.push_back(a);  // not one the source holds
+  auto wrong = list_intents(*db_, UserId{1}, 0, 3);
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(wrong.error().code, Code::internal);
+  g_listed.clear();
+}
+
 TEST_F(PaymentsTest, RefundBeforeReleaseComesOutOfEscrow) {
   auto i = intent({Split{"order-a", OrgId{10}, 10'000, {}}});
   start(i);
