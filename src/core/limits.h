@@ -208,8 +208,9 @@ inline constexpr std::size_t webhook_response_bytes_max = 64 << 10;
 // Deliveries queued per dispatcher pass, and jobs run per runner pass: bounded work per wake-up.
 inline constexpr std::size_t webhook_deliveries_per_pass_max = 200;
 inline constexpr std::size_t jobs_per_pass_max = 500;
-// Orders the unpaid sweep walks per pass from the unpaid floor (flows::close_unpaid_sweep):
-// above the orders paid between two passes (500 ms) at any rate the server reaches.
+// Orders the unpaid sweep reads per pass (flows::close_unpaid_sweep), from the unpaid floor or
+// where the last pass stopped: the orders between the floor and the first unpaid one not yet
+// due are read again each round, this many at a time (~25 ms on a read connection).
 inline constexpr std::size_t unpaid_walk_max = 50'000;
 
 // --- Catalog -----------------------------------------------------------------------------------

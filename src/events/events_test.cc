@@ -307,7 +307,8 @@ TEST_F(EventsTest, ASweepHandlesWhatItFindsAndRetriesAFailureWithBackoff) {
                                        [](const store::Row& r) { return r.i64(0); }));
               swept_seen_after.push_back(n.value_or(-1));
               return {};
-            }});
+            },
+            nullptr});
   EXPECT_EQ(runner.run_once(), 1);  // a; b failed and its writes were rolled back
   EXPECT_EQ(handled, (std::vector<std::string>{"a"}));
   EXPECT_EQ(count("SELECT COUNT(*) FROM ev_events WHERE subject = 'b'"), 0);

@@ -190,7 +190,7 @@ std::int64_t JobRunner::run_sweeps() {
                               (options_.retry_base_us << std::min<std::int64_t>(attempts - 1, 12));
       spdlog::warn("sweep {} {} failed (attempt {}): {}", name, key, attempts, why);
     }
-    if (!sweep.after) continue;
+    if (!sweep.after || (sweep.after_due && !sweep.after_due())) continue;
     Status result;
     auto outcome = store::run_and_wait(store_.writer(), [&](store::Tx& tx) {
       result = sweep.after(tx, env_);

@@ -41,12 +41,14 @@ using JobHandler = std::function<Status(store::Tx&, Env&, const Job&)>;
 // connection, the keys whose time has come (at most jobs_per_pass_max); `run` handles each in a
 // writer command of its own and must be idempotent: a key may be seen again before its
 // handling commits. A key whose handling fails is retried with backoff (kept in memory).
-// `after`, if set, runs in a writer command of its own after every pass whose `due` succeeded
-// (the sweep's own bookkeeping, such as a cursor `due` found; a failure is logged).
+// `after`, if set, runs in a writer command of its own after a pass whose `due` succeeded
+// (the sweep's own bookkeeping, such as a cursor `due` found; a failure is logged), when
+// `after_due` (if set) says there is something to do.
 struct Sweep {
   std::function<Result<std::vector<std::string>>(store::Conn&, const Env&)> due;
   std::function<Status(store::Tx&, Env&, const std::string& key)> run;
   std::function<Status(store::Tx&, Env&)> after;
+  std::function<bool()> after_due;
 };
 
 struct JobRunnerOptions {

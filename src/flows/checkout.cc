@@ -320,7 +320,7 @@ Result<CheckoutResult> checkout(store::Tx& tx, Env& env, const TradeConfig& cfg,
     JISHI_TRY(order::insert_order(tx, env, n));
     result.orders.push_back(order::order_as_inserted(n, now));
   }
-  // No job: the close_unpaid sweep finds the orders by their deadline (ord_orders_unpaid).
+  // No job and no index entry: the close_unpaid sweep walks orders from the unpaid floor.
   if (req.from_cart) {
     std::vector<std::int64_t> done;
     for (const auto& l : lines) done.push_back(l.sku_id);

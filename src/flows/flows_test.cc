@@ -621,6 +621,48 @@ TEST_F(UnpaidTest, TheUnpaidSweepWalksFromItsFloorAndRaisesIt) {
   EXPECT_NE(v->problems[0].find("1 unpaid order(s) below it"), std::string::npos) << v->problems[0];
 }
 
+// A checkout whose closing keeps failing holds the floor, but the walk goes on past it from
+// pass to pass (here two orders at a time), so the orders after it still close at their
+// deadline.
+TEST_F(UnpaidTest, AnUnpaidOrderThatCannotBeClosedHidesNoneAfterIt) {
+  events::JobRunner runner(*store_, env_, events::JobRunnerOptions{});
+  runner.sweep(std::string(kJobCloseUnpaid), close_unpaid_sweep(2));
+  std::int64_t other = 0;
+  write([&](store::Tx& tx) -> Status {
+    JISHI_ASSIGN_OR_RETURN(other, listed_sku(tx, seller_, "pots", "紫砂壶", 5000));
+    return {};
+  });
+  CheckoutRequest req;
+  req.buyer = UserId{1000};
+  req.token = "unpaid-test-stuck";
+  req.address = order::AddressFields{"张三", "13800138000", "330106", "文三路 90 号", std::nullopt};
+  req.lines.push_back({other, 1, std::nullopt});
+  CheckoutResult stuck;
+  write([&](store::Tx& tx) -> Status {
+    JISHI_ASSIGN_OR_RETURN(stuck, checkout(tx, env_, cfg_, req));
+    return {};
+  });
+  auto c2 = buy(1), c3 = buy(1), c4 = buy(1);
+  // Releasing `stuck`'s unit will fail its stock row's CHECK: its closing fails every time.
+  write([&](store::Tx& tx) -> Status {
+    JISHI_TRY(tx.exec("UPDATE inv_stock SET reserved = 0 WHERE sku_id = $1", {other}));
+    return {};
+  });
+  clock_.advance_us(cfg_.pay_timeout_us);
+  EXPECT_EQ(runner.run_once(), 1);  // stuck fails, c2 closes
+  EXPECT_EQ(runner.run_once(), 2);  // from where the last pass stopped: c3 and c4
+  EXPECT_EQ(runner.run_once(), 0);
+  for (const auto& c : {c2, c3, c4}) EXPECT_EQ(reload(c).orders.front().status, "cancelled");
+  EXPECT_EQ(reload(stuck).orders.front().status, "pending_payment");
+  EXPECT_EQ(stock().reserved, 0);
+  auto lease = store_->reads().lease();
+  EXPECT_EQ(lease
+                ->query_one("SELECT below_id FROM ord_unpaid_floor", {},
+                            [](const store::Row& r) { return r.i64(0); })
+                .value(),
+            stuck.orders.front().id.value);  // held by the one that cannot close
+}
+
 TEST_F(UnpaidTest, VerifyFindsReservedUnitsThatNoUnpaidOrderHolds) {
   buy(3);
   auto c = buy(2);

@@ -239,7 +239,7 @@ Status on_intent_succeeded(store::Tx& tx, Env& env, const pay::Intent& intent) {
       JISHI_TRY(catalog::add_sales(tx, catalog::ProductId{l.product_id}, l.quantity));
     JISHI_TRY(publish(tx, env, paid, "order.paid"));
   }
-  return {};  // a paid order leaves the unpaid sweep's index by its status
+  return {};  // a paid order is no longer unpaid: the sweep's floor may pass it
 }
 
 Result<order::Order> cancel_order(store::Tx& tx, Env& env, const TradeConfig& cfg,
@@ -258,7 +258,7 @@ Result<order::Order> cancel_order(store::Tx& tx, Env& env, const TradeConfig& cf
   // The checkout's intent covered this order too: close it, and give the orders still unpaid
   // an intent of their own.
   JISHI_TRY(pay::close_intent(tx, env, pay::IntentId{o.intent_id}));
-  // (Past the deadline the unpaid-timeout job closes the others.)
+  // (Past the deadline the unpaid sweep closes the others.)
   JISHI_ASSIGN_OR_RETURN(auto rest, load_checkout(tx, env, o.checkout));
   bool others = false;
   for (const auto& x : rest.orders) others = others || x.status == "pending_payment";
@@ -283,16 +283,21 @@ Status close_unpaid(store::Tx& tx, Env& env, order::CheckoutId id) {
   return {};
 }
 
-events::Sweep close_unpaid_sweep() {
+events::Sweep close_unpaid_sweep(std::size_t walk_max) {
   events::Sweep sweep;
-  // The floor the last walk found above the stored one, for `after` to store (both run on the
-  // job runner's thread, one after the other).
-  auto found = std::make_shared<std::int64_t>(0);
-  sweep.due = [found](store::Conn& conn, const Env& env) -> Result<std::vector<std::string>> {
+  // What the last walk found (both functions run on the job runner's thread, one after the
+  // other): a floor above the stored one for `after` to store, and where the next walk goes on.
+  struct Walk {
+    std::int64_t found = 0, resume = 0;
+  };
+  auto walk = std::make_shared<Walk>();
+  sweep.due = [walk, walk_max](store::Conn& conn,
+                               const Env& env) -> Result<std::vector<std::string>> {
     JISHI_ASSIGN_OR_RETURN(
         auto scan, order::overdue_checkouts(conn, env.clock.now_us(), limits::jobs_per_pass_max,
-                                            limits::unpaid_walk_max));
-    *found = scan.floor > scan.stored_floor ? scan.floor : 0;
+                                            walk_max, walk->resume));
+    walk->resume = scan.resume;
+    walk->found = scan.floor > scan.stored_floor ? scan.floor : 0;
     std::vector<std::string> keys;
     keys.reserve(scan.checkouts.size());
     for (auto id : scan.checkouts) keys.push_back(id_text(id.value));
@@ -303,9 +308,10 @@ events::Sweep close_unpaid_sweep() {
     if (!id) return fail(Code::internal, "bad checkout id " + key);
     return close_unpaid(tx, env, order::CheckoutId{*id});
   };
-  sweep.after = [found](store::Tx& tx, Env&) -> Status {
-    if (*found == 0) return {};
-    return order::raise_unpaid_floor(tx, std::exchange(*found, 0));
+  sweep.after_due = [walk] { return walk->found != 0; };
+  sweep.after = [walk](store::Tx& tx, Env&) -> Status {
+    if (walk->found == 0) return {};
+    return order::raise_unpaid_floor(tx, std::exchange(walk->found, 0));
   };
   return sweep;
 }

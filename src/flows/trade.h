@@ -18,6 +18,7 @@
 
 #include "core/env.h"
 #include "core/ids.h"
+#include "core/limits.h"
 #include "core/money.h"
 #include "core/result.h"
 #include "inventory/inventory.h"
@@ -126,7 +127,8 @@ Status close_unpaid(store::Tx& tx, Env& env, order::CheckoutId id);
 // The sweep that runs close_unpaid() for every checkout with an overdue unpaid order (keys:
 // checkout ids), for events::JobRunner::sweep. It walks orders from the unpaid floor
 // (order::overdue_checkouts) and raises the floor after each pass that moved it.
-events::Sweep close_unpaid_sweep();
+// `walk_max`: orders read per pass (tests make it small).
+events::Sweep close_unpaid_sweep(std::size_t walk_max = limits::unpaid_walk_max);
 
 Result<order::Order> ship(store::Tx& tx, Env& env, const TradeConfig& cfg, order::OrderId id,
                           OrgId seller, UserId actor, std::string_view carrier,

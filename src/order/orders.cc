@@ -330,34 +330,50 @@ Result<std::int64_t> listed_intents_from(store::Conn& conn) {
 }
 
 Result<OverdueScan> overdue_checkouts(store::Conn& conn, std::int64_t now_us, std::size_t limit,
-                                      std::size_t scan_max) {
+                                      std::size_t scan_max, std::int64_t resume) {
   OverdueScan scan;
   JISHI_ASSIGN_OR_RETURN(auto stored,
                          conn.query_one("SELECT below_id FROM ord_unpaid_floor WHERE id = 1", {},
                                         [](const store::Row& r) { return r.i64(0); }));
   if (!stored) return fail(Code::internal, "the unpaid floor is missing (ord_unpaid_floor)");
   scan.stored_floor = scan.floor = *stored;
+  bool from_floor = resume <= *stored;
   std::optional<std::int64_t> first_unpaid;
   std::int64_t last = 0;
+  std::size_t read = 0;
+  bool stopped = false;  // at an order not yet due
   JISHI_TRY(conn.query(
       "SELECT id, checkout_id, status, pay_deadline_us FROM ord_orders WHERE id >= $1 ORDER BY "
       "id LIMIT $2",
-      {*stored, static_cast<std::int64_t>(scan_max)}, [&](const store::Row& r) {
-        last = r.i64(0);
-        if (r.text(2) != "pending_payment") return true;
-        if (!first_unpaid) first_unpaid = last;
-        if (r.i64(3) > now_us) return false;  // the later ones are not due either
-        CheckoutId id{r.i64(1)};
-        if (std::find(scan.checkouts.begin(), scan.checkouts.end(), id) == scan.checkouts.end()) {
-          if (scan.checkouts.size() >= limit) return false;
-          scan.checkouts.push_back(id);
+      {from_floor ? *stored : resume, static_cast<std::int64_t>(scan_max)},
+      [&](const store::Row& r) {
+        std::int64_t id = r.i64(0);
+        if (r.text(2) == "pending_payment") {
+          if (!first_unpaid) first_unpaid = id;
+          if (r.i64(3) > now_us) {
+            stopped = true;  // the later ones are not due either
+            return false;
+          }
+          CheckoutId c{r.i64(1)};
+          if (std::find(scan.checkouts.begin(), scan.checkouts.end(), c) == scan.checkouts.end()) {
+            if (scan.checkouts.size() >= limit) {
+              scan.resume = id;  // the next walk starts with this one
+              return false;
+            }
+            scan.checkouts.push_back(c);
+          }
         }
+        last = id;
+        ++read;
         return true;
       }));
-  if (first_unpaid)
-    scan.floor = *first_unpaid;
-  else if (last != 0)
-    scan.floor = last + 1;
+  if (!stopped && scan.resume == 0 && read == scan_max) scan.resume = last + 1;
+  if (from_floor) {
+    if (first_unpaid)
+      scan.floor = *first_unpaid;
+    else if (last != 0)
+      scan.floor = last + 1;
+  }
   return scan;
 }
 

@@ -117,18 +117,25 @@ Result<std::int64_t> listed_intents_from(store::Conn& conn);
 // Unpaid orders past their deadline, found from the unpaid floor instead of an index: no order
 // with an id below the floor (ord_unpaid_floor) is pending_payment. Order ids are issued in
 // the writer in commit order and no order returns to pending_payment, so a floor found on any
-// snapshot stays true. The walk reads orders by id from the stored floor, at most `scan_max`
-// of them, and stops at the first unpaid order whose deadline has not come: deadlines follow
-// ids while order_pay_timeout_s stays the same (after it is shortened, orders wait for the
-// earlier ones, and are closed at most the difference late; payment is refused past the
-// deadline all the same).
+// snapshot stays true. The walk reads orders by id from the stored floor (or from `resume`, a
+// place an earlier walk stopped at), at most `scan_max` of them, and stops at the first unpaid
+// order whose deadline has not come: deadlines follow ids while order_pay_timeout_s stays the
+// same and the clock does not step back (otherwise later orders wait for earlier ones, closed
+// at most the difference late; they cannot be confirmed past their deadline meanwhile, and a
+// payment that completes then is refunded as late).
 struct OverdueScan {
   std::vector<CheckoutId> checkouts;  // with an overdue unpaid order, each once, oldest first
-  std::int64_t stored_floor = 0;      // the floor the walk started from
-  std::int64_t floor = 0;             // the first order still unpaid, or past the last one read
+  std::int64_t stored_floor = 0;      // the stored floor
+  // From the floor: the first order still unpaid, or past the last one read (else the stored
+  // floor: a walk from `resume` cannot tell what lies below it).
+  std::int64_t floor = 0;
+  // Where the next walk goes on when this one stopped for `scan_max` or `limit` rather than at
+  // an order not yet due or the last order (0: from the floor again). So an order whose closing
+  // keeps failing (retried with backoff) holds the floor but never hides the orders after it.
+  std::int64_t resume = 0;
 };
 Result<OverdueScan> overdue_checkouts(store::Conn& conn, std::int64_t now_us, std::size_t limit,
-                                      std::size_t scan_max);
+                                      std::size_t scan_max, std::int64_t resume = 0);
 // Stores `floor` if it is higher than the stored one (the sweep, once per pass that moved it).
 Status raise_unpaid_floor(store::Tx& tx, std::int64_t floor);
 

@@ -642,6 +642,13 @@ Result<NotifyResult> decide(store::Tx& tx, Env& env, Channel channel, const Noti
                                       [](const store::Row& r) { return r.i64(0); }));
   if (i.status == IntentStatus::succeeded || late_refund)
     return NotifyResult{NotifyVerdict::duplicate, "already captured"};
+  // An intent its source closes (implied splits; expire_intents passes it over) may still be
+  // open past its deadline until the source gets to it: it has lapsed all the same, as one the
+  // worker would have expired by now.
+  if (is_open(i.status) && !i.splits_from.empty() && now >= i.expires_at_us) {
+    JISHI_TRY(set_status(tx, env, i.id, IntentStatus::expired));
+    i.status = IntentStatus::expired;
+  }
   bool keep = is_open(i.status);
   for (const auto& s : i.splits) {
     JISHI_ASSIGN_OR_RETURN(

@@ -108,6 +108,9 @@ class PaymentsTest : public ::testing::Test {
   std::int64_t bal(AccountCode code, std::int64_t owner) {
     return balance_of(*db_, code, owner, cny_).value().posted;
   }
+  std::int64_t count_rows(const std::string& sql) {
+    return db_->query_one(sql, {}, [](const store::Row& r) { return r.i64(0); }).value().value();
+  }
   void expect_sound() {
     auto v = verify_ledger(*db_);
     ASSERT_TRUE(v);
@@ -391,6 +394,36 @@ TEST_F(PaymentsTest, IntentsListedByTheirSourceMergeWithThePayerIndexNewestFirst
   ASSERT_FALSE(wrong);
   EXPECT_EQ(wrong.error().code, Code::internal);
   g_listed.clear();
+}
+
+// An intent with implied splits is closed by its source (a checkout's: with its orders), not
+// by the worker's expiry. Should a payment under way complete after its deadline, before the
+// source got to it, the intent has lapsed all the same: expired, the payment refunded as late.
+TEST_F(PaymentsTest, APaymentCompletingAfterAnImpliedIntentsDeadlineIsRefundedAsLate) {
+  imply_splits("test", {implied_splits_of, implied_intent_for});
+  g_implied = {Split{"order-late", OrgId{10}, 5'000, std::nullopt}};
+  NewIntent n;
+  n.payer = UserId{1};
+  n.reference = "checkout-late";
+  n.description = "late";
+  n.amount = Money{5'000, cny_};
+  n.splits = g_implied;
+  n.ttl_us = 60'000'000;
+  n.fresh_references = true;
+  n.splits_from = "test";
+  auto made = tx([&](store::Tx& t) { return create_intent(t, env_, n); });
+  ASSERT_TRUE(made) << made.error().detail;
+  start(*made);
+  clock_.advance_us(n.ttl_us);
+  EXPECT_EQ(tx([&](store::Tx& t) { return expire_intents(t, env_, 100); }).value(), 0);
+  EXPECT_EQ(notify(*made, "TRADE_SUCCESS"), NotifyVerdict::applied);
+  auto after = get_intent(*db_, made->id).value().value();
+  EXPECT_EQ(after.status, IntentStatus::expired);
+  EXPECT_EQ(merchant_balances(*db_, OrgId{10}, cny_).value().pending, 0);
+  EXPECT_EQ(count_rows("SELECT COUNT(*) FROM pay_refunds WHERE reference = 'intent:" +
+                       std::to_string(made->id.value) + "'"),
+            1);
+  expect_sound();
 }
 
 TEST_F(PaymentsTest, RefundBeforeReleaseComesOutOfEscrow) {
