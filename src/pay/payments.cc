@@ -459,9 +459,16 @@ void imply_splits(const std::string& source, ImpliedSplits source_fns) {
   sources().set(source, source_fns);
 }
 
+namespace {
+// The intent's row, without its splits.
+Result<std::optional<Intent>> intent_row(store::Conn& conn, IntentId id) {
+  return conn.query_one("SELECT " + std::string(kIntentColumns) + " FROM pay_intents WHERE id = $1",
+                        {id.value}, read_intent);
+}
+}  // namespace
+
 Result<std::optional<Intent>> get_intent(store::Conn& conn, IntentId id) {
-  std::string sql = "SELECT " + std::string(kIntentColumns) + " FROM pay_intents WHERE id = $1";
-  JISHI_ASSIGN_OR_RETURN(auto i, conn.query_one(sql, {id.value}, read_intent));
+  JISHI_ASSIGN_OR_RETURN(auto i, intent_row(conn, id));
   if (i) JISHI_TRY(load_splits(conn, *i));
   return i;
 }
@@ -485,9 +492,7 @@ Result<Page<Intent>> list_intents(store::Conn& conn, UserId payer, std::int64_t 
     if (!fns.intents_of_payer) continue;
     JISHI_ASSIGN_OR_RETURN(auto ids, fns.intents_of_payer(conn, payer, below, limit + 1));
     for (auto id : ids) {
-      JISHI_ASSIGN_OR_RETURN(auto i, conn.query_one("SELECT " + std::string(kIntentColumns) +
-                                                        " FROM pay_intents WHERE id = $1",
-                                                    {id.value}, read_intent));
+      JISHI_ASSIGN_OR_RETURN(auto i, intent_row(conn, id));
       // What the source names must be an intent it lists, of this payer.
       if (!i || i->payer != payer || !i->listed_by_source || i->splits_from != name)
         return fail(Code::internal, "source " + name + " lists intent " + std::to_string(id.value) +

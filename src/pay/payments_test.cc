@@ -108,6 +108,21 @@ class PaymentsTest : public ::testing::Test {
   std::int64_t bal(AccountCode code, std::int64_t owner) {
     return balance_of(*db_, code, owner, cny_).value().posted;
   }
+  // An escrow intent of payer 1 whose splits `source` implies (imply_splits), for their sum.
+  NewIntent implied(const std::string& source, std::vector<Split> splits,
+                    const std::string& reference) {
+    NewIntent n;
+    n.payer = UserId{1};
+    n.reference = reference;
+    n.description = reference;
+    std::int64_t sum = 0;
+    for (const auto& s : splits) sum += s.amount;
+    n.amount = Money{sum, cny_};
+    n.splits = std::move(splits);
+    n.ttl_us = 30LL * 60 * 1'000'000;
+    n.splits_from = source;
+    return n;
+  }
   std::int64_t count_rows(const std::string& sql) {
     return db_->query_one(sql, {}, [](const store::Row& r) { return r.i64(0); }).value().value();
   }
@@ -268,23 +283,13 @@ Result<std::optional<IntentId>> implied_intent_for(store::Conn&, std::string_vie
 // its source, holds them open against a second intent, and pays them out as stored ones. An
 // unknown source is refused at creation, and splits that no longer add up fail when read.
 TEST_F(PaymentsTest, ImpliedSplitsAreReadFromTheirSourceAndPaidAsStoredOnes) {
-  auto count = [&](std::string_view sql) {
-    return db_->query_one(sql, {}, [](const store::Row& r) { return r.i64(0); }).value().value();
-  };
   std::vector<Split> splits{Split{"order-y", OrgId{11}, 4'000, std::string("cups")},
                             Split{"order-x", OrgId{10}, 6'000, std::nullopt}};
-  NewIntent n;
-  n.payer = UserId{1};
-  n.reference = "checkout-implied";
-  n.description = "implied";
-  n.amount = Money{10'000, cny_};
-  n.splits = splits;
-  n.ttl_us = 30LL * 60 * 1'000'000;
-  n.splits_from = "nowhere";
+  NewIntent n = implied("nowhere", splits, "checkout-implied");
   auto refused = tx([&](store::Tx& t) { return create_intent(t, env_, n); });
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code, Code::internal);
-  EXPECT_EQ(count("SELECT COUNT(*) FROM pay_intents"), 0);
+  EXPECT_EQ(count_rows("SELECT COUNT(*) FROM pay_intents"), 0);
 
   imply_splits("test", {implied_splits_of, implied_intent_for});
   g_implied = splits;
@@ -292,7 +297,7 @@ TEST_F(PaymentsTest, ImpliedSplitsAreReadFromTheirSourceAndPaidAsStoredOnes) {
   auto made = tx([&](store::Tx& t) { return create_intent(t, env_, n); });
   ASSERT_TRUE(made) << made.error().detail;
   g_implied_intent = made->id;
-  EXPECT_EQ(count("SELECT COUNT(*) FROM pay_intent_splits"), 0);
+  EXPECT_EQ(count_rows("SELECT COUNT(*) FROM pay_intent_splits"), 0);
   auto read = get_intent(*db_, made->id).value().value();
   EXPECT_EQ(read.splits_from, "test");
   ASSERT_EQ(read.splits.size(), 2u);
@@ -319,7 +324,7 @@ TEST_F(PaymentsTest, ImpliedSplitsAreReadFromTheirSourceAndPaidAsStoredOnes) {
   EXPECT_EQ(notify(read, "TRADE_SUCCESS"), NotifyVerdict::applied);
   EXPECT_EQ(merchant_balances(*db_, OrgId{10}, cny_).value().pending, 6'000);
   EXPECT_EQ(merchant_balances(*db_, OrgId{11}, cny_).value().pending, 4'000);
-  EXPECT_EQ(count("SELECT COUNT(*) FROM pay_escrows"), 2);
+  EXPECT_EQ(count_rows("SELECT COUNT(*) FROM pay_escrows"), 2);
   expect_sound();
 
   g_implied[0].amount = 3'999;  // the source no longer adds up to the intent
@@ -346,15 +351,8 @@ TEST_F(PaymentsTest, IntentsListedByTheirSourceMergeWithThePayerIndexNewestFirst
   g_implied = {Split{"order-l", OrgId{10}, 10'000, std::nullopt}};
   g_listed.clear();
   auto listed = [&] {
-    NewIntent n;
-    n.payer = UserId{1};
-    n.reference = "checkout-listed";
-    n.description = "listed";
-    n.amount = Money{10'000, cny_};
-    n.splits = g_implied;
-    n.ttl_us = 30LL * 60 * 1'000'000;
+    NewIntent n = implied("listing", g_implied, "checkout-listed");
     n.fresh_references = true;
-    n.splits_from = "listing";
     n.listed_by_source = true;
     auto without_id = tx([&](store::Tx& t) { return create_intent(t, env_, n); });
     EXPECT_FALSE(without_id);  // the source must be able to name it: the caller gives its id
@@ -368,11 +366,9 @@ TEST_F(PaymentsTest, IntentsListedByTheirSourceMergeWithThePayerIndexNewestFirst
   auto b = listed();
   auto c = intent({Split{"order-c", OrgId{10}, 100, {}}}).id;
   auto d = listed();
-  auto count = [&](std::string_view sql) {
-    return db_->query_one(sql, {}, [](const store::Row& r) { return r.i64(0); }).value().value();
-  };
   // Only a and c are in the payer index (a partial index: listed_by IS NULL).
-  EXPECT_EQ(count("SELECT COUNT(*) FROM pay_intents WHERE listed_by IS NULL AND payer_id = 1"), 2);
+  EXPECT_EQ(count_rows("SELECT COUNT(*) FROM pay_intents WHERE listed_by IS NULL AND payer_id = 1"),
+            2);
 
   auto first = list_intents(*db_, UserId{1}, 0, 3);
   ASSERT_TRUE(first) << first.error().detail;
@@ -402,15 +398,9 @@ TEST_F(PaymentsTest, IntentsListedByTheirSourceMergeWithThePayerIndexNewestFirst
 TEST_F(PaymentsTest, APaymentCompletingAfterAnImpliedIntentsDeadlineIsRefundedAsLate) {
   imply_splits("test", {implied_splits_of, implied_intent_for});
   g_implied = {Split{"order-late", OrgId{10}, 5'000, std::nullopt}};
-  NewIntent n;
-  n.payer = UserId{1};
-  n.reference = "checkout-late";
-  n.description = "late";
-  n.amount = Money{5'000, cny_};
-  n.splits = g_implied;
+  NewIntent n = implied("test", g_implied, "checkout-late");
   n.ttl_us = 60'000'000;
   n.fresh_references = true;
-  n.splits_from = "test";
   auto made = tx([&](store::Tx& t) { return create_intent(t, env_, n); });
   ASSERT_TRUE(made) << made.error().detail;
   start(*made);
