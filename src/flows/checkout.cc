@@ -43,9 +43,24 @@ Result<std::vector<CheckoutLine>> lines_of(store::Tx& tx, const CheckoutRequest&
   return out;
 }
 
+// What an intent for `orders` is called: the title of the only order's first line, else how
+// many orders; at most 120 bytes, cut on a UTF-8 character boundary (titles are mostly Chinese).
+// An implied intent's description is made again from its orders (implied_checkout_intent).
+std::string intent_description(std::size_t orders, std::string_view first_title) {
+  std::string d = orders == 1 && !first_title.empty() ? std::string(first_title)
+                                                      : std::to_string(orders) + " orders";
+  if (d.size() > 120) {
+    std::size_t cut = 120;
+    while (cut > 0 && (static_cast<unsigned char>(d[cut]) & 0xC0) == 0x80) --cut;
+    d.resize(cut);
+  }
+  return d;
+}
+
+// `now`: the checkout's time (its row's created_at_us), which the intent takes as its own.
 pay::NewIntent intent_for(const TradeConfig& cfg, Env& env, UserId buyer,
                           order::CheckoutId checkout, const Currency& currency,
-                          const std::vector<order::Order>& orders, bool fresh) {
+                          const std::vector<order::Order>& orders, bool fresh, std::int64_t now) {
   pay::NewIntent n;
   n.payer = buyer;
   n.purpose = pay::Purpose::escrow;
@@ -61,29 +76,26 @@ pay::NewIntent intent_for(const TradeConfig& cfg, Env& env, UserId buyer,
     total += o.total;
   }
   n.amount = Money{total, currency};
-  n.description = orders.size() == 1 && !orders.front().lines.empty()
-                      ? orders.front().lines.front().title
-                      : std::to_string(orders.size()) + " orders";
-  // At most 120 bytes, cut on a UTF-8 character boundary (titles are mostly Chinese).
-  if (n.description.size() > 120) {
-    std::size_t cut = 120;
-    while (cut > 0 && (static_cast<unsigned char>(n.description[cut]) & 0xC0) == 0x80) --cut;
-    n.description.resize(cut);
-  }
+  n.description = intent_description(
+      orders.size(), orders.front().lines.empty() ? "" : orders.front().lines.front().title);
   // Never beyond the orders' own deadline: a payment after it is refunded as late.
   std::int64_t deadline = orders.front().pay_deadline_us;
   n.fresh_references = fresh;
   // The first intent's splits are exactly the checkout's orders: made from them when read, so
   // the writer stores no split rows. It takes the checkout's id, so that the buyer's orders list
   // it (checkout_intents_of) and it needs no entry in the payer index. A renewed one covers
-  // only the orders still unpaid: stored, and listed by that index.
+  // only the orders still unpaid: stored, and listed by that index. The first one is not stored
+  // either until it changes: the checkout and its orders imply it (implied_checkout_intent).
   if (fresh) {
     n.splits_from = std::string(internal::kCheckoutSplits);
     n.listed_by_source = true;
+    n.implied = true;
     n.id = pay::IntentId{checkout.value};
   }
-  n.ttl_us = std::max<std::int64_t>(1, deadline - env.clock.now_us());
+  n.at_us = now;
+  n.ttl_us = std::max<std::int64_t>(1, deadline - now);
   (void)cfg;
+  (void)env;
   return n;
 }
 
@@ -124,6 +136,52 @@ Result<std::optional<pay::IntentId>> checkout_intent_for(store::Conn& conn,
   return std::optional<pay::IntentId>{pay::IntentId{*intent}};
 }
 
+// A checkout's first intent while nothing has changed it (intent_for made it `implied`): made
+// from the checkout and its orders, as create_intent returned it. It awaits payment while any
+// of its orders does, and has expired once all of them were closed unpaid (cancel_order,
+// close_unpaid). Any other order state is not one an unchanged intent can have paid for.
+Result<std::optional<pay::Intent>> implied_checkout_intent(store::Conn& conn, pay::IntentId id) {
+  JISHI_ASSIGN_OR_RETURN(auto c, order::implied_intent_checkout(conn, order::CheckoutId{id.value}));
+  if (!c) return std::optional<pay::Intent>{};
+  if (c->orders.empty())
+    return fail(Code::internal, "checkout " + id_text(c->id.value) + " lists no orders");
+  pay::Intent i;
+  i.id = id;
+  i.payer = c->buyer;
+  i.purpose = pay::Purpose::escrow;
+  i.reference = std::string(kIntentReferencePrefix) + id_text(c->id.value);
+  i.amount = c->total;
+  i.created_at_us = i.updated_at_us = c->created_at_us;
+  i.splits_from = std::string(internal::kCheckoutSplits);
+  i.listed_by_source = true;
+  bool open = false;
+  std::int64_t closed_at = c->created_at_us;
+  std::string first_title;
+  for (auto oid : c->orders) {
+    JISHI_ASSIGN_OR_RETURN(auto share, order::payment_share(conn, oid));
+    if (i.splits.empty()) {
+      i.expires_at_us = share.pay_deadline_us;
+      first_title = share.title;
+    }
+    if (share.status == "pending_payment") {
+      open = true;
+    } else if (share.status == "cancelled") {
+      closed_at = std::max(closed_at, share.updated_at_us);
+    } else {
+      return fail(Code::internal, "order " + id_text(oid.value) + " of unchanged intent " +
+                                      id_text(id.value) + " is " + share.status);
+    }
+    i.splits.push_back(
+        pay::Split{id_text(oid.value), share.seller, share.total, std::move(share.category)});
+  }
+  i.description = intent_description(c->orders.size(), first_title);
+  if (!open) {
+    i.status = pay::IntentStatus::expired;
+    i.updated_at_us = closed_at;
+  }
+  return std::optional(std::move(i));
+}
+
 // The buyer's checkouts' first intents, newest first: each has its checkout's id (intent_for).
 Result<std::vector<pay::IntentId>> checkout_intents_of(store::Conn& conn, UserId buyer,
                                                        std::int64_t before, std::size_t limit) {
@@ -138,7 +196,7 @@ Result<std::vector<pay::IntentId>> checkout_intents_of(store::Conn& conn, UserId
 }  // namespace
 
 pay::ImpliedSplits internal::checkout_splits() {
-  return {splits_of_checkout, checkout_intent_for, checkout_intents_of};
+  return {splits_of_checkout, checkout_intent_for, checkout_intents_of, implied_checkout_intent};
 }
 
 void prepare_checkout(const Env& env, CheckoutRequest& req) {
@@ -292,8 +350,8 @@ Result<CheckoutResult> checkout(store::Tx& tx, Env& env, const TradeConfig& cfg,
   }
   JISHI_ASSIGN_OR_RETURN(
       auto intent,
-      pay::create_intent(tx, env,
-                         intent_for(cfg, env, req.buyer, checkout_id, *currency, shapes, true)));
+      pay::create_intent(
+          tx, env, intent_for(cfg, env, req.buyer, checkout_id, *currency, shapes, true, now)));
   order::Checkout c;
   c.id = checkout_id;
   c.buyer = req.buyer;
@@ -347,9 +405,10 @@ Result<CheckoutResult> renew_intent(store::Tx& tx, Env& env, const TradeConfig& 
   if (env.clock.now_us() >= pending.front().pay_deadline_us)
     return fail(Code::invalid_state, "the orders' payment deadline has passed");
   JISHI_ASSIGN_OR_RETURN(
-      auto intent, pay::create_intent(tx, env,
-                                      intent_for(cfg, env, buyer, id,
-                                                 current.intent.amount.currency, pending, false)));
+      auto intent,
+      pay::create_intent(tx, env,
+                         intent_for(cfg, env, buyer, id, current.intent.amount.currency, pending,
+                                    false, env.clock.now_us())));
   JISHI_TRY(order::set_checkout_intent(tx, id, intent.id.value));
   return load_checkout(tx, env, id);
 }

@@ -448,6 +448,113 @@ TEST_F(UnpaidTest, ABuyersCheckoutIntentsAreListedThroughTheirOrders) {
                                                  c2.intent.id.value}));
 }
 
+// A checkout's first intent stores no row: the checkout and its orders imply it, read exactly
+// as the checkout returned it. It reads as expired once its orders were closed unpaid, and
+// still stores nothing; its first change (a payment under way, cancelling one of two orders)
+// stores it. Checkouts below the cutover imply no intent.
+TEST_F(UnpaidTest, ACheckoutsIntentIsImpliedByItsRowsUntilItChanges) {
+  pay::set_intent_succeeded_hook(&on_intent_succeeded);
+  std::int64_t other_sku = 0;
+  write([&](store::Tx& tx) -> Status {
+    JISHI_TRY(tx.exec_script(
+        "INSERT INTO orgs (id, kind, name, status, created_by, created_at_us, updated_at_us) "
+        "VALUES (8, 'merchant', 'shop 2', 'approved', 1, 0, 0);"));
+    JISHI_ASSIGN_OR_RETURN(other_sku, listed_sku(tx, OrgId{8}, "pots", "紫砂壶", 12000));
+    return {};
+  });
+  auto rows = [&](const pay::Intent& i) {
+    auto lease = store_->reads().lease();
+    return lease
+        ->query_one("SELECT COUNT(*) FROM pay_intents WHERE id = $1", {i.id.value},
+                    [](const store::Row& r) { return r.i64(0); })
+        .value()
+        .value();
+  };
+  auto read = [&](const pay::Intent& i) {
+    auto lease = store_->reads().lease();
+    return pay::get_intent(*lease, i.id).value();
+  };
+  auto one = buy(2);
+  clock_.advance_us(1'000);
+  auto two = buy(1, false, {{other_sku, 1, std::nullopt}});
+  for (const auto* c : {&one, &two}) {
+    const auto& made = c->intent;
+    EXPECT_EQ(rows(made), 0);
+    auto r = read(made);
+    ASSERT_TRUE(r);
+    EXPECT_TRUE(r->implied);
+    EXPECT_EQ(r->id, made.id);
+    EXPECT_EQ(r->payer, made.payer);
+    EXPECT_EQ(r->reference, made.reference);
+    EXPECT_EQ(r->description, made.description);
+    EXPECT_EQ(r->amount, made.amount);
+    EXPECT_EQ(r->status, pay::IntentStatus::requires_payment);
+    EXPECT_EQ(r->expires_at_us, made.expires_at_us);
+    EXPECT_EQ(r->expires_at_us, c->orders.front().pay_deadline_us);
+    EXPECT_EQ(r->created_at_us, made.created_at_us);
+    EXPECT_EQ(r->updated_at_us, made.updated_at_us);
+    EXPECT_EQ(r->splits.size(), made.splits.size());
+  }
+  EXPECT_EQ(one.intent.description, "保温杯");
+  EXPECT_EQ(two.intent.description, "2 orders");
+
+  // The buyer cancels one of two orders: the intent is closed (stored) and the other order gets
+  // an intent of its own.
+  write([&](store::Tx& tx) -> Status {
+    JISHI_TRY(cancel_order(tx, env_, cfg_, two.orders.back().id, UserId{1000}, "changed mind"));
+    return {};
+  });
+  EXPECT_EQ(rows(two.intent), 1);
+  EXPECT_EQ(read(two.intent)->status, pay::IntentStatus::expired);
+  EXPECT_NE(reload(two).checkout.intent_id, two.intent.id.value);
+
+  // A payment under way stores it; its success pays the order.
+  auto three = buy(1);
+  pay::GatewayTrade trade;
+  trade.trade_no = "T3";
+  trade.out_trade_no = std::to_string(three.intent.id.value);
+  trade.amount = three.intent.amount.minor;
+  write([&](store::Tx& tx) -> Status {
+    JISHI_TRY(pay::start_channel_payment(tx, env_, three.intent.id, UserId{1000},
+                                         pay::Channel::card, trade, std::nullopt));
+    return {};
+  });
+  EXPECT_EQ(rows(three.intent), 1);
+  pay::Notification n;
+  n.notify_id = "n3";
+  n.trade_no = "T3";
+  n.out_trade_no = trade.out_trade_no;
+  n.trade_status = "TRADE_SUCCESS";
+  n.amount = trade.amount;
+  n.currency = "CNY";
+  write([&](store::Tx& tx) -> Status {
+    JISHI_ASSIGN_OR_RETURN(auto r, pay::apply_notification(tx, env_, pay::Channel::card, n));
+    EXPECT_EQ(r.verdict, pay::NotifyVerdict::applied);
+    return {};
+  });
+  EXPECT_EQ(reload(three).orders.front().status, "paid");
+  EXPECT_EQ(read(three.intent)->status, pay::IntentStatus::succeeded);
+
+  // Unpaid at its deadline: the sweep cancels the order, and the intent reads as expired from
+  // then on without a row of its own.
+  clock_.advance_us(cfg_.pay_timeout_us);
+  EXPECT_EQ(runner_->run_once(), 2);  // one's order, and the other of two's
+  EXPECT_EQ(reload(one).orders.front().status, "cancelled");
+  auto lapsed = read(one.intent);
+  ASSERT_TRUE(lapsed);
+  EXPECT_EQ(lapsed->status, pay::IntentStatus::expired);
+  EXPECT_EQ(lapsed->updated_at_us, reload(one).orders.front().updated_at_us);
+  EXPECT_EQ(rows(one.intent), 0);
+
+  write([&](store::Tx& tx) -> Status {
+    JISHI_TRY(
+        tx.exec("UPDATE ord_listed_intents SET implied_from = $1", {one.checkout.id.value + 1}));
+    return {};
+  });
+  EXPECT_FALSE(read(one.intent));  // below the cutover, only stored rows are intents
+  pay::set_intent_succeeded_hook(nullptr);
+}
+
 TEST_F(UnpaidTest, AnAddressPreparedBeforeTheWriterIsStoredAsOneSealedInIt) {
   auto plain = buy(1);
   auto prepared = buy(1, true);

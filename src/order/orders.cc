@@ -204,6 +204,13 @@ Result<std::optional<Checkout>> get_checkout(store::Conn& conn, CheckoutId id) {
   return load_checkout(conn, "id = $1", {id.value});
 }
 
+Result<std::optional<Checkout>> implied_intent_checkout(store::Conn& conn, CheckoutId id) {
+  return load_checkout(conn,
+                       "id = $1 AND intent_id = $1 AND id >= (SELECT implied_from FROM "
+                       "ord_listed_intents WHERE id = 1)",
+                       {id.value});
+}
+
 Result<std::optional<Checkout>> checkout_of_intent(store::Conn& conn, std::int64_t intent_id,
                                                    std::string_view reference) {
   // A checkout's intent is referenced "checkout-<id>" (flows::checkout), so no index by intent
@@ -434,10 +441,17 @@ Result<std::optional<OrderStamp>> order_stamp(store::Conn& conn, OrderId id) {
 Result<PaymentShare> payment_share(store::Conn& conn, OrderId id) {
   JISHI_ASSIGN_OR_RETURN(
       auto found,
-      conn.query_one("SELECT seller_id, total, (SELECT category FROM ord_lines WHERE order_id = "
-                     "$1 ORDER BY line_no LIMIT 1) FROM ord_orders WHERE id = $1",
+      conn.query_one("SELECT o.seller_id, o.total, l.category, l.title, o.status, "
+                     "o.pay_deadline_us, o.updated_at_us FROM ord_orders o LEFT JOIN ord_lines l "
+                     "ON l.order_id = o.id WHERE o.id = $1 ORDER BY l.line_no LIMIT 1",
                      {id.value}, [](const store::Row& r) {
-                       return PaymentShare{OrgId{r.i64(0)}, r.i64(1), r.opt_str(2).value_or("")};
+                       return PaymentShare{OrgId{r.i64(0)},
+                                           r.i64(1),
+                                           r.opt_str(2).value_or(""),
+                                           r.opt_str(3).value_or(""),
+                                           r.str(4),
+                                           r.i64(5),
+                                           r.i64(6)};
                      }));
   if (!found) return fail(Code::not_found, "no such order");
   return std::move(*found);

@@ -113,6 +113,10 @@ Result<std::vector<CheckoutId>> buyer_checkouts(store::Conn& conn, UserId buyer,
                                                 std::int64_t before, std::size_t limit);
 // The first checkout whose first intent took the checkout's id (ord_listed_intents).
 Result<std::int64_t> listed_intents_from(store::Conn& conn);
+// The checkout whose first intent is implied by it (pay::NewIntent::implied): issued at or above
+// ord_listed_intents.implied_from, and that intent (the checkout's id) is still its intent.
+// nullopt otherwise.
+Result<std::optional<Checkout>> implied_intent_checkout(store::Conn& conn, CheckoutId id);
 
 // Unpaid orders past their deadline, found from the unpaid floor instead of an index: no order
 // with an id below the floor (ord_unpaid_floor) is pending_payment. Order ids are issued in
@@ -158,13 +162,16 @@ struct OrderStamp {
 Result<std::vector<OrderStamp>> seller_orders_from(store::Conn& conn, OrgId seller,
                                                    std::int64_t from, std::size_t limit);
 Result<std::optional<OrderStamp>> order_stamp(store::Conn& conn, OrderId id);
-// What the order's share of its checkout's payment is made of, none of which changes after the
-// checkout: its seller, its total and its first line's category. For the intent's splits,
-// made when the intent is read. not_found when absent.
+// What the order's share of its checkout's payment is made of: its seller, its total and its
+// first line's category and title, none of which changes after the checkout; and where its
+// payment stands (status, deadline, last change). For the intent's splits and an implied
+// intent, made when the intent is read. not_found when absent.
 struct PaymentShare {
   OrgId seller;
   std::int64_t total = 0;
-  std::string category;
+  std::string category, title;
+  std::string status;
+  std::int64_t pay_deadline_us = 0, updated_at_us = 0;
 };
 Result<PaymentShare> payment_share(store::Conn& conn, OrderId id);
 // The order's current payment intent (the checkout's, or the one renew_intent made); nullopt

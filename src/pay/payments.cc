@@ -53,14 +53,40 @@ NamedRegistry<ImpliedSplits>& sources() {
   return s;
 }
 
+bool is_open(IntentStatus s) {
+  return s == IntentStatus::requires_payment || s == IntentStatus::processing;
+}
+
+// The intent's row, without its splits; else the intent a source implies under the id (with
+// its splits, as the source made them).
+Result<std::optional<Intent>> intent_row(store::Conn& conn, IntentId id) {
+  JISHI_ASSIGN_OR_RETURN(auto stored, conn.query_one("SELECT " + std::string(kIntentColumns) +
+                                                         " FROM pay_intents WHERE id = $1",
+                                                     {id.value}, read_intent));
+  if (stored) return stored;
+  for (const auto& [name, fns] : sources().all()) {
+    if (!fns.intent_of) continue;
+    JISHI_ASSIGN_OR_RETURN(auto implied, fns.intent_of(conn, id));
+    if (!implied) continue;
+    if (implied->id != id || implied->splits_from != name || !implied->listed_by_source)
+      return fail(Code::internal, "source " + name + " implies intent " + std::to_string(id.value) +
+                                      " in a shape it cannot have");
+    implied->implied = true;
+    return implied;
+  }
+  return std::optional<Intent>{};
+}
+
 Status load_splits(store::Conn& c, Intent& i) {
-  i.splits.clear();
   if (!i.splits_from.empty()) {
     auto source = sources().find(i.splits_from);
     if (!source)
       return fail(Code::internal, "no source for the splits of intent " +
                                       std::to_string(i.id.value) + " (" + i.splits_from + ")");
-    JISHI_ASSIGN_OR_RETURN(i.splits, source->splits_of(c, i));
+    // An implied intent comes with its splits, made from the same rows.
+    if (!i.implied) {
+      JISHI_ASSIGN_OR_RETURN(i.splits, source->splits_of(c, i));
+    }
     std::sort(i.splits.begin(), i.splits.end(),
               [](const Split& a, const Split& b) { return a.reference < b.reference; });
     std::int64_t sum = 0;
@@ -70,6 +96,7 @@ Status load_splits(store::Conn& c, Intent& i) {
                                       std::to_string(i.id.value) + " do not add up to its amount");
     return {};
   }
+  i.splits.clear();
   return c.query(
       "SELECT reference, payee_org_id, amount, category FROM pay_intent_splits WHERE intent_id = "
       "$1 ORDER BY reference",
@@ -94,11 +121,8 @@ Result<std::optional<std::int64_t>> open_intent_for(store::Tx& tx, std::string_v
   for (const auto& [name, fns] : sources().all()) {
     JISHI_ASSIGN_OR_RETURN(auto candidate, fns.intent_for_reference(tx, reference));
     if (!candidate) continue;
-    JISHI_ASSIGN_OR_RETURN(
-        open, tx.query_one("SELECT id FROM pay_intents WHERE id = $1 AND status IN "
-                           "('requires_payment', 'processing') AND expires_at_us > $2",
-                           {candidate->value, now}, [](const store::Row& r) { return r.i64(0); }));
-    if (open) return open;
+    JISHI_ASSIGN_OR_RETURN(auto i, intent_row(tx, *candidate));
+    if (i && is_open(i->status) && i->expires_at_us > now) return std::optional(i->id.value);
   }
   return std::optional<std::int64_t>{};
 }
@@ -107,10 +131,6 @@ Result<Intent> load_intent(store::Conn& c, IntentId id) {
   JISHI_ASSIGN_OR_RETURN(auto found, get_intent(c, id));
   if (!found) return fail(Code::not_found, "no such payment intent");
   return *found;
-}
-
-bool is_open(IntentStatus s) {
-  return s == IntentStatus::requires_payment || s == IntentStatus::processing;
 }
 
 // The owner of a channel's clearing account.
@@ -139,10 +159,62 @@ Result<AccountId> source_account(store::Tx& tx, Env& env, Channel channel, UserI
   return account_for(tx, env, AccountCode::clearing, channel_owner(channel), c);
 }
 
-Status set_status(store::Tx& tx, Env& env, IntentId id, IntentStatus status) {
-  JISHI_TRY(tx.exec("UPDATE pay_intents SET status = $2, updated_at_us = $3 WHERE id = $1",
-                    {id.value, name_of(status), env.clock.now_us()}));
+// Stores an intent as changed in memory: an implied one's first row, in its new state at once
+// (so that paying it costs one INSERT, as paying a stored one costs one UPDATE); else the
+// columns that may change.
+Status save(store::Tx& tx, Intent& i) {
+  store::Param channel = i.channel ? store::Param(name_of(*i.channel)) : store::Param(nullptr);
+  if (i.implied) {
+    store::Param from = i.splits_from.empty() ? store::Param(nullptr) : store::Param(i.splits_from);
+    store::Param listed = i.listed_by_source ? from : store::Param(nullptr);
+    JISHI_TRY(tx.exec(
+        "INSERT INTO pay_intents (id, payer_id, purpose, reference, description, amount, "
+        "currency, status, channel, trade_no, qr_code, cashier_url, fee, failure_code, "
+        "failure_reason, risk_decision_id, expires_at_us, created_at_us, updated_at_us, "
+        "succeeded_at_us, splits_from, listed_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+        "$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
+        {i.id.value,
+         i.payer.value,
+         name_of(i.purpose),
+         i.reference,
+         i.description,
+         i.amount.minor,
+         i.amount.currency.code_view(),
+         name_of(i.status),
+         channel,
+         i.trade_no,
+         i.qr_code,
+         i.cashier_url,
+         i.fee,
+         i.failure_code,
+         i.failure_reason,
+         i.risk_decision_id,
+         i.expires_at_us,
+         i.created_at_us,
+         i.updated_at_us,
+         i.succeeded_at_us,
+         from,
+         listed}));
+    i.implied = false;
+    return {};
+  }
+  JISHI_ASSIGN_OR_RETURN(
+      auto changed,
+      tx.exec("UPDATE pay_intents SET status = $2, channel = $3, trade_no = $4, qr_code = $5, "
+              "cashier_url = $6, fee = $7, failure_code = $8, failure_reason = $9, "
+              "risk_decision_id = $10, updated_at_us = $11, succeeded_at_us = $12 WHERE id = $1",
+              {i.id.value, name_of(i.status), channel, i.trade_no, i.qr_code, i.cashier_url, i.fee,
+               i.failure_code, i.failure_reason, i.risk_decision_id, i.updated_at_us,
+               i.succeeded_at_us}));
+  if (changed != 1)
+    return fail(Code::internal, "payment intent " + std::to_string(i.id.value) + " has no row");
   return {};
+}
+
+Status set_status(store::Tx& tx, Env& env, Intent& i, IntentStatus status) {
+  i.status = status;
+  i.updated_at_us = env.clock.now_us();
+  return save(tx, i);
 }
 
 Escrow read_escrow(const store::Row& r) {
@@ -423,6 +495,8 @@ Result<Intent> create_intent(store::Tx& tx, Env& env, const NewIntent& n) {
   if (n.listed_by_source &&
       (n.splits_from.empty() || !n.id || !sources().find(n.splits_from)->intents_of_payer))
     return fail(Code::internal, "an intent listed by its source needs the source and an id");
+  if (n.implied && (!n.listed_by_source || !sources().find(n.splits_from)->intent_of))
+    return fail(Code::internal, "an implied intent needs a source that lists and implies it");
   Intent i;
   i.id = n.id ? *n.id : IntentId{env.ids.next()};
   i.payer = n.payer;
@@ -430,19 +504,18 @@ Result<Intent> create_intent(store::Tx& tx, Env& env, const NewIntent& n) {
   i.reference = n.reference;
   i.description = n.description;
   i.amount = n.amount;
-  i.created_at_us = i.updated_at_us = env.clock.now_us();
+  i.created_at_us = i.updated_at_us = n.at_us ? n.at_us : env.clock.now_us();
   i.expires_at_us = i.created_at_us + n.ttl_us;
   i.splits = n.splits;
   i.splits_from = n.splits_from;
   i.listed_by_source = n.listed_by_source;
-  store::Param from = n.splits_from.empty() ? store::Param(nullptr) : store::Param(n.splits_from);
-  store::Param listed = n.listed_by_source ? from : store::Param(nullptr);
-  JISHI_TRY(tx.exec(
-      "INSERT INTO pay_intents (id, payer_id, purpose, reference, description, amount, currency, "
-      "status, expires_at_us, created_at_us, updated_at_us, splits_from, listed_by) VALUES ($1, "
-      "$2, $3, $4, $5, $6, $7, 'requires_payment', $8, $9, $9, $10, $11)",
-      {i.id.value, i.payer.value, name_of(i.purpose), i.reference, i.description, i.amount.minor,
-       i.amount.currency.code_view(), i.expires_at_us, i.created_at_us, from, listed}));
+  i.implied = true;  // until stored: save() INSERTs it
+  if (n.implied) {
+    std::sort(i.splits.begin(), i.splits.end(),
+              [](const Split& a, const Split& b) { return a.reference < b.reference; });
+    return i;  // its source makes it from its own rows until its first change
+  }
+  JISHI_TRY(save(tx, i));
   // Implied splits are made from their source's rows when read (load_splits).
   if (i.splits_from.empty())
     for (const auto& s : i.splits)
@@ -458,14 +531,6 @@ Result<Intent> create_intent(store::Tx& tx, Env& env, const NewIntent& n) {
 void imply_splits(const std::string& source, ImpliedSplits source_fns) {
   sources().set(source, source_fns);
 }
-
-namespace {
-// The intent's row, without its splits.
-Result<std::optional<Intent>> intent_row(store::Conn& conn, IntentId id) {
-  return conn.query_one("SELECT " + std::string(kIntentColumns) + " FROM pay_intents WHERE id = $1",
-                        {id.value}, read_intent);
-}
-}  // namespace
 
 Result<std::optional<Intent>> get_intent(store::Conn& conn, IntentId id) {
   JISHI_ASSIGN_OR_RETURN(auto i, intent_row(conn, id));
@@ -524,8 +589,10 @@ void set_intent_succeeded_hook(IntentSucceededHook hook) {
 }
 
 Result<Intent> close_intent(store::Tx& tx, Env& env, IntentId id) {
+  // An implied intent whose source has closed all it pays for already reads as expired: then
+  // nothing is stored.
   JISHI_ASSIGN_OR_RETURN(auto i, load_intent(tx, id));
-  if (is_open(i.status)) JISHI_TRY(set_status(tx, env, id, IntentStatus::expired));
+  if (is_open(i.status)) JISHI_TRY(set_status(tx, env, i, IntentStatus::expired));
   return load_intent(tx, id);
 }
 
@@ -536,7 +603,7 @@ Result<Intent> cancel_intent(store::Tx& tx, Env& env, IntentId id, UserId payer)
     return fail(Code::invalid_state,
                 "only an intent that requires payment can be cancelled; it is " +
                     std::string(name_of(i.status)));
-  JISHI_TRY(set_status(tx, env, id, IntentStatus::cancelled));
+  JISHI_TRY(set_status(tx, env, i, IntentStatus::cancelled));
   return load_intent(tx, id);
 }
 
@@ -560,14 +627,14 @@ Result<Intent> start_channel_payment(store::Tx& tx, Env& env, IntentId id, UserI
                                          std::string(name_of(*i.channel)));
   if (trade.amount != i.amount.minor || trade.out_trade_no != std::to_string(id.value))
     return fail(Code::upstream_failure, "the gateway answered for another trade or amount");
-  JISHI_TRY(tx.exec(
-      "UPDATE pay_intents SET status = 'processing', channel = $2, trade_no = $3, qr_code = $4, "
-      "cashier_url = $5, risk_decision_id = COALESCE($6, risk_decision_id), updated_at_us = $7 "
-      "WHERE id = $1",
-      {id.value, name_of(channel), trade.trade_no,
-       trade.qr_code.empty() ? std::nullopt : std::optional(trade.qr_code),
-       trade.cashier_url.empty() ? std::nullopt : std::optional(trade.cashier_url),
-       risk_decision_id, env.clock.now_us()}));
+  i.status = IntentStatus::processing;
+  i.channel = channel;
+  i.trade_no = trade.trade_no;
+  i.qr_code = trade.qr_code.empty() ? std::nullopt : std::optional(trade.qr_code);
+  i.cashier_url = trade.cashier_url.empty() ? std::nullopt : std::optional(trade.cashier_url);
+  if (risk_decision_id) i.risk_decision_id = risk_decision_id;
+  i.updated_at_us = env.clock.now_us();
+  JISHI_TRY(save(tx, i));
   return load_intent(tx, id);
 }
 
@@ -579,11 +646,12 @@ Result<Intent> pay_with_wallet(store::Tx& tx, Env& env, IntentId id, UserId paye
   if (i.status != IntentStatus::requires_payment)
     return fail(Code::invalid_state, "the payment is already under way with another channel");
   JISHI_TRY(capture(tx, env, i, Channel::wallet));
-  std::int64_t now = env.clock.now_us();
-  JISHI_TRY(tx.exec(
-      "UPDATE pay_intents SET status = 'succeeded', channel = 'wallet', risk_decision_id = $2, "
-      "updated_at_us = $3, succeeded_at_us = $3 WHERE id = $1",
-      {id.value, risk_decision_id, now}));
+  i.status = IntentStatus::succeeded;
+  i.channel = Channel::wallet;
+  i.risk_decision_id = risk_decision_id;
+  i.updated_at_us = env.clock.now_us();
+  i.succeeded_at_us = i.updated_at_us;
+  JISHI_TRY(save(tx, i));
   JISHI_TRY(after_success(tx, env, id));
   return load_intent(tx, id);
 }
@@ -593,10 +661,11 @@ Result<Intent> fail_intent(store::Tx& tx, Env& env, IntentId id, std::string_vie
   JISHI_ASSIGN_OR_RETURN(auto i, load_intent(tx, id));
   if (!is_open(i.status))
     return fail(Code::invalid_state, "the payment intent is " + std::string(name_of(i.status)));
-  JISHI_TRY(
-      tx.exec("UPDATE pay_intents SET status = 'failed', failure_code = $2, failure_reason = $3, "
-              "updated_at_us = $4 WHERE id = $1",
-              {id.value, code, reason, env.clock.now_us()}));
+  i.status = IntentStatus::failed;
+  i.failure_code = std::string(code);
+  i.failure_reason = std::string(reason);
+  i.updated_at_us = env.clock.now_us();
+  JISHI_TRY(save(tx, i));
   return load_intent(tx, id);
 }
 
@@ -634,10 +703,12 @@ Result<NotifyResult> decide(store::Tx& tx, Env& env, Channel channel, const Noti
       return NotifyResult{
           i.status == IntentStatus::succeeded ? NotifyVerdict::stale : NotifyVerdict::duplicate,
           "the intent is already " + std::string(name_of(i.status))};
-    JISHI_TRY(tx.exec(
-        "UPDATE pay_intents SET status = 'failed', channel = $2, failure_code = 'channel_closed', "
-        "failure_reason = 'the channel closed the trade unpaid', updated_at_us = $3 WHERE id = $1",
-        {i.id.value, name_of(channel), now}));
+    i.status = IntentStatus::failed;
+    i.channel = channel;
+    i.failure_code = "channel_closed";
+    i.failure_reason = "the channel closed the trade unpaid";
+    i.updated_at_us = now;
+    JISHI_TRY(save(tx, i));
     return NotifyResult{NotifyVerdict::applied, "failed"};
   }
   // TRADE_SUCCESS
@@ -650,10 +721,8 @@ Result<NotifyResult> decide(store::Tx& tx, Env& env, Channel channel, const Noti
   // An intent its source closes (implied splits; expire_intents passes it over) may still be
   // open past its deadline until the source gets to it: it has lapsed all the same, as one the
   // worker would have expired by now.
-  if (is_open(i.status) && !i.splits_from.empty() && now >= i.expires_at_us) {
-    JISHI_TRY(set_status(tx, env, i.id, IntentStatus::expired));
-    i.status = IntentStatus::expired;
-  }
+  if (is_open(i.status) && !i.splits_from.empty() && now >= i.expires_at_us)
+    i.status = IntentStatus::expired;  // stored below with the fee
   bool keep = is_open(i.status);
   for (const auto& s : i.splits) {
     JISHI_ASSIGN_OR_RETURN(
@@ -665,16 +734,19 @@ Result<NotifyResult> decide(store::Tx& tx, Env& env, Channel channel, const Noti
     JISHI_TRY(capture_and_refund(tx, env, i, channel,
                                  "paid after the intent was " + std::string(name_of(i.status)) +
                                      " or for a reference already paid: refunded in full"));
-    JISHI_TRY(tx.exec("UPDATE pay_intents SET fee = $2, updated_at_us = $3 WHERE id = $1",
-                      {i.id.value, n.fee, now}));
+    i.fee = n.fee;
+    i.updated_at_us = now;
+    JISHI_TRY(save(tx, i));
     return NotifyResult{NotifyVerdict::applied, "late payment refunded"};
   }
   JISHI_TRY(capture(tx, env, i, channel));
-  JISHI_TRY(tx.exec(
-      "UPDATE pay_intents SET status = 'succeeded', channel = $2, trade_no = COALESCE(trade_no, "
-      "$3), fee = $4, updated_at_us = $5, succeeded_at_us = $6 WHERE id = $1",
-      {i.id.value, name_of(channel), n.trade_no, n.fee, now,
-       n.paid_at_us > 0 ? n.paid_at_us : now}));
+  i.status = IntentStatus::succeeded;
+  i.channel = channel;
+  if (!i.trade_no) i.trade_no = n.trade_no;
+  i.fee = n.fee;
+  i.updated_at_us = now;
+  i.succeeded_at_us = n.paid_at_us > 0 ? n.paid_at_us : now;
+  JISHI_TRY(save(tx, i));
   JISHI_TRY(after_success(tx, env, i.id));
   return NotifyResult{NotifyVerdict::applied, "succeeded"};
 }

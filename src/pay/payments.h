@@ -66,7 +66,11 @@ struct NewIntent {
   // so it takes no entry in the payer index; the caller then names it with `id`, an id it
   // issued (env.ids) and can find again from its own rows.
   bool listed_by_source = false;
+  // With listed_by_source: not stored at all until its first change. The source makes it from
+  // its own rows when read (ImpliedSplits::intent_of), exactly as create_intent() returned it.
+  bool implied = false;
   std::optional<IntentId> id;  // else a fresh one
+  std::int64_t at_us = 0;      // when it is made; 0: the clock's now
 };
 
 struct Intent {
@@ -87,6 +91,7 @@ struct Intent {
   std::vector<Split> splits;
   std::string splits_from;        // "": stored as rows; else the source that implies them
   bool listed_by_source = false;  // listed by that source, not the payer index
+  bool implied = false;           // no row yet: made by that source (NewIntent::implied)
 };
 
 // Splits implied by rows another module owns and never changes (a checkout's intent: one per
@@ -95,6 +100,13 @@ struct Intent {
 // is refused when created and fails (Code::internal) when read, rather than show no splits.
 // Such an intent is also the source's to close when it lapses (close_intent): expire_intents()
 // passes it over, so that it costs no entry in the expiry index.
+//
+// A source may also imply the whole intent until its first change (NewIntent::implied): no row
+// is stored at creation; reads ask the source (intent_of) when pay_intents has no row for the
+// id, and the first change (paying, failing, cancelling, closing) stores the row in its new
+// state. Until then the source derives its status from what it pays for: requires_payment
+// while something is still payable, expired once all of it was closed (so closing it then
+// stores nothing).
 struct ImpliedSplits {
   // The intent's splits (any order; sorted by reference by the caller).
   Result<std::vector<Split>> (*splits_of)(store::Conn& conn, const Intent& intent) = nullptr;
@@ -107,6 +119,9 @@ struct ImpliedSplits {
   Result<std::vector<IntentId>> (*intents_of_payer)(store::Conn& conn, UserId payer,
                                                     std::int64_t before,
                                                     std::size_t limit) = nullptr;
+  // The intent it implies under `id` (created with NewIntent::implied and not changed since),
+  // with its splits; nullopt if it implies none there. Null: this source implies no intents.
+  Result<std::optional<Intent>> (*intent_of)(store::Conn& conn, IntentId id) = nullptr;
 };
 void imply_splits(const std::string& source, ImpliedSplits source_fns);
 

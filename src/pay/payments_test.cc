@@ -416,6 +416,164 @@ TEST_F(PaymentsTest, APaymentCompletingAfterAnImpliedIntentsDeadlineIsRefundedAs
   expect_sound();
 }
 
+// A source that implies whole intents (NewIntent::implied), as a checkout does: the intent as
+// it was created, expired once its rows say nothing is payable any more (g_whole_open).
+std::optional<Intent> g_whole;
+bool g_whole_open = true;
+Result<std::optional<Intent>> whole_intent_of(store::Conn&, IntentId id) {
+  if (!g_whole || g_whole->id != id) return std::optional<Intent>{};
+  Intent i = *g_whole;
+  if (!g_whole_open) i.status = IntentStatus::expired;
+  return std::optional(i);
+}
+Result<std::vector<IntentId>> whole_intents_of(store::Conn&, UserId payer, std::int64_t before,
+                                               std::size_t limit) {
+  std::vector<IntentId> out;
+  if (g_whole && g_whole->payer == payer && g_whole->id.value < before && limit > 0)
+    out.push_back(g_whole->id);
+  return out;
+}
+
+class ImpliedIntentsTest : public PaymentsTest {
+ protected:
+  void SetUp() override {
+    PaymentsTest::SetUp();
+    imply_splits("whole",
+                 {implied_splits_of, implied_intent_for, whole_intents_of, whole_intent_of});
+  }
+  void TearDown() override { g_whole.reset(); }
+  // An implied intent of payer 1 for one reference (the source's only intent).
+  Intent make(std::int64_t amount, const std::string& reference) {
+    g_implied = {Split{reference, OrgId{10}, amount, std::string("cups")}};
+    NewIntent n = implied("whole", g_implied, "checkout-" + reference);
+    n.fresh_references = true;
+    n.listed_by_source = true;
+    n.implied = true;
+    n.id = IntentId{ids_.next()};
+    auto made = tx([&](store::Tx& t) { return create_intent(t, env_, n); });
+    EXPECT_TRUE(made) << (made ? "" : made.error().detail);
+    g_whole = made.value_or(Intent{});
+    g_whole_open = true;
+    g_implied_intent = g_whole->id;
+    return *g_whole;
+  }
+  std::int64_t rows_of(const Intent& i, const std::string& where = "1") {
+    return count_rows("SELECT COUNT(*) FROM pay_intents WHERE id = " + std::to_string(i.id.value) +
+                      " AND " + where);
+  }
+};
+
+// An implied intent stores no row: it is read (and listed, and held open against a second
+// intent) from its source, as created; its first change, a wallet payment, stores its row once,
+// already succeeded. A source that cannot imply whole intents cannot make one.
+TEST_F(ImpliedIntentsTest, AnImpliedIntentIsReadFromItsSourceAndStoredAtItsFirstChange) {
+  NewIntent refused = implied("test", {Split{"order-r", OrgId{10}, 100, {}}}, "checkout-r");
+  refused.listed_by_source = true;
+  refused.implied = true;
+  refused.id = IntentId{ids_.next()};
+  auto no = tx([&](store::Tx& t) { return create_intent(t, env_, refused); });
+  ASSERT_FALSE(no);
+  EXPECT_EQ(no.error().code, Code::internal);
+
+  auto t = topup(9'000);
+  start(t, Channel::qr);
+  ASSERT_EQ(notify(t, "TRADE_SUCCESS", Channel::qr), NotifyVerdict::applied);
+
+  auto made = make(6'000, "order-iw");
+  EXPECT_EQ(made.status, IntentStatus::requires_payment);
+  EXPECT_EQ(rows_of(made), 0);
+  auto read = get_intent(*db_, made.id).value().value();
+  EXPECT_TRUE(read.implied);
+  EXPECT_EQ(read.status, IntentStatus::requires_payment);
+  EXPECT_EQ(read.amount.minor, made.amount.minor);
+  EXPECT_EQ(read.expires_at_us, made.expires_at_us);
+  EXPECT_EQ(read.created_at_us, made.created_at_us);
+  EXPECT_EQ(read.reference, made.reference);
+  ASSERT_EQ(read.splits.size(), 1u);
+  EXPECT_EQ(read.splits[0].reference, "order-iw");
+  auto listed = list_intents(*db_, UserId{1}, 0, 10).value();
+  ASSERT_EQ(listed.items.size(), 2u);  // the top-up, and this one
+  EXPECT_EQ(listed.items[0].id, made.id);
+
+  NewIntent other;
+  other.payer = UserId{1};
+  other.reference = "again";
+  other.amount = Money{100, cny_};
+  other.splits = {Split{"order-iw", OrgId{10}, 100, std::nullopt}};
+  other.ttl_us = 1'000'000;
+  auto twice = tx([&](store::Tx& x) { return create_intent(x, env_, other); });
+  ASSERT_FALSE(twice);
+  EXPECT_EQ(twice.error().code, Code::conflict);
+
+  auto paid = tx([&](store::Tx& x) { return pay_with_wallet(x, env_, made.id, UserId{1}, 77); });
+  ASSERT_TRUE(paid) << paid.error().detail;
+  EXPECT_EQ(paid->status, IntentStatus::succeeded);
+  EXPECT_FALSE(paid->implied);
+  EXPECT_EQ(rows_of(made,
+                    "status = 'succeeded' AND channel = 'wallet' AND risk_decision_id = 77 "
+                    "AND splits_from = 'whole' AND listed_by = 'whole' AND amount = 6000 "
+                    "AND succeeded_at_us IS NOT NULL AND description = 'checkout-order-iw'"),
+            1);
+  EXPECT_EQ(wallet_balance(*db_, UserId{1}, cny_).value(), 3'000);
+  EXPECT_EQ(merchant_balances(*db_, OrgId{10}, cny_).value().pending, 6'000);
+  // Stored now: the source is not asked any more.
+  g_whole_open = false;
+  EXPECT_EQ(get_intent(*db_, made.id).value()->status, IntentStatus::succeeded);
+  expect_sound();
+}
+
+// Closing an implied intent whose source has already closed what it pays for stores nothing
+// (it reads as expired); closing, cancelling or failing an open one stores it in that state.
+// A payment for a lapsed one is captured and refunded as late, and then it is stored.
+TEST_F(ImpliedIntentsTest, AnImpliedIntentIsStoredOnlyWhenItsStateDiffersFromItsSources) {
+  auto lapsed = make(2'000, "order-lapsed");
+  g_whole_open = false;
+  auto closed = tx([&](store::Tx& t) { return close_intent(t, env_, lapsed.id); });
+  ASSERT_TRUE(closed) << closed.error().detail;
+  EXPECT_EQ(closed->status, IntentStatus::expired);
+  EXPECT_TRUE(closed->implied);
+  EXPECT_EQ(rows_of(lapsed), 0);
+  clock_.advance_us(1'000);
+  EXPECT_EQ(notify(lapsed, "TRADE_SUCCESS"), NotifyVerdict::applied);
+  EXPECT_EQ(rows_of(lapsed, "status = 'expired'"), 1);
+  EXPECT_EQ(count_rows("SELECT COUNT(*) FROM pay_refunds WHERE reference = 'intent:" +
+                       std::to_string(lapsed.id.value) + "'"),
+            1);
+  EXPECT_EQ(merchant_balances(*db_, OrgId{10}, cny_).value().pending, 0);
+  EXPECT_EQ(notify(lapsed, "TRADE_SUCCESS"), NotifyVerdict::duplicate);
+
+  auto open = make(2'000, "order-open");
+  ASSERT_TRUE(tx([&](store::Tx& t) { return close_intent(t, env_, open.id); }));
+  EXPECT_EQ(rows_of(open, "status = 'expired'"), 1);
+
+  auto cancelled = make(2'000, "order-cancelled");
+  ASSERT_TRUE(tx([&](store::Tx& t) { return cancel_intent(t, env_, cancelled.id, UserId{1}); }));
+  EXPECT_EQ(rows_of(cancelled, "status = 'cancelled'"), 1);
+
+  auto failed = make(2'000, "order-failed");
+  ASSERT_TRUE(
+      tx([&](store::Tx& t) { return fail_intent(t, env_, failed.id, "risk_blocked", "no"); }));
+  EXPECT_EQ(rows_of(failed, "status = 'failed' AND failure_code = 'risk_blocked'"), 1);
+
+  auto closing = make(2'000, "order-closing");
+  EXPECT_EQ(notify(closing, "TRADE_CLOSED"), NotifyVerdict::applied);
+  EXPECT_EQ(rows_of(closing, "status = 'failed' AND failure_code = 'channel_closed'"), 1);
+
+  auto started = make(2'000, "order-started");
+  start(started);
+  EXPECT_EQ(rows_of(started, "status = 'processing' AND trade_no IS NOT NULL"), 1);
+  EXPECT_EQ(notify(started, "TRADE_SUCCESS"), NotifyVerdict::applied);
+  EXPECT_EQ(rows_of(started, "status = 'succeeded'"), 1);
+  EXPECT_EQ(merchant_balances(*db_, OrgId{10}, cny_).value().pending, 2'000);
+  expect_sound();
+
+  auto wrong = make(2'000, "order-wrong");
+  g_whole->splits_from = "test";  // a source implying an intent in another's name
+  auto read = get_intent(*db_, wrong.id);
+  ASSERT_FALSE(read);
+  EXPECT_EQ(read.error().code, Code::internal);
+}
+
 TEST_F(PaymentsTest, RefundBeforeReleaseComesOutOfEscrow) {
   auto i = intent({Split{"order-a", OrgId{10}, 10'000, {}}});
   start(i);
