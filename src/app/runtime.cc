@@ -110,12 +110,15 @@ Result<std::unique_ptr<Runtime>> open_runtime(const Config& config, bool migrate
     // New ids stay above stored ones even if the clock was set back while jishi was down
     // (orders: order.created's events are the order rows, from their cutover on; checkouts:
     // their first intents take their ids from ord_listed_intents' cutover on, and are implied
-    // from its second cutover on).
+    // from its second cutover on; so a new checkout's id never names an intent stored before,
+    // which its unstored intent would otherwise read as).
     auto lease = rt->store->reads().lease();
     JISHI_ASSIGN_OR_RETURN(
         auto newest,
         lease->query_one("SELECT MAX(m) FROM (SELECT MAX(id) AS m FROM ord_orders UNION ALL "
-                         "SELECT MAX(from_id, implied_from) AS m FROM ord_listed_intents) stored",
+                         "SELECT MAX(id) AS m FROM ord_checkouts UNION ALL SELECT MAX(id) AS m "
+                         "FROM pay_intents UNION ALL SELECT MAX(from_id, implied_from) AS m FROM "
+                         "ord_listed_intents) stored",
                          {}, [](const store::Row& r) { return r.opt_i64(0); }));
     if (newest && *newest) rt->ids->issue_after(**newest);
   }

@@ -211,12 +211,17 @@ void prepare_checkout(const Env& env, CheckoutRequest& req) {
 }
 
 Result<CheckoutResult> load_checkout(store::Conn& conn, const Env& env, order::CheckoutId id) {
+  // One snapshot for the checkout, its intent and its orders (the writer may renew the intent
+  // or pay the orders between separate reads).
+  JISHI_ASSIGN_OR_RETURN(auto snapshot, store::ReadSnapshot::begin(conn));
   JISHI_ASSIGN_OR_RETURN(auto c, order::get_checkout(conn, id));
   if (!c) return fail(Code::not_found, "no such checkout");
   CheckoutResult r;
   r.checkout = *c;
   JISHI_ASSIGN_OR_RETURN(auto intent, pay::get_intent(conn, pay::IntentId{c->intent_id}));
-  JISHI_INVARIANT(intent.has_value(), "a checkout's intent exists");
+  if (!intent)
+    return fail(Code::internal, "checkout " + id_text(c->id.value) + " names intent " +
+                                    id_text(c->intent_id) + ", which does not exist");
   r.intent = *intent;
   for (auto oid : c->orders) {
     JISHI_ASSIGN_OR_RETURN(auto o, order::get_order(conn, env, oid));
@@ -393,6 +398,11 @@ Result<CheckoutResult> renew_intent(store::Tx& tx, Env& env, const TradeConfig& 
                                     order::CheckoutId id, UserId buyer) {
   JISHI_ASSIGN_OR_RETURN(auto current, load_checkout(tx, env, id));
   if (current.checkout.buyer != buyer) return fail(Code::not_found, "no such checkout");
+  // An implied intent exists while it is the checkout's intent: it must have been stored (its
+  // first change) before another replaces it. An unchanged one is open, or expired with no
+  // order left to pay, both refused below; this keeps it so should that ever change.
+  if (current.intent.implied)
+    return fail(Code::internal, "the checkout's unchanged intent cannot be replaced");
   auto st = current.intent.status;
   if (st == pay::IntentStatus::requires_payment || st == pay::IntentStatus::processing ||
       st == pay::IntentStatus::succeeded)

@@ -493,7 +493,13 @@ TEST_F(UnpaidTest, ACheckoutsIntentIsImpliedByItsRowsUntilItChanges) {
     EXPECT_EQ(r->expires_at_us, c->orders.front().pay_deadline_us);
     EXPECT_EQ(r->created_at_us, made.created_at_us);
     EXPECT_EQ(r->updated_at_us, made.updated_at_us);
-    EXPECT_EQ(r->splits.size(), made.splits.size());
+    ASSERT_EQ(r->splits.size(), made.splits.size());
+    for (std::size_t i = 0; i < made.splits.size(); ++i) {
+      EXPECT_EQ(r->splits[i].reference, made.splits[i].reference);
+      EXPECT_EQ(r->splits[i].payee, made.splits[i].payee);
+      EXPECT_EQ(r->splits[i].amount, made.splits[i].amount);
+      EXPECT_EQ(r->splits[i].category, made.splits[i].category);
+    }
   }
   EXPECT_EQ(one.intent.description, "保温杯");
   EXPECT_EQ(two.intent.description, "2 orders");
@@ -534,6 +540,65 @@ TEST_F(UnpaidTest, ACheckoutsIntentIsImpliedByItsRowsUntilItChanges) {
   });
   EXPECT_EQ(reload(three).orders.front().status, "paid");
   EXPECT_EQ(read(three.intent)->status, pay::IntentStatus::succeeded);
+
+  // The buyer cancels a checkout's only order: the intent reads as expired and stores nothing.
+  auto four = buy(1);
+  write([&](store::Tx& tx) -> Status {
+    JISHI_TRY(cancel_order(tx, env_, cfg_, four.orders.front().id, UserId{1000}, "no"));
+    return {};
+  });
+  EXPECT_EQ(read(four.intent)->status, pay::IntentStatus::expired);
+  EXPECT_EQ(reload(four).intent.status, pay::IntentStatus::expired);
+  EXPECT_EQ(rows(four.intent), 0);
+
+  // Paid from the wallet: its row is stored once, already succeeded, and the order is paid.
+  pay::NewIntent topup;
+  topup.payer = UserId{1000};
+  topup.purpose = pay::Purpose::wallet_topup;
+  topup.reference = "topup-1";
+  topup.description = "top up";
+  topup.amount = Money{100'000, cny_};
+  topup.ttl_us = 60'000'000;
+  pay::Intent funded;
+  write([&](store::Tx& tx) -> Status {
+    JISHI_ASSIGN_OR_RETURN(funded, pay::create_intent(tx, env_, topup));
+    return {};
+  });
+  trade.trade_no = "T-topup";
+  trade.out_trade_no = std::to_string(funded.id.value);
+  trade.amount = funded.amount.minor;
+  n.notify_id = "n-topup";
+  n.trade_no = trade.trade_no;
+  n.out_trade_no = trade.out_trade_no;
+  n.amount = trade.amount;
+  write([&](store::Tx& tx) -> Status {
+    JISHI_TRY(pay::start_channel_payment(tx, env_, funded.id, UserId{1000}, pay::Channel::qr, trade,
+                                         std::nullopt));
+    JISHI_ASSIGN_OR_RETURN(auto r, pay::apply_notification(tx, env_, pay::Channel::qr, n));
+    EXPECT_EQ(r.verdict, pay::NotifyVerdict::applied);
+    return {};
+  });
+  auto five = buy(1);
+  write([&](store::Tx& tx) -> Status {
+    JISHI_ASSIGN_OR_RETURN(auto paid,
+                           pay::pay_with_wallet(tx, env_, five.intent.id, UserId{1000}, {}));
+    EXPECT_EQ(paid.status, pay::IntentStatus::succeeded);
+    return {};
+  });
+  {
+    auto lease = store_->reads().lease();
+    EXPECT_EQ(lease
+                  ->query_one("SELECT COUNT(*) FROM pay_intents WHERE id = $1 AND status = "
+                              "'succeeded' AND channel = 'wallet' AND listed_by = 'checkout' AND "
+                              "reference = $2",
+                              {five.intent.id.value, five.intent.reference},
+                              [](const store::Row& r) { return r.i64(0); })
+                  .value()
+                  .value(),
+              1);
+  }
+  EXPECT_EQ(reload(five).orders.front().status, "paid");
+  EXPECT_EQ(reload(five).intent.status, pay::IntentStatus::succeeded);
 
   // Unpaid at its deadline: the sweep cancels the order, and the intent reads as expired from
   // then on without a row of its own.

@@ -533,6 +533,9 @@ void imply_splits(const std::string& source, ImpliedSplits source_fns) {
 }
 
 Result<std::optional<Intent>> get_intent(store::Conn& conn, IntentId id) {
+  // On one snapshot: an implied intent is made by several reads (its row's absence, then its
+  // source's rows), which the writer may change in between (storing the row as it pays).
+  JISHI_ASSIGN_OR_RETURN(auto snapshot, store::ReadSnapshot::begin(conn));
   JISHI_ASSIGN_OR_RETURN(auto i, intent_row(conn, id));
   if (i) JISHI_TRY(load_splits(conn, *i));
   return i;

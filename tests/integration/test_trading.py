@@ -522,6 +522,41 @@ class TimersTest(unittest.TestCase):
         finally:
             server.cleanup()
 
+    def test_a_checkout_after_the_clock_went_back_never_takes_a_stored_intents_id(self):
+        # A checkout's intent has no row until it changes: it is read under the checkout's id.
+        # Were that id one a stored intent already had (the clock set back while jishi was
+        # down), the checkout would read another's intent as its own: ids go on above them.
+        server = Server(settings={"pay_worker_interval_ms": "50"})
+        try:
+            server.admin_create("operator@example.com", "operator")
+            server.start()
+            m = Market(server)
+            seller, org = m.merchant()
+            _, skus = m.product(seller, org, "雨伞", 2500, 5)
+            buyer, buyer_user = m.user()
+            other, _ = m.user()
+            top = other.post("/api/v1/payments/intents", {"purpose": "wallet_topup",
+                                                          "amount": CNY(7000),
+                                                          "reference": "topup-late"})
+            self.assertEqual(top.status, 201, top)
+            server.stop()
+
+            server.settings["clock_offset_s"] = str(-3600)
+            server.start()
+            buyer = server.login(buyer_user["email"], "password-123")
+            r = buyer.post("/api/v1/checkouts", {"checkout_token": token(), "address": ADDRESS,
+                                                 "lines": [{"sku_id": skus[0], "quantity": 1}]})
+            self.assertEqual(r.status, 201, r)
+            self.assertGreater(int(r.json["payment_intent"]["id"]), int(top.json["id"]))
+            intent = buyer.get("/api/v1/payments/intents/%s" % r.json["payment_intent"]["id"])
+            self.assertEqual(intent.status, 200, intent)
+            self.assertEqual(intent.json["amount"], r.json["payment_intent"]["amount"])
+            self.assertEqual(intent.json["status"], "requires_payment")
+            self.assertEqual(buyer.get("/api/v1/checkouts/%s" % r.json["id"]).json
+                             ["payment_intent"]["id"], r.json["payment_intent"]["id"])
+        finally:
+            server.cleanup()
+
 
 if __name__ == "__main__":
     unittest.main()
