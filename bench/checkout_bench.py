@@ -348,8 +348,9 @@ def main():
         with contextlib.closing(sqlite3.connect("file:%s?mode=ro" % os.path.join(work, "jishi.db"),
                                                 uri=True)) as db:
             buyers_served, units = db.execute(
-                "SELECT COUNT(DISTINCT o.buyer_id), COALESCE(SUM(l.quantity), 0) FROM ord_lines l "
-                "JOIN ord_orders o ON o.id = l.order_id WHERE l.sku_id = ? AND o.created_at_us >= ?",
+                "SELECT COUNT(DISTINCT o.buyer_id), COALESCE(SUM(json_extract(l.value, '$[7]')), 0) "
+                "FROM ord_orders o, json_each(o.lines) l WHERE json_extract(l.value, '$[1]') = ? "
+                "AND o.created_at_us >= ?",
                 (int(flash_sku), int(started * 1e6))).fetchone()
         print("flash units=%d buyers=%d connections=%d sold=%d sold_out_s=%s oversold=%d "
               "buyers_served=%d units_ordered=%d unexpected_responses=%s" % (

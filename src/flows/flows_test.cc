@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <limits>
+#include <map>
 
 #include <boost/json.hpp>
 
@@ -618,6 +619,46 @@ TEST_F(UnpaidTest, ACheckoutsIntentIsImpliedByItsRowsUntilItChanges) {
   });
   EXPECT_FALSE(read(one.intent));  // below the cutover, only stored rows are intents
   pay::set_intent_succeeded_hook(nullptr);
+}
+
+// An order's lines are kept in its row as JSON: what the checkout wrote reads back exactly,
+// whatever its text holds, and SQL finds the unpaid lines' units in it (the writer's restore and
+// verify stock).
+TEST_F(UnpaidTest, AnOrdersLinesReadBackFromItsRowExactly) {
+  std::int64_t odd_sku = 0;
+  const std::string title = "杯 \"双层\" \\ 不锈钢\n\t\x01 /end";
+  write([&](store::Tx& tx) -> Status {
+    JISHI_ASSIGN_OR_RETURN(odd_sku, listed_sku(tx, seller_, "odd", title, 1234));
+    return {};
+  });
+  auto c = buy(2, false, {{odd_sku, 3, std::nullopt}});
+  ASSERT_EQ(c.orders.size(), 1u);
+  auto read = reload(c).orders.front();
+  ASSERT_EQ(read.lines.size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) {
+    const auto& a = c.orders.front().lines[i];
+    const auto& b = read.lines[i];
+    EXPECT_EQ(b.line_no, a.line_no);
+    EXPECT_EQ(b.sku_id, a.sku_id);
+    EXPECT_EQ(b.product_id, a.product_id);
+    EXPECT_EQ(b.title, a.title);
+    EXPECT_EQ(b.spec_text, a.spec_text);
+    EXPECT_EQ(b.category, a.category);
+    EXPECT_EQ(b.unit_price, a.unit_price);
+    EXPECT_EQ(b.quantity, a.quantity);
+    EXPECT_EQ(b.amount, a.amount);
+  }
+  EXPECT_EQ(read.lines[1].title, title);
+  auto lease = store_->reads().lease();
+  std::map<std::int64_t, std::int64_t> held;
+  ASSERT_TRUE(lease->query(unpaid_holds_sql(false), {}, [&](const store::Row& r) {
+    held[r.i64(0)] += r.i64(1);
+    return true;
+  }));
+  EXPECT_EQ(held, (std::map<std::int64_t, std::int64_t>{{sku_, 2}, {odd_sku, 3}}));
+  auto v = verify_stock(*lease);
+  ASSERT_TRUE(v);
+  EXPECT_TRUE(v->problems.empty()) << v->problems.front();
 }
 
 TEST_F(UnpaidTest, AnAddressPreparedBeforeTheWriterIsStoredAsOneSealedInIt) {

@@ -194,14 +194,17 @@ Result<order::Order> complete(store::Tx& tx, Env& env, const TradeConfig& cfg,
 }  // namespace
 
 std::string_view unpaid_holds_sql(bool from_floor) {
-  // Unpaid orders are at or above the unpaid floor (order::overdue_checkouts); their lines by
-  // key. Without the floor, every order is read.
+  // Unpaid orders are at or above the unpaid floor (order::overdue_checkouts); their lines are
+  // in their rows (ord_orders.lines: [line_no, sku_id, ..., quantity at 7, amount]). Without the
+  // floor, every order is read.
   if (from_floor)
-    return "SELECT l.sku_id, l.quantity FROM ord_orders o JOIN ord_lines l ON l.order_id = o.id "
-           "WHERE o.id >= (SELECT below_id FROM ord_unpaid_floor WHERE id = 1) AND o.status = "
-           "'pending_payment'";
-  return "SELECT l.sku_id, l.quantity FROM ord_orders o JOIN ord_lines l ON l.order_id = o.id "
-         "WHERE o.status = 'pending_payment'";
+    return "SELECT json_extract(l.value, '$[1]') AS sku_id, json_extract(l.value, '$[7]') AS "
+           "quantity FROM ord_orders "
+           "o, json_each(o.lines) l WHERE o.id >= (SELECT below_id FROM ord_unpaid_floor WHERE "
+           "id = 1) AND o.status = 'pending_payment'";
+  return "SELECT json_extract(l.value, '$[1]') AS sku_id, json_extract(l.value, '$[7]') AS "
+         "quantity FROM ord_orders o, "
+         "json_each(o.lines) l WHERE o.status = 'pending_payment'";
 }
 
 Result<inventory::VerifyReport> verify_stock(store::Conn& conn, bool no_writer) {

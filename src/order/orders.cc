@@ -4,7 +4,10 @@
 #include <charconv>
 #include <initializer_list>
 
+#include <boost/json.hpp>
+
 #include "core/check.h"
+#include "core/json_writer.h"
 #include "core/limits.h"
 
 namespace jishi::order {
@@ -16,7 +19,53 @@ constexpr std::string_view kColumns =
     "items_total, freight, total, refunded, intent_id, recipient_enc, phone_enc, region_code, "
     "detail_enc, buyer_note, carrier, tracking_no, cancel_reason, pay_deadline_us, paid_at_us, "
     "shipped_at_us, delivered_at_us, auto_confirm_at_us, completed_at_us, cancelled_at_us, "
-    "confirm_extended, created_at_us, updated_at_us, postal_code, ship_to_enc";
+    "confirm_extended, created_at_us, updated_at_us, postal_code, ship_to_enc, lines";
+
+// An order's lines as its row keeps them (ord_orders.lines, migration 0024): a JSON array with
+// one array per line, [line_no, sku_id, product_id, title, spec_text, category, unit_price,
+// quantity, amount], in line order.
+std::string pack_lines(const std::vector<Line>& lines) {
+  JsonWriter w(64 + 160 * lines.size());
+  w.begin_array();
+  for (const auto& l : lines) {
+    w.begin_array()
+        .integer(l.line_no)
+        .integer(l.sku_id)
+        .integer(l.product_id)
+        .string(l.title)
+        .string(l.spec_text)
+        .string(l.category)
+        .integer(l.unit_price)
+        .integer(l.quantity)
+        .integer(l.amount)
+        .end_array();
+  }
+  w.end_array();
+  return w.take();
+}
+
+Status unpack_lines(std::string_view text, std::vector<Line>& out) {
+  boost::system::error_code ec;
+  auto v = boost::json::parse(text, ec);
+  auto bad = [&] { return fail(Code::internal, "malformed order lines"); };
+  if (ec || !v.is_array()) return bad();
+  out.clear();
+  out.reserve(v.as_array().size());
+  for (const auto& e : v.as_array()) {
+    const auto* a = e.if_array();
+    if (!a || a->size() != 9) return bad();
+    const auto& f = *a;
+    if (!f[0].is_int64() || !f[1].is_int64() || !f[2].is_int64() || !f[3].is_string() ||
+        !f[4].is_string() || !f[5].is_string() || !f[6].is_int64() || !f[7].is_int64() ||
+        !f[8].is_int64())
+      return bad();
+    out.push_back(Line{static_cast<int>(f[0].as_int64()), f[1].as_int64(), f[2].as_int64(),
+                       std::string(f[3].as_string()), std::string(f[4].as_string()),
+                       std::string(f[5].as_string()), f[6].as_int64(), f[7].as_int64(),
+                       f[8].as_int64()});
+  }
+  return {};
+}
 
 // The sealed address's plaintext: each of recipient, phone and detail as "<bytes>:<text>".
 std::string pack_address(const AddressFields& a) {
@@ -85,6 +134,7 @@ Result<Order> read_order(const store::Row& r, const Env& env) {
   o.created_at_us = r.i64(29);
   o.updated_at_us = r.i64(30);
   o.ship_to.postal_code = r.opt_str(31);
+  JISHI_TRY(unpack_lines(r.text(33), o.lines));
   return o;
 }
 
@@ -98,17 +148,6 @@ void check_totals(const Order& o) {
   JISHI_INVARIANT(sum == o.items_total, "order items_total == sum of lines");
   JISHI_INVARIANT(o.total == o.items_total + o.freight, "order total == items + freight");
   JISHI_INVARIANT(o.refunded >= 0 && o.refunded <= o.total, "0 <= refunded <= total");
-}
-
-Status load_lines(store::Conn& conn, Order& o) {
-  return conn.query(
-      "SELECT line_no, sku_id, product_id, title, spec_text, category, unit_price, quantity, "
-      "amount FROM ord_lines WHERE order_id = $1 ORDER BY line_no",
-      {o.id.value}, [&](const store::Row& r) {
-        o.lines.push_back(Line{static_cast<int>(r.i64(0)), r.i64(1), r.i64(2), r.str(3), r.str(4),
-                               r.str(5), r.i64(6), r.i64(7), r.i64(8)});
-        return true;
-      });
 }
 
 std::string in_list(std::initializer_list<std::string_view> from) {
@@ -287,18 +326,12 @@ Status insert_order(store::Tx& tx, Env& env, const NewOrder& o) {
       "INSERT INTO ord_orders (id, checkout_id, buyer_id, seller_id, status, payment_status, "
       "fulfillment_status, currency, items_total, freight, total, intent_id, recipient_enc, "
       "phone_enc, region_code, detail_enc, buyer_note, pay_deadline_us, created_at_us, "
-      "updated_at_us, postal_code, ship_to_enc) VALUES ($1, $2, $3, $4, 'pending_payment', "
-      "'unpaid', 'unfulfilled', $5, $6, $7, $8, $9, '', '', $10, '', $11, $12, $13, $13, $14, "
-      "$15)",
+      "updated_at_us, postal_code, ship_to_enc, lines) VALUES ($1, $2, $3, $4, "
+      "'pending_payment', 'unpaid', 'unfulfilled', $5, $6, $7, $8, $9, '', '', $10, '', $11, $12, "
+      "$13, $13, $14, $15, $16)",
       {o.id.value, o.checkout.value, o.buyer.value, o.seller.value, o.currency.code_view(), items,
        o.freight, items + o.freight, o.intent_id, o.ship_to.region_code, o.buyer_note,
-       o.pay_deadline_us, now, o.ship_to.postal_code, sealed.ship_to}));
-  for (const auto& l : o.lines)
-    JISHI_TRY(tx.exec(
-        "INSERT INTO ord_lines (order_id, line_no, sku_id, product_id, title, spec_text, "
-        "category, unit_price, quantity, amount) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        {o.id.value, l.line_no, l.sku_id, l.product_id, l.title, l.spec_text, l.category,
-         l.unit_price, l.quantity, l.amount}));
+       o.pay_deadline_us, now, o.ship_to.postal_code, sealed.ship_to, pack_lines(o.lines)}));
   // No "created" event row: the order row is its own (order_events() shows it).
   return {};
 }
@@ -395,8 +428,8 @@ Result<Order> order_as_created(store::Conn& conn, OrderId id) {
       auto found,
       conn.query_one(
           "SELECT checkout_id, buyer_id, seller_id, currency, items_total, freight, "
-          "total, intent_id, pay_deadline_us, created_at_us FROM ord_orders WHERE id = $1",
-          {id.value}, [&](const store::Row& r) {
+          "total, intent_id, pay_deadline_us, created_at_us, lines FROM ord_orders WHERE id = $1",
+          {id.value}, [&](const store::Row& r) -> Result<Order> {
             Order o;
             o.id = id;
             o.checkout = CheckoutId{r.i64(0)};
@@ -410,12 +443,13 @@ Result<Order> order_as_created(store::Conn& conn, OrderId id) {
             o.pay_deadline_us = r.i64(8);
             o.created_at_us = o.updated_at_us = r.i64(9);
             set_initial_state(o);
+            JISHI_TRY(unpack_lines(r.text(10), o.lines));
             return o;
           }));
   if (!found) return fail(Code::not_found, "no such order");
-  JISHI_TRY(load_lines(conn, *found));
-  check_totals(*found);
-  return std::move(*found);
+  if (!*found) return std::unexpected(found->error());
+  check_totals(**found);
+  return std::move(**found);
 }
 
 Result<std::vector<OrderStamp>> seller_orders_from(store::Conn& conn, OrgId seller,
@@ -441,9 +475,9 @@ Result<std::optional<OrderStamp>> order_stamp(store::Conn& conn, OrderId id) {
 Result<PaymentShare> payment_share(store::Conn& conn, OrderId id) {
   JISHI_ASSIGN_OR_RETURN(
       auto found,
-      conn.query_one("SELECT o.seller_id, o.total, l.category, l.title, o.status, "
-                     "o.pay_deadline_us, o.updated_at_us FROM ord_orders o LEFT JOIN ord_lines l "
-                     "ON l.order_id = o.id WHERE o.id = $1 ORDER BY l.line_no LIMIT 1",
+      conn.query_one("SELECT seller_id, total, json_extract(lines, '$[0][5]'), "
+                     "json_extract(lines, '$[0][3]'), status, pay_deadline_us, updated_at_us FROM "
+                     "ord_orders WHERE id = $1",
                      {id.value}, [](const store::Row& r) {
                        return PaymentShare{OrgId{r.i64(0)},
                                            r.i64(1),
@@ -471,7 +505,6 @@ Result<Order> get_order(store::Conn& conn, const Env& env, OrderId id) {
                        }));
   if (!out) return fail(Code::not_found, "no such order");
   if (!*out) return *out;
-  JISHI_TRY(load_lines(conn, **out));
   check_totals(**out);
   return *out;
 }
@@ -506,10 +539,7 @@ Result<Page<Order>> list_orders(store::Conn& conn, const Env& env, const OrderFi
   }));
   if (err) return std::unexpected(*err);
   trim_page(page, f.limit, [](const Order& o) { return o.id.value; });
-  for (auto& o : page.items) {
-    JISHI_TRY(load_lines(conn, o));
-    check_totals(o);
-  }
+  for (auto& o : page.items) check_totals(o);
   return page;
 }
 

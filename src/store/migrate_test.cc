@@ -106,6 +106,58 @@ TEST(Migrate, CheckoutsFromBeforeListTheirOrders) {
   EXPECT_EQ(indexes, 0);
 }
 
+// 0024: an order's lines move into its row (ord_orders.lines), in line order, their text kept
+// as it was; the lines' table goes. 0023 set the implied intents' cutover above every id.
+TEST(Migrate, OrderLinesMoveIntoTheirOrders) {
+  auto path = testing::fresh_db_path("migrate_order_lines");
+  auto conn = std::move(open_sqlite(path, OpenMode::read_write).value());
+  ASSERT_TRUE(schema_version(*conn));
+  for (const auto& m : embedded_migrations()) {
+    if (m.version >= 23) break;
+    ASSERT_TRUE(conn->exec_script(adapt_ddl(m.sql, Engine::sqlite))) << m.name;
+    ASSERT_TRUE(conn->exec(
+        "INSERT INTO schema_migrations (version, name, applied_at_us) VALUES ($1, $2, 0)",
+        {m.version, m.name}));
+  }
+  for (int order : {10, 20})
+    ASSERT_TRUE(conn->exec(
+        "INSERT INTO ord_orders (id, checkout_id, buyer_id, seller_id, status, payment_status, "
+        "fulfillment_status, currency, items_total, freight, total, intent_id, recipient_enc, "
+        "phone_enc, region_code, detail_enc, pay_deadline_us, created_at_us, updated_at_us) "
+        "VALUES ($1, 1, 5, 7, 'pending_payment', 'unpaid', 'unfulfilled', 'CNY', 700, 0, 700, 9, "
+        "'', '', '330106', '', 0, 0, 0)",
+        {order}));
+  ASSERT_TRUE(conn->exec_script(
+      "INSERT INTO ord_lines (order_id, line_no, sku_id, product_id, title, spec_text, category, "
+      "unit_price, quantity, amount) VALUES (10, 2, 502, 602, '紫砂壶 \"宜兴\"', '{}', 'pots', "
+      "100, 4, 400), (10, 1, 501, 601, '保温杯', '颜色: 白', 'cups', 300, 1, 300);"));
+  auto report = migrate(*conn);
+  ASSERT_TRUE(report) << report.error().detail;
+  EXPECT_EQ(report->from_version, 22);
+  std::vector<std::string> lines;
+  ASSERT_TRUE(conn->query("SELECT lines FROM ord_orders ORDER BY id", {}, [&](const Row& r) {
+    lines.push_back(r.str(0));
+    return true;
+  }));
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0],
+            "[[1,501,601,\"保温杯\",\"颜色: 白\",\"cups\",300,1,300],"
+            "[2,502,602,\"紫砂壶 \\\"宜兴\\\"\",\"{}\",\"pots\",100,4,400]]");
+  EXPECT_EQ(lines[1], "[]");
+  std::int64_t tables = -1, implied_from = -1;
+  ASSERT_TRUE(conn->query("SELECT count(*) FROM sqlite_master WHERE name = 'ord_lines'", {},
+                          [&](const Row& r) {
+                            tables = r.i64(0);
+                            return false;
+                          }));
+  EXPECT_EQ(tables, 0);
+  ASSERT_TRUE(conn->query("SELECT implied_from FROM ord_listed_intents", {}, [&](const Row& r) {
+    implied_from = r.i64(0);
+    return false;
+  }));
+  EXPECT_EQ(implied_from, 21);
+}
+
 TEST(Migrate, RefusesADatabaseNewerThanTheBinary) {
   auto path = testing::fresh_db_path("migrate_newer");
   {
