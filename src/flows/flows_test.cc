@@ -13,6 +13,7 @@
 #include "flows/trade.h"
 #include "inventory/inventory.h"
 #include "pay/payments.h"
+#include "store/sqlite.h"
 #include "store/store.h"
 #include "store/test_util.h"
 
@@ -77,7 +78,7 @@ class UnpaidTest : public ::testing::Test {
   void SetUp() override {
     register_on_read();  // as jishi does at start: a checkout intent's splits come from its orders
     store::StoreOptions o;
-    o.sqlite_path = store::testing::fresh_db_path("flows_unpaid");
+    o.sqlite_path = db_path_ = store::testing::fresh_db_path("flows_unpaid");
     store_ = std::move(store::Store::open(o, nullptr).value());
     write([&](store::Tx& tx) -> Status {
       JISHI_TRY(tx.exec_script(
@@ -146,6 +147,7 @@ class UnpaidTest : public ::testing::Test {
   TradeConfig cfg_;
   std::int64_t sku_ = 0;
   int tokens_ = 0;
+  std::string db_path_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<events::JobRunner> runner_;
 };
@@ -649,16 +651,38 @@ TEST_F(UnpaidTest, AnOrdersLinesReadBackFromItsRowExactly) {
     EXPECT_EQ(b.amount, a.amount);
   }
   EXPECT_EQ(read.lines[1].title, title);
-  auto lease = store_->reads().lease();
-  std::map<std::int64_t, std::int64_t> held;
-  ASSERT_TRUE(lease->query(unpaid_holds_sql(false), {}, [&](const store::Row& r) {
-    held[r.i64(0)] += r.i64(1);
-    return true;
-  }));
-  EXPECT_EQ(held, (std::map<std::int64_t, std::int64_t>{{sku_, 2}, {odd_sku, 3}}));
-  auto v = verify_stock(*lease);
-  ASSERT_TRUE(v);
-  EXPECT_TRUE(v->problems.empty()) << v->problems.front();
+  {
+    auto lease = store_->reads().lease();
+    std::map<std::int64_t, std::int64_t> held;
+    ASSERT_TRUE(lease->query(unpaid_holds_sql(false), {}, [&](const store::Row& r) {
+      held[r.i64(0)] += r.i64(1);
+      return true;
+    }));
+    EXPECT_EQ(held, (std::map<std::int64_t, std::int64_t>{{sku_, 2}, {odd_sku, 3}}));
+    auto v = verify_stock(*lease);
+    ASSERT_TRUE(v);
+    EXPECT_TRUE(v->problems.empty()) << v->problems.front();
+  }
+
+  // A crash before the writer folded its reserved units: the start counts them again from the
+  // unpaid orders' lines, as the server's writer does (flows::reservation_deferral).
+  runner_.reset();
+  store_.reset();
+  {
+    auto conn = store::open_sqlite(db_path_, store::OpenMode::read_write).value();
+    ASSERT_TRUE(conn->exec("UPDATE inv_stock SET reserved = 0"));
+  }
+  auto deferral = reservation_deferral(clock_);
+  store::StoreOptions o;
+  o.sqlite_path = db_path_;
+  o.writer.hook = deferral.get();
+  store_ = std::move(store::Store::open(o, nullptr).value());
+  {
+    auto reads = store_->reads().lease();
+    EXPECT_EQ(inventory::get_stock(*reads, sku_).value()->reserved, 2);
+    EXPECT_EQ(inventory::get_stock(*reads, odd_sku).value()->reserved, 3);
+  }
+  store_.reset();
 }
 
 TEST_F(UnpaidTest, AnAddressPreparedBeforeTheWriterIsStoredAsOneSealedInIt) {

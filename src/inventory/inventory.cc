@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <unordered_map>
 
 #include "core/limits.h"
 
@@ -282,19 +283,34 @@ Result<VerifyReport> verify(store::Conn& conn, std::string_view holds_sql, bool 
   // On the writer's connection the deferred units count as reserved (and must match exactly).
   const DeferredUnits* deferred = deferred_units(conn);
   const bool exact = deferred || no_writer;
-  // One pass: the stock rows joined with their journal sums and the units held for them, each
-  // summed per SKU in one grouped scan.
+  // The units held per SKU, summed in one pass over the holders first: the holds' SQL may make
+  // its columns from its rows (order lines are JSON), which a join would evaluate again for
+  // every stock row. A hold that names no SKU or quantity is a problem of its own.
+  std::unordered_map<std::int64_t, std::int64_t> held_of;
+  std::int64_t malformed = 0;
+  JISHI_TRY(conn.query("SELECT sku_id, quantity FROM (" + std::string(holds_sql) + ") AS held", {},
+                       [&](const store::Row& r) {
+                         if (r.is_null(0) || r.is_null(1)) {
+                           ++malformed;
+                           return true;
+                         }
+                         held_of[r.i64(0)] += r.i64(1);
+                         return true;
+                       }));
+  if (malformed > 0)
+    report.problems.push_back(std::to_string(malformed) +
+                              " lines of unpaid orders name no SKU or quantity");
+  // Then one pass: the stock rows joined with their journal sums, summed per SKU in one grouped
+  // scan.
   JISHI_TRY(conn.query(
-      "SELECT s.sku_id, s.on_hand, s.reserved, COALESCE(m.on_hand, 0), COALESCE(h.quantity, 0) "
+      "SELECT s.sku_id, s.on_hand, s.reserved, COALESCE(m.on_hand, 0) "
       "FROM inv_stock s "
       "LEFT JOIN (SELECT sku_id, SUM(delta_on_hand) AS on_hand FROM inv_movements "
-      "GROUP BY sku_id) m ON m.sku_id = s.sku_id "
-      "LEFT JOIN (SELECT sku_id, SUM(quantity) AS quantity FROM (" +
-          std::string(holds_sql) +
-          ") AS held GROUP BY sku_id) h ON h.sku_id = s.sku_id ORDER BY s.sku_id",
+      "GROUP BY sku_id) m ON m.sku_id = s.sku_id ORDER BY s.sku_id",
       {}, [&](const store::Row& r) {
         ++report.skus;
-        std::int64_t sku = r.i64(0), on_hand = r.i64(1), held = r.i64(4);
+        auto h = held_of.find(r.i64(0));
+        std::int64_t sku = r.i64(0), on_hand = r.i64(1), held = h == held_of.end() ? 0 : h->second;
         std::int64_t reserved = r.i64(2) + (deferred ? deferred->of(sku) : 0);
         auto say = [&](const std::string& what) {
           if (report.problems.size() < limits::verify_problems_max)
@@ -359,10 +375,12 @@ ReservationDeferral::ReservationDeferral(std::string holds_sql, const Clock& clo
 ReservationDeferral::~ReservationDeferral() = default;
 
 Status ReservationDeferral::prepare(store::Conn& conn) {
-  // The sums of what unpaid orders hold go through a TEMP table of the connection.
-  JISHI_TRY(
-      conn.exec_script("CREATE TEMP TABLE IF NOT EXISTS inv_held (sku_id INTEGER PRIMARY KEY, "
-                       "n INTEGER NOT NULL CHECK (n > 0))"));
+  // The sums of what unpaid orders hold go through a TEMP table of the connection. Strict and
+  // keyed by value: a hold whose SKU or quantity is not an integer (a malformed line) fails
+  // the restore instead of landing on a rowid SQLite would make up for it.
+  JISHI_TRY(conn.exec_script(
+      "CREATE TEMP TABLE IF NOT EXISTS inv_held (sku_id INTEGER NOT NULL PRIMARY KEY, "
+      "n INTEGER NOT NULL CHECK (n > 0)) STRICT, WITHOUT ROWID"));
   // reserved := the units unpaid orders hold, where it differs (after a crash, by the units
   // that had not been folded). The TEMP table ends empty.
   static constexpr const char* kHeldOfRow =

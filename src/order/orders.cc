@@ -44,10 +44,15 @@ std::string pack_lines(const std::vector<Line>& lines) {
   return w.take();
 }
 
-Status unpack_lines(std::string_view text, std::vector<Line>& out) {
+// Bytes are kept as they were written (a title from before the API checked UTF-8 still reads).
+Status unpack_lines(std::int64_t order, std::string_view text, std::vector<Line>& out) {
   boost::system::error_code ec;
-  auto v = boost::json::parse(text, ec);
-  auto bad = [&] { return fail(Code::internal, "malformed order lines"); };
+  boost::json::parse_options options;
+  options.allow_invalid_utf8 = true;
+  auto v = boost::json::parse(text, ec, {}, options);
+  auto bad = [&] {
+    return fail(Code::internal, "order " + std::to_string(order) + "'s lines are malformed");
+  };
   if (ec || !v.is_array()) return bad();
   out.clear();
   out.reserve(v.as_array().size());
@@ -64,6 +69,8 @@ Status unpack_lines(std::string_view text, std::vector<Line>& out) {
                        std::string(f[5].as_string()), f[6].as_int64(), f[7].as_int64(),
                        f[8].as_int64()});
   }
+  std::sort(out.begin(), out.end(),
+            [](const Line& a, const Line& b) { return a.line_no < b.line_no; });
   return {};
 }
 
@@ -134,7 +141,7 @@ Result<Order> read_order(const store::Row& r, const Env& env) {
   o.created_at_us = r.i64(29);
   o.updated_at_us = r.i64(30);
   o.ship_to.postal_code = r.opt_str(31);
-  JISHI_TRY(unpack_lines(r.text(33), o.lines));
+  JISHI_TRY(unpack_lines(o.id.value, r.text(33), o.lines));
   return o;
 }
 
@@ -443,7 +450,7 @@ Result<Order> order_as_created(store::Conn& conn, OrderId id) {
             o.pay_deadline_us = r.i64(8);
             o.created_at_us = o.updated_at_us = r.i64(9);
             set_initial_state(o);
-            JISHI_TRY(unpack_lines(r.text(10), o.lines));
+            JISHI_TRY(unpack_lines(id.value, r.text(10), o.lines));
             return o;
           }));
   if (!found) return fail(Code::not_found, "no such order");
@@ -475,17 +482,19 @@ Result<std::optional<OrderStamp>> order_stamp(store::Conn& conn, OrderId id) {
 Result<PaymentShare> payment_share(store::Conn& conn, OrderId id) {
   JISHI_ASSIGN_OR_RETURN(
       auto found,
-      conn.query_one("SELECT seller_id, total, json_extract(lines, '$[0][5]'), "
-                     "json_extract(lines, '$[0][3]'), status, pay_deadline_us, updated_at_us FROM "
+      conn.query_one("SELECT seller_id, total, lines, status, pay_deadline_us, updated_at_us FROM "
                      "ord_orders WHERE id = $1",
-                     {id.value}, [](const store::Row& r) {
-                       return PaymentShare{OrgId{r.i64(0)},
-                                           r.i64(1),
-                                           r.opt_str(2).value_or(""),
-                                           r.opt_str(3).value_or(""),
-                                           r.str(4),
-                                           r.i64(5),
-                                           r.i64(6)};
+                     {id.value}, [&](const store::Row& r) -> Result<PaymentShare> {
+                       PaymentShare share{OrgId{r.i64(0)}, r.i64(1), "",      "",
+                                          r.str(3),        r.i64(4), r.i64(5)};
+                       // The lines' text as read_order reads it (the first line names it).
+                       std::vector<Line> lines;
+                       JISHI_TRY(unpack_lines(id.value, r.text(2), lines));
+                       if (!lines.empty()) {
+                         share.category = std::move(lines.front().category);
+                         share.title = std::move(lines.front().title);
+                       }
+                       return share;
                      }));
   if (!found) return fail(Code::not_found, "no such order");
   return std::move(*found);
