@@ -77,6 +77,11 @@ Result<std::optional<Intent>> intent_row(store::Conn& conn, IntentId id) {
   return std::optional<Intent>{};
 }
 
+void sort_splits(std::vector<Split>& splits) {
+  std::sort(splits.begin(), splits.end(),
+            [](const Split& a, const Split& b) { return a.reference < b.reference; });
+}
+
 Status load_splits(store::Conn& c, Intent& i) {
   if (!i.splits_from.empty()) {
     auto source = sources().find(i.splits_from);
@@ -87,8 +92,7 @@ Status load_splits(store::Conn& c, Intent& i) {
     if (!i.implied) {
       JISHI_ASSIGN_OR_RETURN(i.splits, source->splits_of(c, i));
     }
-    std::sort(i.splits.begin(), i.splits.end(),
-              [](const Split& a, const Split& b) { return a.reference < b.reference; });
+    sort_splits(i.splits);
     std::int64_t sum = 0;
     for (const auto& s : i.splits) sum += s.amount;
     if (i.splits.empty() || sum != i.amount.minor)
@@ -507,14 +511,11 @@ Result<Intent> create_intent(store::Tx& tx, Env& env, const NewIntent& n) {
   i.created_at_us = i.updated_at_us = n.at_us ? n.at_us : env.clock.now_us();
   i.expires_at_us = i.created_at_us + n.ttl_us;
   i.splits = n.splits;
+  sort_splits(i.splits);  // as they are read
   i.splits_from = n.splits_from;
   i.listed_by_source = n.listed_by_source;
-  i.implied = true;  // until stored: save() INSERTs it
-  if (n.implied) {
-    std::sort(i.splits.begin(), i.splits.end(),
-              [](const Split& a, const Split& b) { return a.reference < b.reference; });
-    return i;  // its source makes it from its own rows until its first change
-  }
+  i.implied = true;         // until stored: save() INSERTs it
+  if (n.implied) return i;  // its source makes it from its own rows until its first change
   JISHI_TRY(save(tx, i));
   // Implied splits are made from their source's rows when read (load_splits).
   if (i.splits_from.empty())
@@ -523,8 +524,6 @@ Result<Intent> create_intent(store::Tx& tx, Env& env, const NewIntent& n) {
           "INSERT INTO pay_intent_splits (intent_id, reference, payee_org_id, amount, category) "
           "VALUES ($1, $2, $3, $4, $5)",
           {i.id.value, s.reference, s.payee.value, s.amount, s.category}));
-  std::sort(i.splits.begin(), i.splits.end(),
-            [](const Split& a, const Split& b) { return a.reference < b.reference; });
   return i;
 }
 

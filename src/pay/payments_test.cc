@@ -123,6 +123,17 @@ class PaymentsTest : public ::testing::Test {
     n.splits_from = source;
     return n;
   }
+  // A second intent of payer 1 for `reference` (100 fen to org 10): what the open-intent check
+  // answers.
+  Result<Intent> another_for(const std::string& reference) {
+    NewIntent other;
+    other.payer = UserId{1};
+    other.reference = "again";
+    other.amount = Money{100, cny_};
+    other.splits = {Split{reference, OrgId{10}, 100, std::nullopt}};
+    other.ttl_us = 1'000'000;
+    return tx([&](store::Tx& t) { return create_intent(t, env_, other); });
+  }
   std::int64_t count_rows(const std::string& sql) {
     return db_->query_one(sql, {}, [](const store::Row& r) { return r.i64(0); }).value().value();
   }
@@ -310,13 +321,7 @@ TEST_F(PaymentsTest, ImpliedSplitsAreReadFromTheirSourceAndPaidAsStoredOnes) {
   EXPECT_EQ(read.splits[0].reference, "order-x");
 
   // A second intent for one of its references, while it is open: refused.
-  NewIntent other;
-  other.payer = UserId{1};
-  other.reference = "again";
-  other.amount = Money{100, cny_};
-  other.splits = {Split{"order-x", OrgId{10}, 100, std::nullopt}};
-  other.ttl_us = 1'000'000;
-  auto twice = tx([&](store::Tx& t) { return create_intent(t, env_, other); });
+  auto twice = another_for("order-x");
   ASSERT_FALSE(twice);
   EXPECT_EQ(twice.error().code, Code::conflict);
 
@@ -495,13 +500,7 @@ TEST_F(ImpliedIntentsTest, AnImpliedIntentIsReadFromItsSourceAndStoredAtItsFirst
   ASSERT_EQ(listed.items.size(), 2u);  // the top-up, and this one
   EXPECT_EQ(listed.items[0].id, made.id);
 
-  NewIntent other;
-  other.payer = UserId{1};
-  other.reference = "again";
-  other.amount = Money{100, cny_};
-  other.splits = {Split{"order-iw", OrgId{10}, 100, std::nullopt}};
-  other.ttl_us = 1'000'000;
-  auto twice = tx([&](store::Tx& x) { return create_intent(x, env_, other); });
+  auto twice = another_for("order-iw");
   ASSERT_FALSE(twice);
   EXPECT_EQ(twice.error().code, Code::conflict);
 

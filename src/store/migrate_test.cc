@@ -13,6 +13,32 @@
 namespace jishi::store {
 namespace {
 
+// A new database with the migrations below `version` applied, as a binary of that time left it.
+std::unique_ptr<Conn> database_before(const std::string& name, int version) {
+  auto conn = std::move(open_sqlite(testing::fresh_db_path(name), OpenMode::read_write).value());
+  EXPECT_TRUE(schema_version(*conn));
+  for (const auto& m : embedded_migrations()) {
+    if (m.version >= version) break;
+    EXPECT_TRUE(conn->exec_script(adapt_ddl(m.sql, Engine::sqlite))) << m.name;
+    EXPECT_TRUE(conn->exec(
+        "INSERT INTO schema_migrations (version, name, applied_at_us) VALUES ($1, $2, 0)",
+        {m.version, m.name}));
+  }
+  return conn;
+}
+
+// An unpaid order of buyer 5 and seller 7 as those versions stored it.
+Status insert_old_order(Conn& conn, std::int64_t id, std::int64_t checkout, std::int64_t total) {
+  JISHI_TRY(conn.exec(
+      "INSERT INTO ord_orders (id, checkout_id, buyer_id, seller_id, status, payment_status, "
+      "fulfillment_status, currency, items_total, freight, total, intent_id, recipient_enc, "
+      "phone_enc, region_code, detail_enc, pay_deadline_us, created_at_us, updated_at_us) "
+      "VALUES ($1, $2, 5, 7, 'pending_payment', 'unpaid', 'unfulfilled', 'CNY', $3, 0, $3, 9, "
+      "'', '', '330106', '', 0, 0, 0)",
+      {id, checkout, total}));
+  return {};
+}
+
 TEST(Migrate, AppliesEveryMigrationOnceInOrder) {
   auto path = testing::fresh_db_path("migrate");
   auto conn = std::move(open_sqlite(path, OpenMode::read_write).value());
@@ -64,28 +90,13 @@ TEST(Migrate, SqliteKeysAreRowids) {
 // 0017: checkouts written before it get their orders listed on their row, then the index by
 // checkout goes.
 TEST(Migrate, CheckoutsFromBeforeListTheirOrders) {
-  auto path = testing::fresh_db_path("migrate_checkout_orders");
-  auto conn = std::move(open_sqlite(path, OpenMode::read_write).value());
-  ASSERT_TRUE(schema_version(*conn));
-  for (const auto& m : embedded_migrations()) {
-    if (m.version >= 17) break;
-    ASSERT_TRUE(conn->exec_script(adapt_ddl(m.sql, Engine::sqlite))) << m.name;
-    ASSERT_TRUE(conn->exec(
-        "INSERT INTO schema_migrations (version, name, applied_at_us) VALUES ($1, $2, 0)",
-        {m.version, m.name}));
-  }
+  auto conn = database_before("migrate_checkout_orders", 17);
   ASSERT_TRUE(conn->exec_script(
       "INSERT INTO ord_checkouts (id, buyer_id, token, intent_id, total, currency, "
       "created_at_us) VALUES (1, 5, 'tok-1', 9, 300, 'CNY', 0), (2, 5, 'tok-2', 9, 100, 'CNY', "
       "0);"));
   for (auto [order, checkout] : {std::pair{30, 1}, {10, 1}, {20, 2}})
-    ASSERT_TRUE(conn->exec(
-        "INSERT INTO ord_orders (id, checkout_id, buyer_id, seller_id, status, payment_status, "
-        "fulfillment_status, currency, items_total, freight, total, intent_id, recipient_enc, "
-        "phone_enc, region_code, detail_enc, pay_deadline_us, created_at_us, updated_at_us) "
-        "VALUES ($1, $2, 5, 7, 'pending_payment', 'unpaid', 'unfulfilled', 'CNY', 100, 0, 100, 9, "
-        "'', '', '330106', '', 0, 0, 0)",
-        {order, checkout}));
+    ASSERT_TRUE(insert_old_order(*conn, order, checkout, 100));
   auto report = migrate(*conn);
   ASSERT_TRUE(report) << report.error().detail;
   EXPECT_EQ(report->from_version, 16);
@@ -109,24 +120,8 @@ TEST(Migrate, CheckoutsFromBeforeListTheirOrders) {
 // 0024: an order's lines move into its row (ord_orders.lines), in line order, their text kept
 // as it was; the lines' table goes. 0023 set the implied intents' cutover above every id.
 TEST(Migrate, OrderLinesMoveIntoTheirOrders) {
-  auto path = testing::fresh_db_path("migrate_order_lines");
-  auto conn = std::move(open_sqlite(path, OpenMode::read_write).value());
-  ASSERT_TRUE(schema_version(*conn));
-  for (const auto& m : embedded_migrations()) {
-    if (m.version >= 23) break;
-    ASSERT_TRUE(conn->exec_script(adapt_ddl(m.sql, Engine::sqlite))) << m.name;
-    ASSERT_TRUE(conn->exec(
-        "INSERT INTO schema_migrations (version, name, applied_at_us) VALUES ($1, $2, 0)",
-        {m.version, m.name}));
-  }
-  for (int order : {10, 20})
-    ASSERT_TRUE(conn->exec(
-        "INSERT INTO ord_orders (id, checkout_id, buyer_id, seller_id, status, payment_status, "
-        "fulfillment_status, currency, items_total, freight, total, intent_id, recipient_enc, "
-        "phone_enc, region_code, detail_enc, pay_deadline_us, created_at_us, updated_at_us) "
-        "VALUES ($1, 1, 5, 7, 'pending_payment', 'unpaid', 'unfulfilled', 'CNY', 700, 0, 700, 9, "
-        "'', '', '330106', '', 0, 0, 0)",
-        {order}));
+  auto conn = database_before("migrate_order_lines", 23);
+  for (int order : {10, 20}) ASSERT_TRUE(insert_old_order(*conn, order, 1, 700));
   ASSERT_TRUE(conn->exec_script(
       "INSERT INTO ord_lines (order_id, line_no, sku_id, product_id, title, spec_text, category, "
       "unit_price, quantity, amount) VALUES (10, 2, 502, 602, '紫砂壶 \"宜兴\"', '{}', 'pots', "
