@@ -29,6 +29,7 @@
 #include "events/events.h"
 #include "flows/trade.h"
 #include "inventory/inventory.h"
+#include "order/orders.h"
 #include "pay/payments.h"
 #include "store/migrate.h"
 #include "store/sqlite.h"
@@ -125,13 +126,15 @@ int main(int argc, char** argv) {
   // As `jishi serve` runs it (JISHI_WRITER_PIPELINED_SYNC=false for the plain COMMIT).
   const char* pipelined = std::getenv("JISHI_WRITER_PIPELINED_SYNC");
   wo.pipelined_sync = !pipelined || std::string_view(pipelined) != "false";
-  // Offers, payees and webhooks cached and reservations deferred in the writer, as `jishi
-  // serve` runs it (JISHI_OFFER_CACHE=false to read every offer, payee and webhook list).
+  // Offers, payees and webhooks cached, checkout tokens filtered and reservations deferred in
+  // the writer, as `jishi serve` runs it (JISHI_OFFER_CACHE=false to read every offer, payee,
+  // webhook list and token).
   const char* offer_cache = std::getenv("JISHI_OFFER_CACHE");
   if (!offer_cache || std::string_view(offer_cache) != "false") {
     must(catalog::prepare_offer_cache(*conn).has_value(), "prepare the offer cache");
     must(pay::prepare_payee_cache(*conn).has_value(), "prepare the payee cache");
     must(events::prepare_webhook_cache(*conn).has_value(), "prepare the webhook cache");
+    must(order::prepare_checkout_filter(*conn).has_value(), "prepare the checkout filter");
   }
   auto reservations = flows::reservation_deferral(clock);
   must(reservations->prepare(*conn).has_value(), "prepare the writer");
@@ -232,6 +235,15 @@ int main(int argc, char** argv) {
           static_cast<unsigned long long>(c->hits), static_cast<unsigned long long>(c->misses),
           static_cast<unsigned long long>(c->resets), static_cast<unsigned long long>(c->evictions),
           static_cast<unsigned long long>(c->unchanged), c->entries);
+    auto rows = reservations->row_copies();
+    if (auto f = order::checkout_filter_stats(*writer_conn))
+      std::printf("checkout_filter skipped=%llu looked_up=%llu fills=%llu tokens=%zu (so far)\n",
+                  static_cast<unsigned long long>(f->skipped),
+                  static_cast<unsigned long long>(f->looked_up),
+                  static_cast<unsigned long long>(f->fills), f->tokens);
+    std::printf("stock_rows hits=%llu misses=%llu entries=%zu (so far)\n",
+                static_cast<unsigned long long>(rows.hits),
+                static_cast<unsigned long long>(rows.misses), rows.entries);
     std::fflush(stdout);
   }
   writer.stop();

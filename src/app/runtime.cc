@@ -29,6 +29,7 @@
 #include "identity/password.h"
 #include "identity/sessions.h"
 #include "inventory/inventory.h"
+#include "order/orders.h"
 #include "pay/gateway_sign.h"
 #include "pay/ledger.h"
 #include "pay/payments.h"
@@ -104,6 +105,8 @@ Result<std::unique_ptr<Runtime>> open_runtime(const Config& config, bool migrate
     // And the payees' organisations and the sellers' webhooks (store::TableWatch).
     so.prepare_writer.push_back(pay::prepare_payee_cache);
     so.prepare_writer.push_back(events::prepare_webhook_cache);
+    // A new checkout's token is known not to be stored without a lookup (order.h).
+    so.prepare_writer.push_back(order::prepare_checkout_filter);
   }
   JISHI_ASSIGN_OR_RETURN(rt->store, store::Store::open(so, &rt->metrics));
   if (migrate) {

@@ -600,6 +600,27 @@ struct OfferCache {
 
 constexpr std::string_view kOfferCache = "catalog.offer_cache";
 
+// An offer's columns, from its SKU, product and category; read_offer() makes it from them.
+constexpr std::string_view kOfferSelect =
+    "SELECT s.id, s.product_id, p.seller_id, p.title, s.spec_text, s.price, s.currency, c.code, "
+    "s.status, p.status FROM cat_skus s JOIN cat_products p ON p.id = s.product_id JOIN "
+    "cat_categories c ON c.id = p.category_id";
+
+SkuOffer read_offer(const store::Row& r) {
+  SkuOffer o;
+  o.sku = SkuId{r.i64(0)};
+  o.product = ProductId{r.i64(1)};
+  o.seller = OrgId{r.i64(2)};
+  o.title = r.str(3);
+  o.spec_text = r.str(4);
+  o.price = Money{r.i64(5), stored_currency(r.text(6))};
+  o.category_code = r.str(7);
+  o.product_status = r.str(9);
+  o.sellable = r.text(8) == "active" && o.product_status == "listed";
+  if (r.text(8) != "active" && o.product_status == "listed") o.product_status = "sku disabled";
+  return o;
+}
+
 // More product or category changes than this at once empty the cache rather than scan it for
 // each product's SKUs.
 constexpr std::size_t kScansMax = 16;
@@ -778,6 +799,30 @@ Status prepare_offer_cache(store::Conn& conn) {
     cache->watches.push_back(watch);
     cache->versions.push_back(watch->version);
   }
+  // Loaded with the offers of listed products' active SKUs, up to three quarters of the limit
+  // (the rest for offers read later), in one transaction: the check first makes the cache
+  // valid at the token, change log and data version of that transaction's snapshot, which no
+  // other connection can commit into.
+  JISHI_TRY(conn.begin());
+  Status loaded = [&]() -> Status {
+    JISHI_TRY(check_offer_cache(conn, *cache));
+    std::size_t wanted = limits::offer_cache_entries_max / 4 * 3;
+    cache->entries.reserve(wanted);
+    return conn.query(std::string(kOfferSelect) +
+                          " WHERE p.status = 'listed' AND s.status = 'active' ORDER BY s.id "
+                          "LIMIT $1",
+                      {static_cast<std::int64_t>(wanted)}, [&](const store::Row& r) {
+                        SkuOffer o = read_offer(r);
+                        cache->entries.emplace(o.sku.value, std::move(o));
+                        return true;
+                      });
+  }();
+  if (!loaded) {
+    (void)conn.rollback();
+    return loaded;
+  }
+  JISHI_TRY(conn.commit());
+  cache->stats.loaded = cache->entries.size();
   conn.attach(kOfferCache, std::move(cache));
   return {};
 }
@@ -807,26 +852,11 @@ Result<std::vector<SkuOffer>> offers(store::Conn& conn, std::span<const SkuId> s
       ++cache->stats.misses;
     }
     std::size_t before = out.size();
-    JISHI_TRY(conn.query(
-        "SELECT s.id, s.product_id, p.seller_id, p.title, s.spec_text, s.price, s.currency, "
-        "c.code, s.status, p.status FROM cat_skus s JOIN cat_products p ON p.id = s.product_id "
-        "JOIN cat_categories c ON c.id = p.category_id WHERE s.id = $1",
-        {sku.value}, [&](const store::Row& r) {
-          SkuOffer o;
-          o.sku = SkuId{r.i64(0)};
-          o.product = ProductId{r.i64(1)};
-          o.seller = OrgId{r.i64(2)};
-          o.title = r.str(3);
-          o.spec_text = r.str(4);
-          o.price = Money{r.i64(5), stored_currency(r.text(6))};
-          o.category_code = r.str(7);
-          o.product_status = r.str(9);
-          o.sellable = r.text(8) == "active" && o.product_status == "listed";
-          if (r.text(8) != "active" && o.product_status == "listed")
-            o.product_status = "sku disabled";
-          out.push_back(std::move(o));
-          return false;
-        }));
+    JISHI_TRY(conn.query(std::string(kOfferSelect) + " WHERE s.id = $1", {sku.value},
+                         [&](const store::Row& r) {
+                           out.push_back(read_offer(r));
+                           return false;
+                         }));
     if (cache && out.size() > before) {
       if (cache->entries.size() >= limits::offer_cache_entries_max) cache->entries.clear();
       cache->entries.emplace(sku.value, out.back());

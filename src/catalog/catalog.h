@@ -186,8 +186,11 @@ Result<std::vector<SkuOffer>> offers(store::Conn& conn, std::span<const SkuId> s
 //   says no offer column was written through the connection, no transaction rolled back and
 //   no other connection committed since the last check, inside a begin() transaction that has
 //   not written them (one checkout after another in the writer's batches).
-// At most limits::offer_cache_entries_max entries (then it starts again). SQLite only: on
-// another engine this does nothing and offers() reads every time.
+// prepare_offer_cache() loads the offers of listed products' active SKUs, in SKU order, up to
+// three quarters of limits::offer_cache_entries_max (~0.1 s per 100,000 SKUs at the start), so
+// that a restarted writer does not read each SKU's offer on its first checkout. At most that
+// limit of entries (then it starts again). SQLite only: on another engine this does nothing
+// and offers() reads every time.
 Status prepare_offer_cache(store::Conn& conn);
 struct OfferCacheStats {
   // resets: the whole cache emptied; evictions: entries dropped because their offer changed.
@@ -195,6 +198,7 @@ struct OfferCacheStats {
   // Checks that read nothing: no watch of the offer tables had moved (store::TableWatch).
   std::uint64_t unchanged = 0;
   std::size_t entries = 0;
+  std::size_t loaded = 0;  // offers loaded when the cache was prepared
 };
 // Nullopt on a connection without the cache.
 std::optional<OfferCacheStats> offer_cache_stats(const store::Conn& conn);

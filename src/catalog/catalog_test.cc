@@ -606,5 +606,37 @@ TEST_F(OfferCacheTest, AnotherConnectionsCommitEmptiesIt) {
   EXPECT_EQ(stats().resets, 1u);
 }
 
+// A writer that starts (again) has the offers of listed products' active SKUs in memory at
+// once: its first checkouts read no offer, and what it loaded follows changes as any entry.
+TEST_F(OfferCacheTest, AStartingWriterHasTheListedOffersLoaded) {
+  SkuId other = other_sku();
+  ProductFields draft{"草稿鞋", std::nullopt, std::nullopt, sneakers_, {}};
+  std::vector<NewSku> draft_skus{NewSku{{{"颜色", "黑色"}}, Money{100, cny_}, std::nullopt}};
+  Product unlisted =
+      must(tx([&](store::Tx& t) { return create_product(t, env_, OrgId{10}, draft, draft_skus); }));
+  auto restarted = store::open_sqlite(db_path_, store::OpenMode::read_write).value();
+  ASSERT_TRUE(prepare_offer_cache(*restarted));
+  auto loaded = offer_cache_stats(*restarted).value();
+  EXPECT_EQ(loaded.loaded, 2u);  // the two listed ones, not the draft
+  std::vector<SkuId> ids{sku_, other, unlisted.skus.front().id};
+  auto got = must(offers(*restarted, ids));
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0].price.minor, 2500);
+  EXPECT_EQ(got[0].title, "凉鞋");
+  EXPECT_EQ(got[1].price.minor, 900);
+  EXPECT_FALSE(got[2].sellable);
+  auto after = offer_cache_stats(*restarted).value();
+  EXPECT_EQ(after.hits, 2u);
+  EXPECT_EQ(after.misses, 1u);
+  // A change through the writer's connection replaces the loaded entry.
+  ASSERT_TRUE(restarted->begin());
+  SkuPatch p;
+  p.price = Money{2600, cny_};
+  ASSERT_TRUE(update_sku(*restarted, env_, sku_, p));
+  ASSERT_TRUE(restarted->commit());
+  std::vector<SkuId> one{sku_};
+  EXPECT_EQ(must(offers(*restarted, one)).front().price.minor, 2600);
+}
+
 }  // namespace
 }  // namespace jishi::catalog

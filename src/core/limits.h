@@ -62,6 +62,13 @@ inline constexpr std::size_t statement_cache_max = 256;
 // SKU offers the writer keeps in memory for checkouts (catalog::prepare_offer_cache): a few
 // hundred bytes each, so at most ~60 MB; when full the cache starts again.
 inline constexpr std::size_t offer_cache_entries_max = 200'000;
+// Stock rows' availability the writer keeps in memory (inventory::ReservationDeferral): ~50
+// bytes each, so at most ~25 MB; its start loads up to three quarters of it, and when full it
+// starts again.
+inline constexpr std::size_t stock_cache_entries_max = 500'000;
+// The writer's filter of checkout tokens (order::prepare_checkout_filter): 10 bits per token,
+// so 64 MiB hold ~54 million tokens at a ~1% false-positive rate.
+inline constexpr std::size_t checkout_filter_bytes_max = 64u << 20;
 // Organisations (kind and status of a payee) and sellers' webhook lists the writer keeps in
 // memory (pay::prepare_payee_cache, events::prepare_webhook_cache); when full, each starts
 // again.

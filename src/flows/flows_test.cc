@@ -12,6 +12,7 @@
 #include "flows/internal.h"
 #include "flows/trade.h"
 #include "inventory/inventory.h"
+#include "order/orders.h"
 #include "pay/payments.h"
 #include "store/sqlite.h"
 #include "store/store.h"
@@ -626,6 +627,64 @@ TEST_F(UnpaidTest, ACheckoutsIntentIsImpliedByItsRowsUntilItChanges) {
 // An order's lines are kept in its row as JSON: what the checkout wrote reads back exactly,
 // whatever its text holds, and SQL finds the unpaid lines' units in it (the writer's restore and
 // verify stock).
+// The writer's filter of checkout tokens (order.h) never hides a stored checkout: a replay is
+// found whether its checkout was stored before the filter, through it, earlier in the same
+// transaction or by another connection since; a token whose checkout rolled back is new again.
+TEST_F(UnpaidTest, TheCheckoutTokenFilterNeverHidesAStoredCheckout) {
+  auto before = buy(1);  // unpaid-test-token-1, stored before the filter
+  auto db = std::move(store::open_sqlite(db_path_, store::OpenMode::read_write).value());
+  ASSERT_TRUE(order::prepare_checkout_filter(*db));
+  auto stats = [&] { return order::checkout_filter_stats(*db).value(); };
+  EXPECT_EQ(stats().tokens, 1u);
+  EXPECT_EQ(stats().fills, 1u);
+  auto request = [&](const std::string& token) {
+    CheckoutRequest req;
+    req.buyer = UserId{1000};
+    req.token = token;
+    req.address =
+        order::AddressFields{"张三", "13800138000", "330106", "文三路 90 号", std::nullopt};
+    req.lines.push_back({sku_, 1, std::nullopt});
+    return req;
+  };
+  auto run = [&](const std::string& token, bool commit) -> Result<CheckoutResult> {
+    EXPECT_TRUE(db->begin());
+    auto r = checkout(*db, env_, cfg_, request(token));
+    EXPECT_TRUE(commit && r ? db->commit() : db->rollback());
+    return r;
+  };
+  auto replay = run("unpaid-test-token-1", true);
+  ASSERT_TRUE(replay) << replay.error().detail;
+  EXPECT_TRUE(replay->replayed);
+  EXPECT_EQ(replay->checkout.id, before.checkout.id);
+
+  auto skipped = stats().skipped;
+  auto fresh = run("filter-test-new-token-1", true);
+  ASSERT_TRUE(fresh) << fresh.error().detail;
+  EXPECT_FALSE(fresh->replayed);
+  EXPECT_EQ(stats().skipped, skipped + 1);  // no lookup for a token never seen
+
+  ASSERT_TRUE(db->begin());
+  auto first = checkout(*db, env_, cfg_, request("filter-test-same-transaction"));
+  auto second = checkout(*db, env_, cfg_, request("filter-test-same-transaction"));
+  ASSERT_TRUE(first && second);
+  EXPECT_FALSE(first->replayed);
+  EXPECT_TRUE(second->replayed);
+  EXPECT_EQ(second->checkout.id, first->checkout.id);
+  ASSERT_TRUE(db->commit());
+
+  ASSERT_TRUE(run("filter-test-rolled-back-token", false));
+  auto again = run("filter-test-rolled-back-token", true);
+  ASSERT_TRUE(again) << again.error().detail;
+  EXPECT_FALSE(again->replayed);
+
+  auto other = buy(1);  // unpaid-test-token-2, by the store's writer: another connection
+  auto seen = run("unpaid-test-token-2", true);
+  ASSERT_TRUE(seen) << seen.error().detail;
+  EXPECT_TRUE(seen->replayed);
+  EXPECT_EQ(seen->checkout.id, other.checkout.id);
+  EXPECT_EQ(stats().fills, 2u);
+}
+
 TEST_F(UnpaidTest, AnOrdersLinesReadBackFromItsRowExactly) {
   std::int64_t odd_sku = 0;
   const std::string title = "杯 \"双层\" \\ 不锈钢\n\t\x01 /end";

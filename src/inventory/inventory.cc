@@ -23,11 +23,27 @@ Stock read_stock(const store::Row& r) {
 
 // The writer's deferred units per SKU, in memory, with the undo log that makes them follow the
 // transaction (store::WriterHook's mark / undo_to / committed): every change since the batch
-// began is logged as (SKU, delta), and undoing to a mark takes the changes after it back in
-// reverse. Ordered by SKU for the fold's slices.
+// began is logged, and undoing to a mark takes the changes after it back in reverse. Ordered
+// by SKU for the fold's slices.
+//
+// Beside them, the writer's copy of each stock row's `on_hand - reserved` (`rows`), so that
+// reserve() reads no row: exact while every write of inv_stock on the writer's connection goes
+// through this file, which keeps the copy (row_is) after each, and no other connection writes
+// the table (reserve() empties it when store::Conn::others_committed() says one committed). Its
+// fills and changes are logged too: undoing one drops the filled entry or takes the change back, so
+// a copy read from a write that is rolled back never stays. Dropping an entry needs no log (the
+// next reserve reads the row).
 struct DeferredUnits {
-  std::map<std::int64_t, std::int64_t> units;  // SKU -> units (> 0)
-  std::vector<std::pair<std::int64_t, std::int64_t>> undo;
+  enum class Undo : std::uint8_t { units, fill, row };
+  struct Step {
+    Undo kind;
+    std::int64_t sku, delta;
+  };
+  std::map<std::int64_t, std::int64_t> units;           // SKU -> units (> 0)
+  std::unordered_map<std::int64_t, std::int64_t> rows;  // SKU -> its row's on_hand - reserved
+  std::vector<Step> undo;
+  std::uint64_t others_committed = 0;  // the connection's count when `rows` was last exact
+  std::uint64_t row_hits = 0, row_misses = 0;
 
   std::int64_t of(std::int64_t sku) const {
     auto it = units.find(sku);
@@ -39,11 +55,51 @@ struct DeferredUnits {
     if (delta == 0) return;
     undo.reserve(undo.size() + 1);
     apply(sku, delta);
-    undo.emplace_back(sku, delta);
+    undo.push_back({Undo::units, sku, delta});
   }
+
+  const std::int64_t* row(std::int64_t sku) {
+    auto it = rows.find(sku);
+    if (it == rows.end()) {
+      ++row_misses;
+      return nullptr;
+    }
+    ++row_hits;
+    return &it->second;
+  }
+  // A row's availability just read, for a SKU without an entry. At the limit it starts again.
+  void fill(std::int64_t sku, std::int64_t available) {
+    undo.reserve(undo.size() + 1);
+    if (rows.size() >= limits::stock_cache_entries_max) rows.clear();
+    if (!rows.try_emplace(sku, available).second) return;
+    undo.push_back({Undo::fill, sku, 0});
+  }
+  // The row of `sku` now has this availability (after a write of it).
+  void row_is(std::int64_t sku, std::int64_t available) {
+    auto it = rows.find(sku);
+    if (it == rows.end()) return fill(sku, available);
+    if (it->second == available) return;
+    undo.reserve(undo.size() + 1);
+    std::int64_t delta = available - it->second;
+    it->second = available;
+    undo.push_back({Undo::row, sku, delta});
+  }
+  // The row of `sku` changed by `delta`, where an entry exists.
+  void row_moved(std::int64_t sku, std::int64_t delta) {
+    auto it = rows.find(sku);
+    if (it != rows.end()) row_is(sku, it->second + delta);
+  }
+
   void undo_to(std::size_t mark) {
     while (undo.size() > mark) {
-      apply(undo.back().first, -undo.back().second);
+      const Step& s = undo.back();
+      if (s.kind == Undo::units) {
+        apply(s.sku, -s.delta);
+      } else if (s.kind == Undo::fill) {
+        rows.erase(s.sku);
+      } else if (auto it = rows.find(s.sku); it != rows.end()) {
+        it->second -= s.delta;  // gone since (dropped, or the limit): nothing to take back
+      }
       undo.pop_back();
     }
   }
@@ -105,6 +161,7 @@ Result<StockChange> move(store::Tx& tx, Env& env, std::int64_t sku_id, std::stri
   }
   if (!*after) return fail(Code::not_found, "no stock record for SKU " + std::to_string(sku_id));
   clear_deferred(tx, sku_id, deferred);
+  if (auto* d = deferred_units(tx)) d->row_is(sku_id, **after);
   // The journal records every change of on_hand. Reserved units are accounted for by their
   // holders (the lines of unpaid orders), so a pure reservation move adds no entry.
   if (delta_on_hand != 0)
@@ -183,6 +240,7 @@ Result<StockChange> set_on_hand(store::Tx& tx, Env& env, std::int64_t sku_id, Or
       return fail(Code::internal,
                   "deferred units of SKU " + std::to_string(sku_id) + " have no stock row");
     clear_deferred(tx, sku_id, deferred);
+    if (auto* d = deferred_units(tx)) d->row_moved(sku_id, -deferred);
   }
   JISHI_ASSIGN_OR_RETURN(auto current, get_stock(tx, sku_id));
   std::optional<std::string> reference =
@@ -192,6 +250,7 @@ Result<StockChange> set_on_hand(store::Tx& tx, Env& env, std::int64_t sku_id, Or
         tx.exec("INSERT INTO inv_stock (sku_id, seller_id, on_hand, reserved, "
                 "updated_at_us) VALUES ($1, $2, 0, 0, $3)",
                 {sku_id, seller.value, env.clock.now_us()}));
+    if (auto* d = deferred_units(tx)) d->row_is(sku_id, 0);
     current = Stock{sku_id, seller, 0, 0, 0};
   }
   if (current->seller != seller) return fail(Code::forbidden, "the SKU belongs to another seller");
@@ -215,10 +274,21 @@ Result<std::vector<StockChange>> reserve(store::Tx& tx, Env& env, std::span<cons
   for (const auto& [sku, quantity] : skus) {
     // The writer serialises transactions, so the units read here are the units there are. (A
     // read, then the write: in SQLite a RETURNING clause costs an ephemeral table per
-    // statement, more than the extra primary-key read.)
-    JISHI_ASSIGN_OR_RETURN(
-        auto available, tx.query_one("SELECT on_hand - reserved FROM inv_stock WHERE sku_id = $1",
-                                     {sku}, [](const store::Row& r) { return r.i64(0); }));
+    // statement, more than the extra primary-key read.) The writer's copy of the row, if it
+    // has one, spares the read.
+    std::optional<std::int64_t> available;
+    if (deferred && deferred->others_committed != tx.others_committed()) {
+      deferred->rows.clear();  // another connection may have written stock rows
+      deferred->others_committed = tx.others_committed();
+    }
+    if (const std::int64_t* row = deferred ? deferred->row(sku) : nullptr) {
+      available = *row;
+    } else {
+      JISHI_ASSIGN_OR_RETURN(
+          available, tx.query_one("SELECT on_hand - reserved FROM inv_stock WHERE sku_id = $1",
+                                  {sku}, [](const store::Row& r) { return r.i64(0); }));
+      if (available && deferred) deferred->fill(sku, *available);
+    }
     if (available && deferred) *available -= deferred->of(sku);
     if (!available || *available < quantity) {
       short_skus.push_back(sku);
@@ -423,9 +493,34 @@ Status ReservationDeferral::prepare(store::Conn& conn) {
         restored_skus_);
   deferred_->units.clear();
   deferred_->undo.clear();
+  JISHI_TRY(load_rows(conn));
   conn.attach(kDeferredReservations, deferred_);
   last_fold_us_ = steady_us();
   return {};
+}
+
+Status ReservationDeferral::load_rows(store::Conn& conn) {
+  // Up to three quarters of the limit (the rest for rows read later), in key order, in one
+  // transaction, which no other connection can commit in.
+  deferred_->rows.clear();
+  JISHI_TRY(conn.begin());
+  deferred_->others_committed = conn.others_committed();
+  Status loaded = [&]() -> Status {
+    auto& rows = deferred_->rows;
+    std::size_t wanted = limits::stock_cache_entries_max / 4 * 3;
+    rows.reserve(wanted);
+    return conn.query("SELECT sku_id, on_hand - reserved FROM inv_stock ORDER BY sku_id LIMIT $1",
+                      {static_cast<std::int64_t>(wanted)}, [&](const store::Row& r) {
+                        rows.emplace(r.i64(0), r.i64(1));
+                        return true;
+                      });
+  }();
+  if (!loaded) {
+    deferred_->rows.clear();
+    (void)conn.rollback();
+    return loaded;
+  }
+  return conn.commit();
 }
 
 bool ReservationDeferral::due(store::Conn&, std::size_t commands, bool idle, bool stopping) {
@@ -475,6 +570,7 @@ Status ReservationDeferral::fold(store::Tx& tx,
     if (updated != 1)
       spdlog::error("inventory: {} deferred units of SKU {} have no stock row", n, sku);
     deferred_->add(sku, -n);  // undone with the hook's savepoint if the fold fails
+    deferred_->row_moved(sku, -n);
   }
   return {};
 }
@@ -517,6 +613,16 @@ std::int64_t ReservationDeferral::deferred_units(std::int64_t sku) const {
 
 std::size_t ReservationDeferral::deferred_skus() const {
   return deferred_->units.size();
+}
+
+ReservationDeferral::RowCopies ReservationDeferral::row_copies() const {
+  return {deferred_->rows.size(), deferred_->row_hits, deferred_->row_misses};
+}
+
+std::optional<std::int64_t> ReservationDeferral::row_copy(std::int64_t sku) const {
+  auto it = deferred_->rows.find(sku);
+  if (it == deferred_->rows.end()) return std::nullopt;
+  return it->second;
 }
 
 }  // namespace jishi::inventory

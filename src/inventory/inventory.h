@@ -31,6 +31,14 @@
 // the writer is idle); the writer decides on the exact figure, so nothing oversells. A crash
 // loses the counters but not the orders' lines: prepare() restores `reserved` from them before
 // the writer starts.
+//
+// The writer also keeps a copy of each stock row's `on_hand - reserved` (since 2026-11-30), so
+// that reserve() reads no row at all: prepare() loads up to three quarters of
+// limits::stock_cache_entries_max rows, a row read later is kept, and every write of inv_stock
+// on the writer's connection (all of them are in this file) sets its copy. The copies follow
+// the transaction through the same undo log as the counters (a copy made or changed after a
+// mark goes when the writer undoes to it), and all of them go when another connection has
+// committed (store::Conn::others_committed), so reserve() never decides on a stale row.
 #pragma once
 
 #include <cstdint>
@@ -153,11 +161,21 @@ class ReservationDeferral final : public store::WriterHook {
   // A SKU's deferred units, and the SKUs with any (not folded yet).
   std::int64_t deferred_units(std::int64_t sku) const;
   std::size_t deferred_skus() const;
+  // The writer's copies of stock rows (their on_hand - reserved), and how often reserve()
+  // found one or read the row.
+  struct RowCopies {
+    std::size_t entries = 0;
+    std::uint64_t hits = 0, misses = 0;
+  };
+  RowCopies row_copies() const;
+  std::optional<std::int64_t> row_copy(std::int64_t sku) const;  // nullopt: none kept
 
  private:
   // Up to `count` SKUs and their deferred units, from SKU `from` on in key order.
   std::vector<std::pair<std::int64_t, std::int64_t>> take(std::int64_t from,
                                                           std::size_t count) const;
+  // Copies the stock rows' availability into memory, as far as the limit allows.
+  Status load_rows(store::Conn& conn);
   // Folds these SKUs' units into their rows.
   Status fold(store::Tx& tx, std::span<const std::pair<std::int64_t, std::int64_t>> slice);
 

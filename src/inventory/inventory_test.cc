@@ -117,6 +117,17 @@ class InventoryTest : public ::testing::TestWithParam<bool> {
     std::int64_t deferred_units = 0;
     for (std::int64_t sku = 1; sku <= 3; ++sku) deferred_units += deferred(sku);
     EXPECT_EQ(outside->deferred_units, deferred_units);
+    expect_row_copies_exact();
+  }
+  // Every stock row the writer keeps a copy of has exactly that availability.
+  void expect_row_copies_exact() {
+    for (std::int64_t sku = 1; sku <= 3; ++sku) {
+      auto copy = deferral_.row_copy(sku);
+      if (!copy) continue;
+      auto row = get_stock(*db_, sku).value();
+      ASSERT_TRUE(row) << "a copy of SKU " << sku << ", which has no row";
+      EXPECT_EQ(*copy, row->available()) << "SKU " << sku;
+    }
   }
 
   ManualClock clock_{1'800'000'000'000'000};
@@ -373,6 +384,64 @@ TEST_P(InventoryTest, ARolledBackReservationLeavesNothingDeferred) {
   expect_verified();
 }
 
+// The writer keeps a copy of each stock row's availability (loaded at the start, then kept by
+// every change it makes), so a reservation reads no row; a copy made or changed inside a
+// transaction that rolls back goes with it.
+TEST_P(DeferredTest, ReservationsUseTheWritersCopyOfTheRowAndItFollowsRollbacks) {
+  auto_fold_ = false;
+  stock(1, 10);
+  stock(2, 10);
+  fold();
+  db_ = std::move(store::open_sqlite(path_, store::OpenMode::read_write).value());
+  ReservationDeferral restarted(kHolds, clock_);
+  ASSERT_TRUE(restarted.prepare(*db_));
+  EXPECT_EQ(restarted.row_copies().entries, 2u);  // loaded at the start
+  EXPECT_EQ(restarted.row_copy(1), 10);
+  ASSERT_TRUE(db_->begin());
+  std::size_t mark = restarted.mark();
+  std::vector<Want> w{{1, 4}};
+  ASSERT_TRUE(reserve(*db_, env_, w));
+  EXPECT_EQ(restarted.row_copies().hits, 1u);
+  EXPECT_EQ(restarted.row_copies().misses, 0u);
+  // Inside the same transaction: a count (its row written), then a new SKU's first stock.
+  ASSERT_TRUE(set_on_hand(*db_, env_, 1, seller_, 7, actor_, ""));
+  EXPECT_EQ(restarted.row_copy(1), 3);  // 7 on hand, the 4 deferred units now in the row
+  ASSERT_TRUE(set_on_hand(*db_, env_, 3, seller_, 5, actor_, ""));
+  EXPECT_EQ(restarted.row_copy(3), 5);
+  // All of it rolls back: the copies are the rows again.
+  ASSERT_TRUE(db_->rollback());
+  restarted.undo_to(mark);
+  EXPECT_EQ(restarted.row_copy(1), 10);
+  EXPECT_EQ(restarted.row_copy(3), std::nullopt);
+  EXPECT_EQ(restarted.deferred_units(1), 0);
+  // A row read inside a transaction that rolls back is not kept.
+  ASSERT_TRUE(db_->begin());
+  mark = restarted.mark();
+  ASSERT_TRUE(
+      db_->exec("INSERT INTO inv_stock (sku_id, seller_id, on_hand, reserved, "
+                "updated_at_us) VALUES (4, 10, 9, 0, 0)"));
+  std::vector<Want> w4{{4, 1}};
+  ASSERT_TRUE(reserve(*db_, env_, w4));
+  EXPECT_EQ(restarted.row_copy(4), 9);
+  ASSERT_TRUE(db_->rollback());
+  restarted.undo_to(mark);
+  EXPECT_EQ(restarted.row_copy(4), std::nullopt);
+}
+
+// Stock changed by another connection (an operator's SQL, another process) is what the next
+// reservation counts on: the writer drops its copies when anyone else committed.
+TEST_P(DeferredTest, AnotherConnectionsStockChangeIsSeenByTheNextTransaction) {
+  auto_fold_ = false;
+  stock(1, 5);
+  ASSERT_TRUE(hold(1, {{1, 1}}));  // the copy of SKU 1's row: 5 available
+  fold();
+  auto other = std::move(store::open_sqlite(path_, store::OpenMode::read_write).value());
+  ASSERT_TRUE(other->exec("UPDATE inv_stock SET on_hand = 1 WHERE sku_id = 1"));
+  auto short_of_stock = hold(2, {{1, 1}});
+  ASSERT_FALSE(short_of_stock) << "sold a unit that is not there";
+  EXPECT_EQ(short_of_stock.error().code, Code::insufficient_stock);
+}
+
 // A crash loses the deferred units, not the holders: the next start restores `reserved` from them
 // before anything else runs.
 TEST_P(DeferredTest, AfterACrashPrepareRestoresTheUnitsTheHoldersHold) {
@@ -540,6 +609,14 @@ TEST(DeferredWriter, RandomOutcomesKeepTheUnitsExact) {
               problems.push_back(v.error().detail);
             else if (!v->problems.empty())
               problems.push_back(v->problems.front());
+            // And the writer's copies of the rows are the rows.
+            for (std::int64_t sku = 1; sku <= kSkus; ++sku) {
+              auto copy = deferral.row_copy(sku);
+              auto row = get_stock(tx, sku);
+              if (copy && (!row || !*row || (*row)->available() != *copy))
+                problems.push_back("the copy of SKU " + std::to_string(sku) + " says " +
+                                   std::to_string(*copy));
+            }
             return true;
           }));
           if (pending.size() >= 32) {
@@ -560,6 +637,7 @@ TEST(DeferredWriter, RandomOutcomesKeepTheUnitsExact) {
     EXPECT_GT(reserved_then_failed.load(), 20);
     EXPECT_GT(transactions_lost.load(), 20);
     EXPECT_GT(w.replays(), 0u);
+    EXPECT_GT(deferral.row_copies().hits, 100u);
     EXPECT_GT(registry.counter("jishi_writer_hook_failures_total", "", "").value(), 0u);
     EXPECT_GT(registry.counter("jishi_writer_commit_failures_total", "", "").value(), 0u);
     w.stop();  // folds what is left

@@ -97,8 +97,31 @@ struct Checkout {
 };
 
 Status insert_checkout(store::Tx& tx, Env& env, const Checkout& c);
+// The buyer's checkout made with this token (idempotency), if any.
 Result<std::optional<Checkout>> find_checkout(store::Conn& conn, UserId buyer,
                                               std::string_view token);
+
+// The writer's filter of stored checkout tokens: a Bloom filter of (buyer, token) in memory,
+// on a connection prepared with prepare_checkout_filter(). find_checkout() answers "none"
+// without a read for a token the filter has never taken in, which is what almost every new
+// checkout brings; a token it may have taken in (about 1% of new ones while the table has at
+// most half the filter's capacity, more beyond) is looked up as before. It never answers "none"
+// for a stored token:
+// - prepare fills it from every row of ord_checkouts, and insert_checkout() adds each token
+//   before its INSERT (a rolled-back INSERT leaves its token in: it costs a lookup, never a
+//   wrong answer);
+// - once another connection has committed (store::Conn::others_committed), the next
+//   find_checkout() fills it again from the table, inside its transaction.
+// Its size is fixed at prepare: 10 bits per token for twice the tokens stored then (at least
+// 2^20 tokens), at most limits::checkout_filter_bytes_max. SQLite only.
+Status prepare_checkout_filter(store::Conn& conn);
+struct CheckoutFilterStats {
+  std::uint64_t skipped = 0;    // lookups answered from the filter
+  std::uint64_t looked_up = 0;  // lookups the filter let through to the table
+  std::uint64_t fills = 0;      // fills from the table (prepare, then after others' commits)
+  std::size_t tokens = 0, capacity = 0;
+};
+std::optional<CheckoutFilterStats> checkout_filter_stats(const store::Conn& conn);
 Result<std::optional<Checkout>> get_checkout(store::Conn& conn, CheckoutId id);
 // A new payment intent for the checkout's orders (the previous one failed or expired).
 Status set_checkout_intent(store::Tx& tx, CheckoutId id, std::int64_t intent_id);

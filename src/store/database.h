@@ -111,6 +111,10 @@ class Conn {
   virtual bool in_transaction() const = 0;
 
   virtual Status begin() = 0;  // a write transaction (SQLite: BEGIN IMMEDIATE)
+  // How many of this connection's begin()s found that another connection had committed since
+  // its previous transaction (SQLite: PRAGMA data_version). Memory a module keeps of rows
+  // through this connection is exact while it has not moved; 0 on an engine that cannot tell.
+  virtual std::uint64_t others_committed() const { return 0; }
   virtual Status commit() = 0;
   virtual Status rollback() = 0;
 

@@ -109,10 +109,10 @@ class SqliteConn final : public Conn {
 
   std::int64_t total_changes() const override { return sqlite3_total_changes64(db_); }
   bool in_transaction() const override { return sqlite3_get_autocommit(db_) == 0; }
+  std::uint64_t others_committed() const override { return others_committed_; }
 
   Status begin() override {
     JISHI_TRY(simple("BEGIN IMMEDIATE"));
-    if (watches_.empty()) return {};
     // Under BEGIN IMMEDIATE no other connection can commit until this transaction ends, so
     // another connection's commit is looked for once here (PRAGMA data_version moves only
     // for theirs).
@@ -126,6 +126,7 @@ class SqliteConn final : public Conn {
       return read;
     }
     bool others = version != data_version_;
+    if (others && data_version_ >= 0) ++others_committed_;
     data_version_ = version;
     for (auto& w : watches_) {
       if (others) ++w->state.version;
@@ -483,6 +484,7 @@ class SqliteConn final : public Conn {
   };
   std::vector<std::unique_ptr<Watched>> watches_;
   std::int64_t data_version_ = -1;  // PRAGMA data_version at the last begin()
+  std::uint64_t others_committed_ = 0;
 };
 
 }  // namespace
