@@ -42,7 +42,9 @@ struct DeferredUnits {
   std::map<std::int64_t, std::int64_t> units;           // SKU -> units (> 0)
   std::unordered_map<std::int64_t, std::int64_t> rows;  // SKU -> its row's on_hand - reserved
   std::vector<Step> undo;
-  std::uint64_t others_committed = 0;  // the connection's count when `rows` was last exact
+  // The connection's count of others' commits when `rows` was last exact; nullopt: the
+  // connection cannot tell, and no copy is kept.
+  std::optional<std::uint64_t> others_committed;
   std::uint64_t row_hits = 0, row_misses = 0;
 
   std::int64_t of(std::int64_t sku) const {
@@ -50,10 +52,16 @@ struct DeferredUnits {
     return it == units.end() ? 0 : it->second;
   }
   // The log's room first: a change is never made without its undo (an allocation failure
-  // leaves both as they were).
+  // leaves both as they were). It grows by doubling: reserving one more each time would copy
+  // the whole log on every entry, and a fold logs two per SKU (a fold of every SKU at once,
+  // when the writer falls idle after load, took seconds that way).
+  void room() {
+    if (undo.size() == undo.capacity())
+      undo.reserve(std::max<std::size_t>(64, 2 * undo.capacity()));
+  }
   void add(std::int64_t sku, std::int64_t delta) {
     if (delta == 0) return;
-    undo.reserve(undo.size() + 1);
+    room();
     apply(sku, delta);
     undo.push_back({Undo::units, sku, delta});
   }
@@ -69,7 +77,8 @@ struct DeferredUnits {
   }
   // A row's availability just read, for a SKU without an entry. At the limit it starts again.
   void fill(std::int64_t sku, std::int64_t available) {
-    undo.reserve(undo.size() + 1);
+    if (!others_committed) return;  // no copies on this connection
+    room();
     if (rows.size() >= limits::stock_cache_entries_max) rows.clear();
     if (!rows.try_emplace(sku, available).second) return;
     undo.push_back({Undo::fill, sku, 0});
@@ -79,7 +88,7 @@ struct DeferredUnits {
     auto it = rows.find(sku);
     if (it == rows.end()) return fill(sku, available);
     if (it->second == available) return;
-    undo.reserve(undo.size() + 1);
+    room();
     std::int64_t delta = available - it->second;
     it->second = available;
     undo.push_back({Undo::row, sku, delta});
@@ -277,17 +286,18 @@ Result<std::vector<StockChange>> reserve(store::Tx& tx, Env& env, std::span<cons
     // statement, more than the extra primary-key read.) The writer's copy of the row, if it
     // has one, spares the read.
     std::optional<std::int64_t> available;
-    if (deferred && deferred->others_committed != tx.others_committed()) {
+    bool copies = deferred && deferred->others_committed;
+    if (copies && deferred->others_committed != tx.others_committed()) {
       deferred->rows.clear();  // another connection may have written stock rows
       deferred->others_committed = tx.others_committed();
     }
-    if (const std::int64_t* row = deferred ? deferred->row(sku) : nullptr) {
+    if (const std::int64_t* row = copies ? deferred->row(sku) : nullptr) {
       available = *row;
     } else {
       JISHI_ASSIGN_OR_RETURN(
           available, tx.query_one("SELECT on_hand - reserved FROM inv_stock WHERE sku_id = $1",
                                   {sku}, [](const store::Row& r) { return r.i64(0); }));
-      if (available && deferred) deferred->fill(sku, *available);
+      if (available && copies) deferred->fill(sku, *available);
     }
     if (available && deferred) *available -= deferred->of(sku);
     if (!available || *available < quantity) {
@@ -503,6 +513,8 @@ Status ReservationDeferral::load_rows(store::Conn& conn) {
   // Up to three quarters of the limit (the rest for rows read later), in key order, in one
   // transaction, which no other connection can commit in.
   deferred_->rows.clear();
+  deferred_->others_committed = conn.others_committed();
+  if (!deferred_->others_committed) return {};  // an engine that cannot tell: no copies
   JISHI_TRY(conn.begin());
   deferred_->others_committed = conn.others_committed();
   Status loaded = [&]() -> Status {

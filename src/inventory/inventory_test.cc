@@ -428,6 +428,21 @@ TEST_P(DeferredTest, ReservationsUseTheWritersCopyOfTheRowAndItFollowsRollbacks)
   EXPECT_EQ(restarted.row_copy(4), std::nullopt);
 }
 
+// A count that leaves on_hand as it was, over deferred units, moves only those units into the
+// row (no journal entry, no move()): the copy of the row must follow them all the same, or the
+// next reservation would count them twice as available.
+TEST_P(DeferredTest, ACountToTheSameOnHandOverDeferredUnitsKeepsTheCopyExact) {
+  auto_fold_ = false;
+  stock(1, 10);
+  ASSERT_TRUE(hold(1, {{1, 4}}));
+  ASSERT_EQ(deferred(1), 4);
+  stock(1, 10);
+  EXPECT_EQ(deferred(1), 0);
+  expect_row_copies_exact();
+  EXPECT_FALSE(hold(2, {{1, 7}})) << "sold 7 of the 6 available";
+  EXPECT_TRUE(hold(3, {{1, 6}}));
+}
+
 // Stock changed by another connection (an operator's SQL, another process) is what the next
 // reservation counts on: the writer drops its copies when anyone else committed.
 TEST_P(DeferredTest, AnotherConnectionsStockChangeIsSeenByTheNextTransaction) {

@@ -13,6 +13,7 @@
 #include "core/check.h"
 #include "core/json_writer.h"
 #include "core/limits.h"
+#include "order/token_bloom.h"
 
 namespace jishi::order {
 
@@ -193,83 +194,50 @@ Result<Order> transition(store::Tx& tx, Env& env, OrderId id,
 
 namespace {
 
-// A blocked Bloom filter: each token sets 6 bits of one 512-bit block (one cache line), which
-// at 10 bits per token answers "maybe" for ~1% of absent ones.
+// The Bloom filter (token_bloom.h) and when it may answer.
 class CheckoutFilter {
  public:
-  explicit CheckoutFilter(std::size_t capacity) : capacity_(capacity) {
-    std::size_t bits = std::bit_ceil(std::max<std::size_t>(capacity * 10, kBlockBits));
-    bits = std::min(bits, std::bit_floor(limits::checkout_filter_bytes_max * 8));
-    words_.assign(bits / 64, 0);
-    block_mask_ = bits / kBlockBits - 1;
-  }
-  void add(std::int64_t buyer, std::string_view token) {
-    std::uint64_t h = hash(buyer, token);
-    std::uint64_t* block = &words_[(h & block_mask_) * kBlockWords];
-    std::uint64_t bits = mix(h);
-    for (int i = 0; i < kBitsPerToken; ++i, bits >>= 9)
-      block[(bits & 511) / 64] |= std::uint64_t{1} << (bits & 63);
-    ++tokens_;
-  }
-  bool may_hold(std::int64_t buyer, std::string_view token) const {
-    std::uint64_t h = hash(buyer, token);
-    const std::uint64_t* block = &words_[(h & block_mask_) * kBlockWords];
-    std::uint64_t bits = mix(h);
-    for (int i = 0; i < kBitsPerToken; ++i, bits >>= 9)
-      if (!(block[(bits & 511) / 64] & (std::uint64_t{1} << (bits & 63)))) return false;
-    return true;
-  }
-  // Every row's token, in the caller's transaction.
-  Status fill(store::Conn& conn) {
-    std::fill(words_.begin(), words_.end(), 0);
-    tokens_ = 0;
+  // Every row's token, in the caller's transaction, into a filter sized for twice the rows
+  // there are (at least 2^20 tokens). False when the connection cannot tell other
+  // connections' commits (then the filter is not used).
+  Result<bool> fill(store::Conn& conn) {
     others_committed_ = conn.others_committed();
+    if (!others_committed_) return false;
+    JISHI_ASSIGN_OR_RETURN(auto n, conn.query_one("SELECT COUNT(*) FROM ord_checkouts", {},
+                                                  [](const store::Row& r) { return r.i64(0); }));
+    bloom_.reset(
+        std::max<std::size_t>(static_cast<std::size_t>(n.value_or(0)) * 2, std::size_t{1} << 20),
+        limits::checkout_filter_bytes_max);
     ++stats_.fills;
-    return conn.query("SELECT buyer_id, token FROM ord_checkouts", {}, [&](const store::Row& r) {
-      add(r.i64(0), r.text(1));
+    JISHI_TRY(conn.query("SELECT buyer_id, token FROM ord_checkouts", {}, [&](const store::Row& r) {
+      bloom_.add(r.i64(0), r.text(1));
       return true;
-    });
+    }));
+    return true;
   }
   // Whether it may answer now: filled again first when another connection has committed.
   Result<bool> current(store::Conn& conn) {
-    if (others_committed_ != conn.others_committed() || !filled_) {
-      filled_ = false;
-      auto t0 = std::chrono::steady_clock::now();
-      JISHI_TRY(fill(conn));
-      filled_ = true;
+    if (filled_ && others_committed_ == conn.others_committed()) return true;
+    filled_ = false;
+    auto t0 = std::chrono::steady_clock::now();
+    JISHI_ASSIGN_OR_RETURN(filled_, fill(conn));
+    if (filled_)
       spdlog::info(
           "checkout filter: filled again from {} checkouts in {} ms (another connection "
           "committed)",
-          tokens_,
+          bloom_.tokens(),
           std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                                 t0)
               .count());
-    }
-    return true;
+    return filled_;
   }
   void mark_filled() { filled_ = true; }
+  TokenBloom& bloom() { return bloom_; }
   CheckoutFilterStats& stats() { return stats_; }
-  std::size_t tokens() const { return tokens_; }
-  std::size_t capacity() const { return capacity_; }
 
  private:
-  static constexpr std::size_t kBlockBits = 512, kBlockWords = kBlockBits / 64;
-  static constexpr int kBitsPerToken = 6;
-  static std::uint64_t mix(std::uint64_t h) {  // splitmix64's finaliser
-    h ^= h >> 30;
-    h *= 0xBF58476D1CE4E5B9ull;
-    h ^= h >> 27;
-    h *= 0x94D049BB133111EBull;
-    return h ^ (h >> 31);
-  }
-  static std::uint64_t hash(std::int64_t buyer, std::string_view token) {
-    return mix(std::hash<std::string_view>{}(token) ^
-               (static_cast<std::uint64_t>(buyer) * 0x9E3779B97F4A7C15ull));
-  }
-
-  std::vector<std::uint64_t> words_;
-  std::size_t block_mask_ = 0, capacity_ = 0, tokens_ = 0;
-  std::uint64_t others_committed_ = 0;
+  TokenBloom bloom_;
+  std::optional<std::uint64_t> others_committed_;
   bool filled_ = false;
   CheckoutFilterStats stats_;
 };
@@ -281,29 +249,26 @@ constexpr std::string_view kCheckoutFilter = "order.checkout_filter";
 Status prepare_checkout_filter(store::Conn& conn) {
   if (conn.engine() != store::Engine::sqlite) return {};
   JISHI_TRY(conn.begin());
-  Status filled = [&]() -> Status {
-    JISHI_ASSIGN_OR_RETURN(auto n, conn.query_one("SELECT COUNT(*) FROM ord_checkouts", {},
-                                                  [](const store::Row& r) { return r.i64(0); }));
-    auto filter = std::make_shared<CheckoutFilter>(
-        std::max<std::size_t>(static_cast<std::size_t>(n.value_or(0)) * 2, std::size_t{1} << 20));
-    JISHI_TRY(filter->fill(conn));
-    filter->mark_filled();
-    conn.attach(kCheckoutFilter, std::move(filter));
-    return {};
-  }();
+  auto filter = std::make_shared<CheckoutFilter>();
+  auto filled = filter->fill(conn);
   if (!filled) {
     (void)conn.rollback();
-    return filled;
+    return std::unexpected(filled.error());
   }
-  return conn.commit();
+  JISHI_TRY(conn.commit());
+  if (!*filled) return {};  // the connection cannot tell others' commits: every token is read
+  filter->mark_filled();
+  conn.attach(kCheckoutFilter, std::move(filter));
+  return {};
 }
 
 std::optional<CheckoutFilterStats> checkout_filter_stats(const store::Conn& conn) {
   auto* f = conn.attachment<CheckoutFilter>(kCheckoutFilter);
   if (!f) return std::nullopt;
   CheckoutFilterStats s = f->stats();
-  s.tokens = f->tokens();
-  s.capacity = f->capacity();
+  s.tokens = f->bloom().tokens();
+  s.capacity = f->bloom().capacity();
+  s.layers = f->bloom().layers();
   return s;
 }
 
@@ -312,8 +277,8 @@ Status insert_checkout(store::Tx& tx, Env& env, const Checkout& c) {
   JISHI_INVARIANT(!c.orders.empty(), "a checkout has orders");
   // In the filter first: a token whose INSERT fails or rolls back is only looked up again.
   if (auto* f = tx.attachment<CheckoutFilter>(kCheckoutFilter)) {
-    JISHI_TRY(f->current(tx));
-    f->add(c.buyer.value, c.token);
+    JISHI_ASSIGN_OR_RETURN(bool usable, f->current(tx));
+    if (usable) f->bloom().add(c.buyer.value, c.token);
   }
   // The orders are listed on the row: the orders table has no index by checkout.
   std::string order_ids;
@@ -369,8 +334,8 @@ Result<std::optional<Checkout>> load_checkout(store::Conn& conn, std::string_vie
 Result<std::optional<Checkout>> find_checkout(store::Conn& conn, UserId buyer,
                                               std::string_view token) {
   if (auto* f = conn.attachment<CheckoutFilter>(kCheckoutFilter)) {
-    JISHI_TRY(f->current(conn));
-    if (!f->may_hold(buyer.value, token)) {
+    JISHI_ASSIGN_OR_RETURN(bool usable, f->current(conn));
+    if (usable && !f->bloom().may_hold(buyer.value, token)) {
       ++f->stats().skipped;
       return std::optional<Checkout>();
     }

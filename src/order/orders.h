@@ -112,14 +112,19 @@ Result<std::optional<Checkout>> find_checkout(store::Conn& conn, UserId buyer,
 //   wrong answer);
 // - once another connection has committed (store::Conn::others_committed), the next
 //   find_checkout() fills it again from the table, inside its transaction.
-// Its size is fixed at prepare: 10 bits per token for twice the tokens stored then (at least
-// 2^20 tokens), at most limits::checkout_filter_bytes_max. SQLite only.
+// 10 bits per token, sized at each fill for twice the tokens stored (at least 2^20); past
+// that, a layer twice as large takes the new tokens (no rebuild), up to
+// limits::checkout_filter_bytes_max in all, after which "maybe" grows more frequent. A fill
+// reads every row inside the writer's transaction (~0.1–0.3 s per million checkouts; logged),
+// so each commit by another connection (a CLI verb run against a live server's database)
+// costs the writer that pause once. SQLite only (a connection that cannot tell others'
+// commits gets no filter).
 Status prepare_checkout_filter(store::Conn& conn);
 struct CheckoutFilterStats {
   std::uint64_t skipped = 0;    // lookups answered from the filter
   std::uint64_t looked_up = 0;  // lookups the filter let through to the table
   std::uint64_t fills = 0;      // fills from the table (prepare, then after others' commits)
-  std::size_t tokens = 0, capacity = 0;
+  std::size_t tokens = 0, capacity = 0, layers = 0;
 };
 std::optional<CheckoutFilterStats> checkout_filter_stats(const store::Conn& conn);
 Result<std::optional<Checkout>> get_checkout(store::Conn& conn, CheckoutId id);

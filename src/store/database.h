@@ -113,8 +113,9 @@ class Conn {
   virtual Status begin() = 0;  // a write transaction (SQLite: BEGIN IMMEDIATE)
   // How many of this connection's begin()s found that another connection had committed since
   // its previous transaction (SQLite: PRAGMA data_version). Memory a module keeps of rows
-  // through this connection is exact while it has not moved; 0 on an engine that cannot tell.
-  virtual std::uint64_t others_committed() const { return 0; }
+  // through this connection is exact while it has not moved; nullopt on an engine that cannot
+  // tell, where such memory must not be kept.
+  virtual std::optional<std::uint64_t> others_committed() const { return std::nullopt; }
   virtual Status commit() = 0;
   virtual Status rollback() = 0;
 

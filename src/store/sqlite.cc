@@ -109,7 +109,7 @@ class SqliteConn final : public Conn {
 
   std::int64_t total_changes() const override { return sqlite3_total_changes64(db_); }
   bool in_transaction() const override { return sqlite3_get_autocommit(db_) == 0; }
-  std::uint64_t others_committed() const override { return others_committed_; }
+  std::optional<std::uint64_t> others_committed() const override { return others_committed_; }
 
   Status begin() override {
     JISHI_TRY(simple("BEGIN IMMEDIATE"));
@@ -195,10 +195,13 @@ class SqliteConn final : public Conn {
       if (rc != SQLITE_OK) return fail(Code::storage_failure, "cannot watch tables");
       sqlite3_commit_hook(db_, on_commit_hook, this);
       sqlite3_rollback_hook(db_, on_rollback_hook, this);
-      JISHI_TRY(query("PRAGMA data_version", {}, [&](const Row& r) {
-        data_version_ = r.i64(0);
-        return false;
-      }));
+      // The version begin() compares with: only when no begin() has read one yet (replacing it
+      // would hide another connection's commit since that begin() from others_committed()).
+      if (data_version_ < 0)
+        JISHI_TRY(query("PRAGMA data_version", {}, [&](const Row& r) {
+          data_version_ = r.i64(0);
+          return false;
+        }));
     }
     std::string t(table), n = std::to_string(watches_.size());
     std::string update = columns.empty() ? "UPDATE" : "UPDATE OF " + std::string(columns);

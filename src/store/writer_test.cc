@@ -204,6 +204,9 @@ class GatedSyncConn final : public Conn {
   Status exec_script(std::string_view sql) override { return inner_->exec_script(sql); }
   std::int64_t total_changes() const override { return inner_->total_changes(); }
   bool in_transaction() const override { return inner_->in_transaction(); }
+  std::optional<std::uint64_t> others_committed() const override {
+    return inner_->others_committed();
+  }
   Status begin() override { return inner_->begin(); }
   Status commit() override { return inner_->commit(); }
   Status rollback() override { return inner_->rollback(); }
