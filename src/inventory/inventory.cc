@@ -631,7 +631,10 @@ ReservationDeferral::RowCopies ReservationDeferral::row_copies() const {
   return {deferred_->rows.size(), deferred_->row_hits, deferred_->row_misses};
 }
 
-std::optional<std::int64_t> ReservationDeferral::row_copy(std::int64_t sku) const {
+std::optional<std::int64_t> ReservationDeferral::row_copy(const store::Conn& conn,
+                                                          std::int64_t sku) const {
+  if (!deferred_->others_committed || deferred_->others_committed != conn.others_committed())
+    return std::nullopt;
   auto it = deferred_->rows.find(sku);
   if (it == deferred_->rows.end()) return std::nullopt;
   return it->second;

@@ -168,7 +168,10 @@ class ReservationDeferral final : public store::WriterHook {
     std::uint64_t hits = 0, misses = 0;
   };
   RowCopies row_copies() const;
-  std::optional<std::int64_t> row_copy(std::int64_t sku) const;  // nullopt: none kept
+  // The copy of a SKU's row that reserve() would use on `conn` now; nullopt when none is kept,
+  // or when another connection has committed since they were exact (reserve() empties them
+  // all before its next use).
+  std::optional<std::int64_t> row_copy(const store::Conn& conn, std::int64_t sku) const;
 
  private:
   // Up to `count` SKUs and their deferred units, from SKU `from` on in key order.

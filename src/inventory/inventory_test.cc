@@ -122,7 +122,7 @@ class InventoryTest : public ::testing::TestWithParam<bool> {
   // Every stock row the writer keeps a copy of has exactly that availability.
   void expect_row_copies_exact() {
     for (std::int64_t sku = 1; sku <= 3; ++sku) {
-      auto copy = deferral_.row_copy(sku);
+      auto copy = deferral_.row_copy(*db_, sku);
       if (!copy) continue;
       auto row = get_stock(*db_, sku).value();
       ASSERT_TRUE(row) << "a copy of SKU " << sku << ", which has no row";
@@ -396,7 +396,7 @@ TEST_P(DeferredTest, ReservationsUseTheWritersCopyOfTheRowAndItFollowsRollbacks)
   ReservationDeferral restarted(kHolds, clock_);
   ASSERT_TRUE(restarted.prepare(*db_));
   EXPECT_EQ(restarted.row_copies().entries, 2u);  // loaded at the start
-  EXPECT_EQ(restarted.row_copy(1), 10);
+  EXPECT_EQ(restarted.row_copy(*db_, 1), 10);
   ASSERT_TRUE(db_->begin());
   std::size_t mark = restarted.mark();
   std::vector<Want> w{{1, 4}};
@@ -405,14 +405,14 @@ TEST_P(DeferredTest, ReservationsUseTheWritersCopyOfTheRowAndItFollowsRollbacks)
   EXPECT_EQ(restarted.row_copies().misses, 0u);
   // Inside the same transaction: a count (its row written), then a new SKU's first stock.
   ASSERT_TRUE(set_on_hand(*db_, env_, 1, seller_, 7, actor_, ""));
-  EXPECT_EQ(restarted.row_copy(1), 3);  // 7 on hand, the 4 deferred units now in the row
+  EXPECT_EQ(restarted.row_copy(*db_, 1), 3);  // 7 on hand, the 4 deferred units now in the row
   ASSERT_TRUE(set_on_hand(*db_, env_, 3, seller_, 5, actor_, ""));
-  EXPECT_EQ(restarted.row_copy(3), 5);
+  EXPECT_EQ(restarted.row_copy(*db_, 3), 5);
   // All of it rolls back: the copies are the rows again.
   ASSERT_TRUE(db_->rollback());
   restarted.undo_to(mark);
-  EXPECT_EQ(restarted.row_copy(1), 10);
-  EXPECT_EQ(restarted.row_copy(3), std::nullopt);
+  EXPECT_EQ(restarted.row_copy(*db_, 1), 10);
+  EXPECT_EQ(restarted.row_copy(*db_, 3), std::nullopt);
   EXPECT_EQ(restarted.deferred_units(1), 0);
   // A row read inside a transaction that rolls back is not kept.
   ASSERT_TRUE(db_->begin());
@@ -422,10 +422,10 @@ TEST_P(DeferredTest, ReservationsUseTheWritersCopyOfTheRowAndItFollowsRollbacks)
                 "updated_at_us) VALUES (4, 10, 9, 0, 0)"));
   std::vector<Want> w4{{4, 1}};
   ASSERT_TRUE(reserve(*db_, env_, w4));
-  EXPECT_EQ(restarted.row_copy(4), 9);
+  EXPECT_EQ(restarted.row_copy(*db_, 4), 9);
   ASSERT_TRUE(db_->rollback());
   restarted.undo_to(mark);
-  EXPECT_EQ(restarted.row_copy(4), std::nullopt);
+  EXPECT_EQ(restarted.row_copy(*db_, 4), std::nullopt);
 }
 
 // A count that leaves on_hand as it was, over deferred units, moves only those units into the
@@ -502,9 +502,10 @@ TEST_P(DeferredTest, AfterACrashPrepareRestoresTheUnitsTheHoldersHold) {
 // with the whole transaction rolled back under them; batches whose COMMIT fails; closes that
 // release what an order held; and a switch that makes every UPDATE of one SKU's `reserved`
 // fail, so that folds fail part way and are undone under the hook's savepoint (and closes of
-// that SKU fail after writing). After
-// each command, verify() on the writer's connection must find the rows plus the deferred units
-// exactly equal to what the holders hold; after the writer stops, the rows alone.
+// that SKU fail after writing); and another connection adding units on hand between batches.
+// After each command, verify() on the writer's connection must find the rows plus the deferred
+// units exactly equal to what the holders hold, and the writer's copies of the rows equal to
+// the rows; after the writer stops, the rows alone.
 TEST(DeferredWriter, RandomOutcomesKeepTheUnitsExact) {
   auto seed = std::random_device{}();
   SCOPED_TRACE("seed=" + std::to_string(seed));
@@ -542,7 +543,8 @@ TEST(DeferredWriter, RandomOutcomesKeepTheUnitsExact) {
     store::Writer w(std::move(conn), opts, &registry);
     std::mutex mu;
     std::vector<std::string> problems;
-    std::atomic<int> held{0}, reserved_then_failed{0}, closed{0}, transactions_lost{0};
+    std::atomic<int> held{0}, reserved_then_failed{0}, closed{0}, transactions_lost{0},
+        outside_adds{0};
     auto submit = [&](std::function<bool(store::Tx&)> run) {
       auto done = std::make_shared<std::promise<store::Outcome>>();
       auto f = done->get_future();
@@ -555,8 +557,9 @@ TEST(DeferredWriter, RandomOutcomesKeepTheUnitsExact) {
       threads.emplace_back([&, t] {
         std::mt19937 rng(seed + t);
         std::vector<std::future<store::Outcome>> pending;
+        auto outside = std::move(store::open_sqlite(path, store::OpenMode::read_write).value());
         for (int i = 0; i < 400; ++i) {
-          int op = static_cast<int>(rng() % 12);
+          int op = static_cast<int>(rng() % 13);
           if (op < 6) {
             std::int64_t order = t * 100'000 + i;
             std::vector<Want> wants;
@@ -611,6 +614,24 @@ TEST(DeferredWriter, RandomOutcomesKeepTheUnitsExact) {
             pending.push_back(submit([](store::Tx& tx) {
               return tx.exec("INSERT INTO test_child VALUES (42)").has_value();
             }));
+          } else if (op == 12) {
+            // Another connection (an operator's tool) adds a unit on hand, with its journal
+            // entry: the writer's copy of that row must not be used after it.
+            auto sku = 1 + static_cast<std::int64_t>(rng() % kSkus);
+            bool added =
+                outside->begin() &&
+                outside->exec("UPDATE inv_stock SET on_hand = on_hand + 1 WHERE sku_id = $1",
+                              {sku}) &&
+                outside->exec(
+                    "INSERT INTO inv_movements (id, sku_id, kind, delta_on_hand, "
+                    "delta_reserved, at_us) VALUES ($1, $2, 'adjust', 1, 0, 0)",
+                    {static_cast<std::int64_t>(9'000'000'000'000'000 + t * 1'000'000 + i), sku}) &&
+                outside->commit();
+            if (added) {
+              ++outside_adds;
+            } else {
+              (void)outside->rollback();
+            }
           } else {
             auto refuse = rng() % 3 == 0 ? 1 + static_cast<std::int64_t>(rng() % kSkus) : 0;
             pending.push_back(submit([refuse](store::Tx& tx) {
@@ -626,7 +647,7 @@ TEST(DeferredWriter, RandomOutcomesKeepTheUnitsExact) {
               problems.push_back(v->problems.front());
             // And the writer's copies of the rows are the rows.
             for (std::int64_t sku = 1; sku <= kSkus; ++sku) {
-              auto copy = deferral.row_copy(sku);
+              auto copy = deferral.row_copy(tx, sku);
               auto row = get_stock(tx, sku);
               if (copy && (!row || !*row || (*row)->available() != *copy))
                 problems.push_back("the copy of SKU " + std::to_string(sku) + " says " +
@@ -652,7 +673,8 @@ TEST(DeferredWriter, RandomOutcomesKeepTheUnitsExact) {
     EXPECT_GT(reserved_then_failed.load(), 20);
     EXPECT_GT(transactions_lost.load(), 20);
     EXPECT_GT(w.replays(), 0u);
-    EXPECT_GT(deferral.row_copies().hits, 100u);
+    EXPECT_GT(deferral.row_copies().hits, 50u);
+    EXPECT_GT(outside_adds.load(), 20);
     EXPECT_GT(registry.counter("jishi_writer_hook_failures_total", "", "").value(), 0u);
     EXPECT_GT(registry.counter("jishi_writer_commit_failures_total", "", "").value(), 0u);
     w.stop();  // folds what is left
