@@ -4,6 +4,7 @@
 #include <map>
 
 #include <boost/json.hpp>
+#include <future>
 
 #include "catalog/catalog.h"
 #include "events/events.h"
@@ -683,6 +684,98 @@ TEST_F(UnpaidTest, TheCheckoutTokenFilterNeverHidesAStoredCheckout) {
   EXPECT_TRUE(seen->replayed);
   EXPECT_EQ(seen->checkout.id, other.checkout.id);
   EXPECT_EQ(stats().fills, 2u);
+}
+
+// The writer as `jishi serve` prepares it (deferred reservations with copies of the stock
+// rows, the offer cache loaded, the token filter): another connection's stock change and
+// checkout are what its next checkouts count on, and a batch replayed with savepoints (one of
+// its commands failed after writing) still answers a token's second checkout as a replay.
+TEST_F(UnpaidTest, TheServersWriterFollowsAnotherConnectionAndAReplayedBatch) {
+  runner_.reset();
+  store_.reset();
+  auto deferral = reservation_deferral(clock_);
+  store::StoreOptions o;
+  o.sqlite_path = db_path_;
+  o.writer.hook = deferral.get();
+  o.prepare_writer = {catalog::prepare_offer_cache, order::prepare_checkout_filter};
+  store_ = std::move(store::Store::open(o, nullptr).value());
+  auto request = [&](const std::string& token, std::int64_t quantity) {
+    CheckoutRequest req;
+    req.buyer = UserId{1000};
+    req.token = token;
+    req.address =
+        order::AddressFields{"张三", "13800138000", "330106", "文三路 90 号", std::nullopt};
+    req.lines.push_back({sku_, quantity, std::nullopt});
+    return req;
+  };
+  auto run = [&](const std::string& token, std::int64_t quantity) {
+    Result<CheckoutResult> out = fail(Code::internal, "not run");
+    (void)store::run_and_wait(store_->writer(), [&](store::Tx& tx) {
+      out = checkout(tx, env_, cfg_, request(token, quantity));
+      return out.has_value();
+    });
+    return out;
+  };
+  ASSERT_TRUE(run("server-writer-token-first", 1));  // the writer's copy of the row: 10 - 1
+
+  // Another connection: a stock count down to 3 (with its journal entry) and a checkout of
+  // its own for 1 unit, reserved in the row.
+  {
+    auto other = std::move(store::open_sqlite(db_path_, store::OpenMode::read_write).value());
+    ASSERT_TRUE(other->begin());
+    ASSERT_TRUE(inventory::set_on_hand(*other, env_, sku_, seller_, 3, UserId{1}, "count"));
+    ASSERT_TRUE(checkout(*other, env_, cfg_, request("server-writer-token-other", 1)));
+    ASSERT_TRUE(other->commit());
+  }
+  auto replay = run("server-writer-token-other", 1);
+  ASSERT_TRUE(replay) << replay.error().detail;
+  EXPECT_TRUE(replay->replayed) << "the other connection's checkout was taken for a new one";
+  auto too_many = run("server-writer-token-second", 2);  // 3 on hand, 2 held: 1 left
+  ASSERT_FALSE(too_many) << "sold 2 of the 1 left";
+  EXPECT_EQ(too_many.error().code, Code::insufficient_stock);
+
+  // One batch: a checkout, a command that fails after writing (the batch runs again with
+  // savepoints), and the same token again.
+  std::promise<void> gate;
+  auto opened = gate.get_future().share();
+  store_->writer().submit(store::make_command(
+      [opened](store::Tx&) {
+        opened.wait();
+        return true;
+      },
+      [](store::Outcome) {}));
+  std::vector<Result<CheckoutResult>> results(2, fail(Code::internal, "not run"));
+  std::vector<std::future<store::Outcome>> outcomes;
+  auto submit = [&](std::function<bool(store::Tx&)> f) {
+    auto done = std::make_shared<std::promise<store::Outcome>>();
+    outcomes.push_back(done->get_future());
+    store_->writer().submit(
+        store::make_command(std::move(f), [done](store::Outcome out) { done->set_value(out); }));
+  };
+  submit([&](store::Tx& tx) {
+    results[0] = checkout(tx, env_, cfg_, request("server-writer-token-batch", 1));
+    return results[0].has_value();
+  });
+  submit([](store::Tx& tx) { return !tx.exec("UPDATE inv_movements SET reference = 'undone'"); });
+  submit([&](store::Tx& tx) {
+    results[1] = checkout(tx, env_, cfg_, request("server-writer-token-batch", 1));
+    return results[1].has_value();
+  });
+  auto replays = store_->writer().replays();
+  gate.set_value();
+  for (auto& f : outcomes) f.wait();
+  EXPECT_GT(store_->writer().replays(), replays);
+  ASSERT_TRUE(results[0] && results[1]);
+  EXPECT_FALSE(results[0]->replayed);
+  EXPECT_TRUE(results[1]->replayed);
+  EXPECT_EQ(results[1]->checkout.id, results[0]->checkout.id);
+  // Nothing left over: 3 on hand, the three unpaid orders hold 3 (one from before the count).
+  store_->stop_writer();
+  auto lease = store_->reads().lease();
+  auto v = verify_stock(*lease);
+  ASSERT_TRUE(v);
+  EXPECT_TRUE(v->problems.empty()) << v->problems.front();
+  EXPECT_EQ(inventory::get_stock(*lease, sku_).value()->reserved, 3);
 }
 
 TEST_F(UnpaidTest, AnOrdersLinesReadBackFromItsRowExactly) {
