@@ -807,7 +807,6 @@ Status prepare_offer_cache(store::Conn& conn) {
   Status loaded = [&]() -> Status {
     JISHI_TRY(check_offer_cache(conn, *cache));
     std::size_t wanted = limits::offer_cache_entries_max / 4 * 3;
-    cache->entries.reserve(wanted);
     return conn.query(std::string(kOfferSelect) +
                           " WHERE p.status = 'listed' AND s.status = 'active' ORDER BY s.id "
                           "LIMIT $1",

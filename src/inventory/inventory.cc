@@ -520,7 +520,6 @@ Status ReservationDeferral::load_rows(store::Conn& conn) {
   Status loaded = [&]() -> Status {
     auto& rows = deferred_->rows;
     std::size_t wanted = limits::stock_cache_entries_max / 4 * 3;
-    rows.reserve(wanted);
     return conn.query("SELECT sku_id, on_hand - reserved FROM inv_stock ORDER BY sku_id LIMIT $1",
                       {static_cast<std::int64_t>(wanted)}, [&](const store::Row& r) {
                         rows.emplace(r.i64(0), r.i64(1));
