@@ -803,8 +803,7 @@ Status prepare_offer_cache(store::Conn& conn) {
   // (the rest for offers read later), in one transaction: the check first makes the cache
   // valid at the token, change log and data version of that transaction's snapshot, which no
   // other connection can commit into.
-  JISHI_TRY(conn.begin());
-  Status loaded = [&]() -> Status {
+  Status loaded = store::run_in_transaction(conn, [&]() -> Status {
     JISHI_TRY(check_offer_cache(conn, *cache));
     std::size_t wanted = limits::offer_cache_entries_max / 4 * 3;
     return conn.query(std::string(kOfferSelect) +
@@ -815,12 +814,8 @@ Status prepare_offer_cache(store::Conn& conn) {
                         cache->entries.emplace(o.sku.value, std::move(o));
                         return true;
                       });
-  }();
-  if (!loaded) {
-    (void)conn.rollback();
-    return loaded;
-  }
-  JISHI_TRY(conn.commit());
+  });
+  if (!loaded) return loaded;
   cache->stats.loaded = cache->entries.size();
   conn.attach(kOfferCache, std::move(cache));
   return {};

@@ -66,6 +66,20 @@ struct DeferredUnits {
     undo.push_back({Undo::units, sku, delta});
   }
 
+  // Whether the copies are exact on `conn` now: kept on this connection, and no other
+  // connection has committed since they were (copies_for() then empties them, and says yes).
+  bool copies_current(const store::Conn& conn) const {
+    return others_committed && others_committed == conn.others_committed();
+  }
+  bool copies_for(const store::Conn& conn) {
+    if (!others_committed) return false;
+    if (!copies_current(conn)) {
+      rows.clear();  // another connection may have written stock rows
+      others_committed = conn.others_committed();
+    }
+    return true;
+  }
+
   const std::int64_t* row(std::int64_t sku) {
     auto it = rows.find(sku);
     if (it == rows.end()) {
@@ -280,17 +294,13 @@ Result<std::vector<StockChange>> reserve(store::Tx& tx, Env& env, std::span<cons
   std::vector<StockChange> changes;
   std::vector<std::int64_t> short_skus;
   std::int64_t now = env.clock.now_us();
+  const bool copies = deferred && deferred->copies_for(tx);
   for (const auto& [sku, quantity] : skus) {
     // The writer serialises transactions, so the units read here are the units there are. (A
     // read, then the write: in SQLite a RETURNING clause costs an ephemeral table per
     // statement, more than the extra primary-key read.) The writer's copy of the row, if it
     // has one, spares the read.
     std::optional<std::int64_t> available;
-    bool copies = deferred && deferred->others_committed;
-    if (copies && deferred->others_committed != tx.others_committed()) {
-      deferred->rows.clear();  // another connection may have written stock rows
-      deferred->others_committed = tx.others_committed();
-    }
     if (const std::int64_t* row = copies ? deferred->row(sku) : nullptr) {
       available = *row;
     } else {
@@ -465,8 +475,8 @@ Status ReservationDeferral::prepare(store::Conn& conn) {
   // that had not been folded). The TEMP table ends empty.
   static constexpr const char* kHeldOfRow =
       "(SELECT n FROM temp.inv_held h WHERE h.sku_id = inv_stock.sku_id)";
-  JISHI_TRY(conn.begin());
-  auto restored = [&]() -> Result<std::int64_t> {
+  std::int64_t restored = 0;
+  Status done = store::run_in_transaction(conn, [&]() -> Status {
     std::int64_t now = clock_.now_us();
     JISHI_TRY(conn.exec("DELETE FROM temp.inv_held"));
     JISHI_TRY(
@@ -486,16 +496,14 @@ Status ReservationDeferral::prepare(store::Conn& conn) {
                       kHeldOfRow,
                   {now}));
     JISHI_TRY(conn.exec("DELETE FROM temp.inv_held"));
-    return cleared + set;
-  }();
-  if (!restored) {
-    (void)conn.rollback();
-    return fail(restored.error().code,
+    restored = cleared + set;
+    return {};
+  });
+  if (!done)
+    return fail(done.error().code,
                 "cannot restore the reserved units of unpaid orders (run `jishi verify stock`): " +
-                    restored.error().detail);
-  }
-  JISHI_TRY(conn.commit());
-  restored_skus_ = *restored;
+                    done.error().detail);
+  restored_skus_ = restored;
   if (restored_skus_ > 0)
     spdlog::warn(
         "inventory: restored the reserved units of {} SKUs from unpaid orders (the last run "
@@ -515,23 +523,17 @@ Status ReservationDeferral::load_rows(store::Conn& conn) {
   deferred_->rows.clear();
   deferred_->others_committed = conn.others_committed();
   if (!deferred_->others_committed) return {};  // an engine that cannot tell: no copies
-  JISHI_TRY(conn.begin());
-  deferred_->others_committed = conn.others_committed();
-  Status loaded = [&]() -> Status {
-    auto& rows = deferred_->rows;
+  Status loaded = store::run_in_transaction(conn, [&]() -> Status {
+    deferred_->others_committed = conn.others_committed();  // as of this transaction
     std::size_t wanted = limits::stock_cache_entries_max / 4 * 3;
     return conn.query("SELECT sku_id, on_hand - reserved FROM inv_stock ORDER BY sku_id LIMIT $1",
                       {static_cast<std::int64_t>(wanted)}, [&](const store::Row& r) {
-                        rows.emplace(r.i64(0), r.i64(1));
+                        deferred_->rows.emplace(r.i64(0), r.i64(1));
                         return true;
                       });
-  }();
-  if (!loaded) {
-    deferred_->rows.clear();
-    (void)conn.rollback();
-    return loaded;
-  }
-  return conn.commit();
+  });
+  if (!loaded) deferred_->rows.clear();
+  return loaded;
 }
 
 bool ReservationDeferral::due(store::Conn&, std::size_t commands, bool idle, bool stopping) {
@@ -632,8 +634,7 @@ ReservationDeferral::RowCopies ReservationDeferral::row_copies() const {
 
 std::optional<std::int64_t> ReservationDeferral::row_copy(const store::Conn& conn,
                                                           std::int64_t sku) const {
-  if (!deferred_->others_committed || deferred_->others_committed != conn.others_committed())
-    return std::nullopt;
+  if (!deferred_->copies_current(conn)) return std::nullopt;
   auto it = deferred_->rows.find(sku);
   if (it == deferred_->rows.end()) return std::nullopt;
   return it->second;

@@ -201,6 +201,7 @@ class CheckoutFilter {
   // there are (at least 2^20 tokens). False when the connection cannot tell other
   // connections' commits (then the filter is not used).
   Result<bool> fill(store::Conn& conn) {
+    filled_ = false;
     others_committed_ = conn.others_committed();
     if (!others_committed_) return false;
     JISHI_ASSIGN_OR_RETURN(auto n, conn.query_one("SELECT COUNT(*) FROM ord_checkouts", {},
@@ -213,14 +214,14 @@ class CheckoutFilter {
       bloom_.add(r.i64(0), r.text(1));
       return true;
     }));
+    filled_ = true;
     return true;
   }
   // Whether it may answer now: filled again first when another connection has committed.
   Result<bool> current(store::Conn& conn) {
     if (filled_ && others_committed_ == conn.others_committed()) return true;
-    filled_ = false;
     auto t0 = std::chrono::steady_clock::now();
-    JISHI_ASSIGN_OR_RETURN(filled_, fill(conn));
+    JISHI_TRY(fill(conn));
     if (filled_)
       spdlog::info(
           "checkout filter: filled again from {} checkouts in {} ms (another connection "
@@ -231,7 +232,6 @@ class CheckoutFilter {
               .count());
     return filled_;
   }
-  void mark_filled() { filled_ = true; }
   TokenBloom& bloom() { return bloom_; }
   CheckoutFilterStats& stats() { return stats_; }
 
@@ -248,16 +248,14 @@ constexpr std::string_view kCheckoutFilter = "order.checkout_filter";
 
 Status prepare_checkout_filter(store::Conn& conn) {
   if (conn.engine() != store::Engine::sqlite) return {};
-  JISHI_TRY(conn.begin());
   auto filter = std::make_shared<CheckoutFilter>();
-  auto filled = filter->fill(conn);
-  if (!filled) {
-    (void)conn.rollback();
-    return std::unexpected(filled.error());
-  }
-  JISHI_TRY(conn.commit());
-  if (!*filled) return {};  // the connection cannot tell others' commits: every token is read
-  filter->mark_filled();
+  bool filled = false;
+  Status done = store::run_in_transaction(conn, [&]() -> Status {
+    JISHI_ASSIGN_OR_RETURN(filled, filter->fill(conn));
+    return {};
+  });
+  if (!done) return done;
+  if (!filled) return {};  // the connection cannot tell others' commits: every token is read
   conn.attach(kCheckoutFilter, std::move(filter));
   return {};
 }

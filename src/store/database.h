@@ -192,6 +192,17 @@ class Conn {
 // command's own savepoint.
 using Tx = Conn;
 
+// Runs `body` in a begin() transaction of its own (outside the writer's batches: migrations,
+// what a module loads or restores on the writer's connection before the writer starts). Its
+// COMMIT when it succeeds; a ROLLBACK when it or the COMMIT fails, with that error returned.
+inline Status run_in_transaction(Conn& conn, FunctionRef<Status()> body) {
+  JISHI_TRY(conn.begin());
+  Status done = body();
+  if (done) done = conn.commit();
+  if (!done) (void)conn.rollback();
+  return done;
+}
+
 // Several reads on one snapshot of a read connection: a read transaction (SQLite: a deferred
 // BEGIN, which takes no write lock and never blocks the writer; PostgreSQL: REPEATABLE READ),
 // ended when this goes out of scope. Inside a transaction already (a writer's Tx), the reads

@@ -52,22 +52,17 @@ Status apply(Conn& conn, MigrationReport& report) {
   SystemClock clock;
   for (const Migration& m : embedded_migrations()) {
     if (m.version <= report.from_version) continue;
-    JISHI_TRY(conn.begin());
-    auto applied = conn.exec_script(adapt_ddl(m.sql, conn.engine()));
-    if (applied)
-      applied = [&]() -> Status {
-        JISHI_TRY(conn.exec(
-            "INSERT INTO schema_migrations (version, name, applied_at_us) VALUES ($1, $2, $3)",
-            {m.version, m.name, clock.now_us()}));
-        return {};
-      }();
-    if (applied) applied = conn.commit();
-    if (!applied) {
-      (void)conn.rollback();
+    Status applied = run_in_transaction(conn, [&]() -> Status {
+      JISHI_TRY(conn.exec_script(adapt_ddl(m.sql, conn.engine())));
+      JISHI_TRY(conn.exec(
+          "INSERT INTO schema_migrations (version, name, applied_at_us) VALUES ($1, $2, $3)",
+          {m.version, m.name, clock.now_us()}));
+      return {};
+    });
+    if (!applied)
       return fail(Code::storage_failure, "migration " + std::to_string(m.version) + " (" +
                                              std::string(m.name) +
                                              ") failed: " + applied.error().detail);
-    }
     report.to_version = m.version;
   }
   return {};
