@@ -246,15 +246,8 @@ class SqliteConn final : public Conn {
     if (!exec_script("PRAGMA synchronous=NORMAL")) return nullptr;
     sqlite3_wal_hook(db_, &SqliteConn::on_wal, this);  // replaces wal_autocheckpoint
     deferred_ = true;
-    auto synced_dir = std::make_shared<std::atomic<bool>>(false);
-    return [wal = std::move(wal), dir = std::move(dir), synced_dir]() -> Status {
-      // The directory entry of the log, once: SQLite syncs it only at synchronous=FULL.
-      if (!synced_dir->load()) {
-        JISHI_TRY(sync_path(dir, O_RDONLY | O_DIRECTORY, false));
-        synced_dir->store(true);
-      }
-      return sync_path(wal, O_RDONLY, true);
-    };
+    auto log = std::make_shared<LogFile>(std::move(wal), std::move(dir));
+    return [log]() -> Status { return log->sync(); };
   }
 
   // A second connection to the same file, at synchronous=FULL (open_sqlite's default): its
@@ -443,15 +436,51 @@ class SqliteConn final : public Conn {
     return SQLITE_OK;
   }
 
-  // fsync (data only for files) through a fresh descriptor: Linux flushes the file's dirty
-  // pages whichever descriptor asks.
-  static Status sync_path(const std::string& path, int flags, bool data_only) {
-    int fd = ::open(path.c_str(), flags | O_CLOEXEC);
-    if (fd < 0) {
-      if (errno == ENOENT && data_only) return {};  // no log yet: nothing committed to sync
-      return fail(Code::storage_failure, "open " + path + ": " + std::strerror(errno));
+  // The log as the syncer sees it: its own descriptor (Linux flushes a file's dirty pages
+  // whichever descriptor asks), opened at the first sync after the log exists and then kept,
+  // instead of an open and a close, with a path lookup, around every sync. The kept descriptor
+  // names the file this connection writes its frames to: SQLite removes the log only when the
+  // last connection to the database closes, which takes an exclusive lock that this open
+  // connection's shared lock prevents, and starting the log over or truncating it keeps the
+  // same file (writer_test.cc checks it after many restarts). One thread syncs at a time (the
+  // writer's syncer).
+  class LogFile {
+   public:
+    LogFile(std::string path, std::string dir) : path_(std::move(path)), dir_(std::move(dir)) {}
+    LogFile(const LogFile&) = delete;
+    LogFile& operator=(const LogFile&) = delete;
+    ~LogFile() {
+      if (fd_ >= 0) ::close(fd_);
     }
-    int rc = data_only ? ::fdatasync(fd) : ::fsync(fd);
+    Status sync() {
+      // The directory entry of the log, once: SQLite syncs it only at synchronous=FULL.
+      if (!synced_dir_) {
+        JISHI_TRY(sync_directory(dir_));
+        synced_dir_ = true;
+      }
+      if (fd_ < 0) {
+        fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd_ < 0) {
+          if (errno == ENOENT) return {};  // no log yet: nothing committed to sync
+          return fail(Code::storage_failure, "open " + path_ + ": " + std::strerror(errno));
+        }
+      }
+      if (::fdatasync(fd_) != 0)
+        return fail(Code::storage_failure, "fsync " + path_ + ": " + std::strerror(errno));
+      return {};
+    }
+
+   private:
+    std::string path_, dir_;
+    int fd_ = -1;
+    bool synced_dir_ = false;
+  };
+
+  // fsync of a directory (its entries), through a descriptor of its own.
+  static Status sync_directory(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return fail(Code::storage_failure, "open " + path + ": " + std::strerror(errno));
+    int rc = ::fsync(fd);
     int err = errno;
     ::close(fd);
     if (rc != 0) return fail(Code::storage_failure, "fsync " + path + ": " + std::strerror(err));

@@ -1,6 +1,7 @@
 #include "store/writer.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <atomic>
@@ -398,6 +399,25 @@ TEST(WriterPipelined, TheLogStaysBoundedUnderEndlessWrites) {
     // but append pages, outruns it, so the writer copies a good part itself (~2/3 here); a
     // checkout writes far fewer frames per second.
     EXPECT_GE(registry.counter("jishi_writer_checkpoint_frames_total", "", "").value(), 4'000u);
+    // The syncer keeps the log's descriptor from its first sync on (sqlite.cc, LogFile). After
+    // all those restarts every descriptor of the log, the syncer's among them, still names the
+    // live file: SQLite starts the log over in place, and nothing synced a file it had left.
+    struct stat live {};
+    ASSERT_EQ(::stat((path + "-wal").c_str(), &live), 0);
+    std::string log = std::filesystem::weakly_canonical(path + "-wal").string();
+    int descriptors = 0;
+    for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+      std::error_code ec;
+      std::string target = std::filesystem::read_symlink(e.path(), ec).string();
+      if (ec || !target.starts_with(log)) continue;
+      EXPECT_EQ(target, log);  // not "... (deleted)"
+      struct stat open_file {};
+      ASSERT_EQ(::fstat(std::stoi(e.path().filename().string()), &open_file), 0);
+      EXPECT_EQ(open_file.st_ino, live.st_ino);
+      ++descriptors;
+    }
+    // The writer's connection, the checkpointer's and the syncer's.
+    EXPECT_GE(descriptors, 3);
   }
   auto r = std::move(open_sqlite(path, OpenMode::read_only).value());
   auto n = r->query_one("SELECT COUNT(*) FROM pad", {}, [](const Row& row) { return row.i64(0); });
