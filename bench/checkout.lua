@@ -9,6 +9,8 @@
 --   JISHI_BENCH_TOKENS    instead of one buyer: a file prefix (bench/register.lua's output);
 --                         thread T reads its buyers' tokens from <prefix>.<T>, and every buyer
 --                         checks out once (a flash sale's crowd); the thread stops after its last
+--   JISHI_BENCH_ROTATE    "1" with JISHI_BENCH_TOKENS: the thread's buyers take turns for the
+--                         whole run instead (the steady runs' virtual buyers, each signed in once)
 local threads_created, threads = 0, {}
 function setup(thread)
   thread:set("thread_number", threads_created)
@@ -18,6 +20,7 @@ end
 
 local skus, token, hot, pay, floor = {}, nil, false, false, false
 local buyers, next_buyer, verified, one_buyer_headers = nil, 0, false, nil
+local rotate, buyer_headers = false, nil
 -- Requests other than 201 and the sold-out 409 seen by this thread (the flash sale's crowd).
 unexpected = 0
 local counter, pending = 0, {}
@@ -38,6 +41,14 @@ function init(args)
   for line in io.lines(assert(os.getenv("JISHI_BENCH_SKUS"))) do
     if line ~= "" then skus[#skus + 1] = line end
   end
+  rotate = buyers ~= nil and os.getenv("JISHI_BENCH_ROTATE") == "1"
+  if rotate then
+    -- Each buyer's headers built once: the load generator shares the server's cores.
+    buyer_headers = {}
+    for i, t in ipairs(buyers) do
+      buyer_headers[i] = {["Authorization"] = "Bearer " .. t, ["Content-Type"] = "application/json"}
+    end
+  end
   hot = os.getenv("JISHI_BENCH_HOT") == "1"
   pay = os.getenv("JISHI_BENCH_PAY") == "1"
   floor = os.getenv("JISHI_BENCH_FLOOR") == "1"
@@ -45,12 +56,16 @@ function init(args)
   -- The steady runs read nothing in the answers (wrk counts non-2xx itself). Without a
   -- response() wrk neither gathers each answer's headers and body nor calls into Lua for it:
   -- the load generator shares the server's two cores, and what it spends the server loses.
-  if not pay and not buyers then response = nil end
+  if not pay and (not buyers or rotate) then response = nil end
 end
 
 function request()
-  local bearer = token
-  if buyers then
+  -- One buyer: the same headers every time (wrk.format only sets Host and Content-Length).
+  local headers = one_buyer_headers
+  if rotate then
+    next_buyer = next_buyer % #buyers + 1
+    headers = buyer_headers[next_buyer]
+  elseif buyers then
     -- wrk calls thread 0's request() once before the run to check it, and never sends that
     -- request: it must not use up a buyer.
     if thread_number == 0 and not verified then
@@ -63,11 +78,9 @@ function request()
       wrk.thread:stop()
       return wrk.format("GET", "/healthz")
     end
-    bearer = buyers[next_buyer]
+    headers = {["Authorization"] = "Bearer " .. buyers[next_buyer],
+               ["Content-Type"] = "application/json"}
   end
-  -- One buyer: the same headers every time (wrk.format only sets Host and Content-Length).
-  local headers = buyers and {["Authorization"] = "Bearer " .. bearer,
-                              ["Content-Type"] = "application/json"} or one_buyer_headers
   if pay and #pending > 0 then
     local id = table.remove(pending)
     return wrk.format("POST", "/api/v1/payments/intents/" .. id .. "/confirm", headers,

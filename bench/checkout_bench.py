@@ -3,17 +3,23 @@
   python3 bench/checkout_bench.py JISHI_BINARY [SECONDS] [SKUS]
 
 Sets up, through the API: one merchant with SKUS SKUs (100 per product, a million units each),
-one buyer with a funded wallet (a top-up paid by card through the built-in simulator). Then runs
-wrk (2 threads, BENCH_CONNECTIONS keep-alive connections, 64 by default) for SECONDS each:
+BENCH_BUYERS virtual buyers (10,000 by default, as many as the PostgreSQL peer's buyers; each
+registered and signed in once, registered by wrk with bench/register.lua), and one buyer with a
+funded wallet (a top-up paid by card through the built-in simulator) for the wallet-paid run.
+Then runs wrk (2 threads, BENCH_CONNECTIONS keep-alive connections, 64 by default) for SECONDS
+each, the virtual buyers taking turns (BENCH_BUYERS=0: the one funded buyer does every checkout,
+as before 2026-11-30's session 19):
   uniform      checkouts of 1–3 random SKUs
   hot          every checkout buys the same SKU
-  uniform+pay  each checkout followed by paying its intent from the wallet (two writes)
+  uniform+pay  each checkout followed by paying its intent from the wallet (two writes), by
+               the one funded buyer
   uniform+edits  uniform while the merchant changes random SKUs' prices, BENCH_EDITS_PER_S (20)
                a second (every change reaches the writer's offer cache)
 First the floor, `floor kind=healthz ...`: the same script and bodies sent as GET /healthz,
 the ceiling of the HTTP path with wrk on the same cores. Prints `checkout kind=K per_s=N p50_ms=N p99_ms=N errors=N server_cpu_us=N server_written_kb=N`
 per run: the last two are the server's CPU time (every thread) and disk writes per request,
-steadier than per_s on a shared machine. wrk runs on the same 2 cores as the server.
+steadier than per_s on a shared machine. wrk runs on the same 2 cores as the server. After the
+runs, `steady buyers=N buyers_with_orders=N` says how many of the virtual buyers checked out.
 Then the flash sale (秒杀): BENCH_FLASH_UNITS units of one SKU (100,000 by default) and a crowd of
 BENCH_FLASH_BUYERS buyers (200,000; registered first through the API by wrk and
 bench/register.lua), each checking out once over BENCH_FLASH_CONNECTIONS connections (256) until the SKU
@@ -52,6 +58,9 @@ FLASH_UNITS = int(os.environ.get("BENCH_FLASH_UNITS", "100000"))
 # bench buyer checks out again and again).
 FLASH_BUYERS = int(os.environ.get("BENCH_FLASH_BUYERS", "200000"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "64"))
+# The steady runs' virtual buyers, each signed in once (the issue's harness; the peer's
+# accounts are 10,000 buyers too). 0: the one funded buyer does every checkout.
+BUYERS = int(os.environ.get("BENCH_BUYERS", "10000"))
 PERF_DIR = os.environ.get("BENCH_PERF_DIR")
 EDITS_PER_S = float(os.environ.get("BENCH_EDITS_PER_S", "20"))
 PERF_CALLS = os.environ.get("BENCH_PERF_CALL_GRAPH", "fp")  # "dwarf" for code without frame pointers
@@ -108,6 +117,38 @@ def stop_perf(perf):
     if perf:
         perf.send_signal(signal.SIGINT)
         perf.wait()
+
+
+def register_buyers(port, work, name, count):
+    """Registers `count` buyers through the API (wrk with register.lua, two threads) and
+    returns the prefix of the files holding their session tokens (<prefix>.0, <prefix>.1)."""
+    started = time.time()
+    tokens = os.path.join(work, name)
+    per_thread = count // 2  # two wrk threads; an odd count loses its last buyer
+    renv = dict(os.environ, JISHI_BENCH_USERS=str(per_thread), JISHI_BENCH_PREFIX=name,
+                JISHI_BENCH_TOKENS_OUT=tokens)
+    reg = subprocess.Popen(["wrk", "-t2", "-c%d" % CONNECTIONS, "-d%ds" % FLASH_MAX_SECONDS, "-s",
+                            os.path.join(HERE, "register.lua"), "http://127.0.0.1:%d" % port],
+                           env=renv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def held():
+        n = 0
+        for t in range(2):
+            try:
+                with open("%s.%d" % (tokens, t)) as f:
+                    n += sum(1 for line in f if line.endswith("\n"))
+            except FileNotFoundError:
+                pass
+        return n
+    # wrk runs for its whole -d even when every thread has stopped: end it once the files
+    # hold every token.
+    while reg.poll() is None and held() < 2 * per_thread:
+        time.sleep(0.2)
+    reg.terminate()
+    reg.wait(30)
+    assert held() == 2 * per_thread, "registered %d of %d buyers" % (held(), 2 * per_thread)
+    print("%s buyers=%d registered_s=%.1f" % (name, held(), time.time() - started), flush=True)
+    return tokens
 
 
 def main():
@@ -174,6 +215,8 @@ def main():
         sku_file = os.path.join(work, "skus.txt")
         with open(sku_file, "w") as f:
             f.write("\n".join(sku_ids[:-1]))
+        # The steady runs' virtual buyers, each signed in once (registration returns a session).
+        steady = register_buyers(port, work, "steady", BUYERS) if BUYERS else None
         results = []
         def metrics_now():
             _, raw = call(port, "GET", "/metrics")
@@ -212,6 +255,8 @@ def main():
             wenv = dict(os.environ, JISHI_BENCH_TOKEN=buyer, JISHI_BENCH_SKUS=sku_file,
                         JISHI_BENCH_HOT=hot, JISHI_BENCH_PAY=pay,
                         JISHI_BENCH_FLOOR="1" if kind == "floor" else "0")
+            if steady and pay == "0":
+                wenv.update(JISHI_BENCH_TOKENS=steady, JISHI_BENCH_ROTATE="1")
             usage0 = server_usage()
             # Sellers at work: the merchant changes the prices of random SKUs, EDITS_PER_S a
             # second, while the buyers check out (every change reaches the writer's offer cache).
@@ -282,37 +327,21 @@ def main():
                   if d["jishi_writer_sync_seconds_count"] else 0,
                   d["jishi_writer_hook_runs_total"] / max(1, d["jishi_writer_batch_commands_count"]),
                   after_runs["jishi_writer_queue_depth"]), flush=True)
+        if steady:
+            # How many of the virtual buyers checked out (the funded buyer's orders, from the
+            # wallet-paid run, are not theirs).
+            _, me = call(port, "GET", "/api/v1/me", None, buyer)
+            with contextlib.closing(sqlite3.connect("file:%s?mode=ro" % os.path.join(work, "jishi.db"),
+                                                    uri=True)) as db:
+                with_orders = db.execute("SELECT COUNT(DISTINCT buyer_id) FROM ord_orders WHERE buyer_id != ?",
+                                         (int(me["user"]["id"]),)).fetchone()[0]
+            print("steady buyers=%d buyers_with_orders=%d" % (2 * (BUYERS // 2), with_orders), flush=True)
         # A flash sale (秒杀): FLASH_UNITS units of one SKU, FLASH_BUYERS buyers at once, each
         # checking out once, until sold out. The crowd registers first, through the API.
         flash_sku = sku_ids[-1]
         wenv = dict(os.environ, JISHI_BENCH_TOKEN=buyer, JISHI_BENCH_HOT="1", JISHI_BENCH_PAY="0")
         if FLASH_BUYERS:
-            started = time.time()
-            tokens = os.path.join(work, "crowd")
-            per_thread = FLASH_BUYERS // 2  # two wrk threads; an odd count loses its last buyer
-            renv = dict(os.environ, JISHI_BENCH_USERS=str(per_thread), JISHI_BENCH_PREFIX="crowd",
-                        JISHI_BENCH_TOKENS_OUT=tokens)
-            reg = subprocess.Popen(["wrk", "-t2", "-c%d" % CONNECTIONS, "-d%ds" % FLASH_MAX_SECONDS, "-s",
-                                    os.path.join(HERE, "register.lua"), "http://127.0.0.1:%d" % port],
-                                   env=renv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-            def held():
-                n = 0
-                for t in range(2):
-                    try:
-                        with open("%s.%d" % (tokens, t)) as f:
-                            n += sum(1 for line in f if line.endswith("\n"))
-                    except FileNotFoundError:
-                        pass
-                return n
-            # wrk runs for its whole -d even when every thread has stopped: end it once the
-            # files hold every token.
-            while reg.poll() is None and held() < 2 * per_thread:
-                time.sleep(0.2)
-            reg.terminate()
-            reg.wait(30)
-            assert held() == 2 * per_thread, "registered %d of %d buyers" % (held(), 2 * per_thread)
-            print("crowd buyers=%d registered_s=%.1f" % (held(), time.time() - started), flush=True)
+            tokens = register_buyers(port, work, "crowd", FLASH_BUYERS)
             wenv["JISHI_BENCH_TOKENS"] = tokens
         _, level = call(port, "GET", "/api/v1/skus/%s/stock" % flash_sku, None, seller)
         reserved_before = level["reserved"]  # 0: no earlier run bought this SKU

@@ -63,6 +63,7 @@ def main():
     floor = next((fields(l) for l in http if l.startswith("floor ")), {})
     flash = next((fields(l) for l in http if l.startswith("flash ")), {})
     crowd = next((fields(l) for l in http if l.startswith("crowd ")), {})
+    steady = next((fields(l) for l in http if l.startswith("steady ") and "buyers_with_orders=" in l), {})
     server = next((fields(l) for l in http if l.startswith("server ")), {})
     pg_version = next((l.split(" ", 1)[1] for l in pg if l.startswith("pg_version ")), "?")
     stock_ok = any(l.startswith("stock ok") for l in http)
@@ -109,7 +110,13 @@ def main():
         "A checkout re-checks prices and stock, reserves stock, creates the order(s) and lines and the "
         "payment intent, and is durable before the reply. The peer runs the conventional transaction "
         "(guarded stock UPDATE per line, order + lines, a ledger transfer, two balance updates, an "
-        "idempotency key) through pgbench -M prepared.",
+        "idempotency key) through pgbench -M prepared, each transaction for a random one of 10,000 buyers.",
+        "",
+        ("jishi's HTTP runs check out as %s virtual buyers taking turns, each registered and signed in "
+         "once through the API (%s of them placed orders); the wallet-paid run is one funded buyer's." % (
+             steady.get("buyers"), steady.get("buyers_with_orders"))
+         if steady else
+         "jishi's HTTP runs check out as one buyer (BENCH_BUYERS=0)."),
         "",
         "| workload | jishi HTTP /s | p50 ms | p99 ms | p999 ms | PostgreSQL best /s | its p99 ms | ratio |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",

@@ -22,7 +22,8 @@ def fields(line):
 class CheckoutBenchTest(unittest.TestCase):
     def test_the_harness_measures_checkouts_and_a_crowds_flash_sale(self):
         env = dict(os.environ, BENCH_FLASH_UNITS="60", BENCH_FLASH_BUYERS="150",
-                   BENCH_FLASH_MAX_SECONDS="30", BENCH_FLASH_CONNECTIONS="8", BENCH_CONNECTIONS="8")
+                   BENCH_FLASH_MAX_SECONDS="30", BENCH_FLASH_CONNECTIONS="8", BENCH_CONNECTIONS="8",
+                   BENCH_BUYERS="40")
         out = subprocess.run([sys.executable, BENCH, JISHI, "1", "200"], env=env,
                              capture_output=True, text=True, timeout=300)
         self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
@@ -36,6 +37,9 @@ class CheckoutBenchTest(unittest.TestCase):
             # Each checkout writes its rows durably: the server wrote to disk.
             self.assertGreater(float(r["server_written_kb"]), 0, kind)
         self.assertTrue(any(l.startswith("floor kind=healthz") for l in lines), out.stdout)
+        # The steady runs check out as their 40 virtual buyers, every one of them, not as one.
+        steady = next(fields(l) for l in lines if l.startswith("steady ") and "buyers_with_orders" in l)
+        self.assertEqual((steady["buyers"], steady["buyers_with_orders"]), ("40", "40"), out.stdout)
         crowd = next(fields(l) for l in lines if l.startswith("crowd "))
         self.assertEqual(crowd["buyers"], "150")
         flash = next(fields(l) for l in lines if l.startswith("flash "))
