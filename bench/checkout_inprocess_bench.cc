@@ -3,7 +3,8 @@
 //
 //   jishi_checkout_bench DIR [SECONDS] [SKUS]
 //
-// One merchant with SKUS SKUs (a million units each), 64 buyers; commands of 1–3 random lines
+// One merchant with SKUS SKUs (a million units each), JISHI_BENCH_BUYERS buyers taking turns
+// (10,000 by default, as in the HTTP bench and the PostgreSQL peer); commands of 1–3 random lines
 // (uniform) and of one hot SKU, with 256 commands in flight. Prints
 // `checkout_inprocess kind=K per_s=N p50_ms=N p99_ms=N failed=N cpu_us=N written_kb=N`:
 // cpu_us is the process's CPU time (user + system, every thread) per checkout and written_kb
@@ -88,7 +89,7 @@ int main(int argc, char** argv) {
   Env env{clock, ids, cipher};
   Currency cny = currency_from_code("CNY").value();
   OrgId seller{7};
-  // A seller, 64 buyers, a category, products of 100 SKUs, stock.
+  // A seller, a category, products of 100 SKUs, stock (the buyers are ids: no user row needed).
   must(
       conn->exec_script(
               "INSERT INTO users (id, email, display_name, password_hash, status, created_at_us, "
@@ -148,6 +149,9 @@ int main(int argc, char** argv) {
 
   // JISHI_BENCH_EDITS_EVERY=N: in the uniform run, the merchant changes a random SKU's price
   // after every N checkouts (each change reaches the offer cache).
+  const char* buyers_env = std::getenv("JISHI_BENCH_BUYERS");
+  const std::int64_t buyers =
+      std::max<std::int64_t>(1, buyers_env ? std::stoll(buyers_env) : 10'000);
   const char* edits_every_env = std::getenv("JISHI_BENCH_EDITS_EVERY");
   const std::int64_t edits_every = edits_every_env ? std::stoll(edits_every_env) : 0;
   std::atomic<std::int64_t> edits_in_flight{0};
@@ -179,7 +183,7 @@ int main(int argc, char** argv) {
             }));
       }
       flows::CheckoutRequest req;
-      req.buyer = UserId{1000 + static_cast<std::int64_t>(n % 64)};
+      req.buyer = UserId{1000 + n % buyers};
       req.token = "inprocess-" + std::to_string(hot) + "-" + std::to_string(n++) + "-bench";
       req.address = address;
       int lines = hot ? 1 : 1 + static_cast<int>(rng() % 3);
