@@ -100,13 +100,23 @@ Result<std::unique_ptr<Runtime>> open_runtime(const Config& config, bool migrate
     JISHI_ASSIGN_OR_RETURN(rt->serve_lock_fd, hold_serve_lock(config));
     rt->reservations = flows::reservation_deferral(rt->clock);
     so.writer.hook = rt->reservations.get();
+    rt->reservations->publish_metrics(rt->metrics);
+    metrics::Registry* registry = &rt->metrics;
     // Checkouts find offers in the writer's memory (catalog.h says why none is ever stale).
-    so.prepare_writer.push_back(catalog::prepare_offer_cache);
+    so.prepare_writer.push_back([registry](store::Conn& conn) -> Status {
+      JISHI_TRY(catalog::prepare_offer_cache(conn));
+      catalog::publish_offer_cache_metrics(conn, *registry);
+      return {};
+    });
     // And the payees' organisations and the sellers' webhooks (store::TableWatch).
     so.prepare_writer.push_back(pay::prepare_payee_cache);
     so.prepare_writer.push_back(events::prepare_webhook_cache);
     // A new checkout's token is known not to be stored without a lookup (order.h).
-    so.prepare_writer.push_back(order::prepare_checkout_filter);
+    so.prepare_writer.push_back([registry](store::Conn& conn) -> Status {
+      JISHI_TRY(order::prepare_checkout_filter(conn));
+      order::publish_checkout_filter_metrics(conn, *registry);
+      return {};
+    });
   }
   JISHI_ASSIGN_OR_RETURN(rt->store, store::Store::open(so, &rt->metrics));
   if (migrate) {

@@ -1,5 +1,6 @@
 #include "catalog/catalog.h"
 
+#include <atomic>
 #include <boost/json.hpp>
 #include <memory>
 #include <set>
@@ -8,6 +9,7 @@
 #include "catalog/search.h"
 #include "core/json.h"
 #include "core/limits.h"
+#include "core/metrics.h"
 
 namespace jishi::catalog {
 
@@ -584,13 +586,22 @@ Result<Page<Product>> seller_products(store::Conn& conn, const SellerFilter& f) 
 
 namespace {
 
+// The cache's tallies, atomic so that /metrics can read them while the writer counts
+// (publish_offer_cache_metrics); each is relaxed, a tally on its own.
+struct OfferCacheCounters {
+  metrics::Counter hits, misses, resets, evictions, unchanged;
+  std::atomic<std::size_t> entries{0};
+};
+
 struct OfferCache {
   bool valid = false;
   std::int64_t token = 0;         // temp.cat_offer_token when the entries were last brought up
   std::int64_t seq = 0;           // the last change (temp.cat_offer_changes) applied then; 0: none
   std::int64_t data_version = 0;  // PRAGMA data_version then
   std::unordered_map<std::int64_t, SkuOffer> entries;
-  OfferCacheStats stats;
+  std::shared_ptr<OfferCacheCounters> counters = std::make_shared<OfferCacheCounters>();
+  std::size_t loaded = 0;  // offers loaded when the cache was prepared
+  void counted() { counters->entries.store(entries.size(), std::memory_order_relaxed); }
   // The offer tables' watches (store::TableWatch) and their versions at the last check: while
   // none moved, and inside a transaction that has not written them, nothing an offer is made
   // of can have changed, and the check's two statements are skipped.
@@ -699,8 +710,9 @@ std::string offer_cache_sql() {
 }
 
 void empty(OfferCache& cache) {
-  if (cache.valid) ++cache.stats.resets;
+  if (cache.valid) cache.counters->resets.add();
   cache.entries.clear();
+  cache.counted();
 }
 
 // Brings the cache up to date with the offers' token and the database's data version:
@@ -718,7 +730,7 @@ Status check_offer_cache(store::Conn& conn, OfferCache& cache) {
   for (std::size_t i = 0; unchanged && i < cache.watches.size(); ++i)
     unchanged = cache.watches[i]->usable() && cache.watches[i]->version == cache.versions[i];
   if (unchanged) {
-    ++cache.stats.unchanged;
+    cache.counters->unchanged.add();
     return {};
   }
   std::vector<std::uint64_t> versions;  // kept once the check below has succeeded
@@ -767,15 +779,16 @@ Status check_offer_cache(store::Conn& conn, OfferCache& cache) {
   for (const auto& [kind, id] : changed) {
     if (whole) break;
     if (kind == 's') {
-      cache.stats.evictions += cache.entries.erase(id);
+      cache.counters->evictions.add(cache.entries.erase(id));
     } else if (kind == 'p' && ++scans <= kScansMax) {
-      cache.stats.evictions += std::erase_if(
-          cache.entries, [id = id](const auto& kv) { return kv.second.product.value == id; });
+      cache.counters->evictions.add(std::erase_if(
+          cache.entries, [id = id](const auto& kv) { return kv.second.product.value == id; }));
     } else {
       whole = true;  // a category's offers, or too many products to scan for
     }
   }
   if (whole) empty(cache);
+  cache.counted();
   cache.valid = true;
   cache.token = token;
   cache.seq = seq;
@@ -816,7 +829,8 @@ Status prepare_offer_cache(store::Conn& conn) {
                       });
   });
   if (!loaded) return loaded;
-  cache->stats.loaded = cache->entries.size();
+  cache->loaded = cache->entries.size();
+  cache->counted();
   conn.attach(kOfferCache, std::move(cache));
   return {};
 }
@@ -824,9 +838,36 @@ Status prepare_offer_cache(store::Conn& conn) {
 std::optional<OfferCacheStats> offer_cache_stats(const store::Conn& conn) {
   const auto* cache = conn.attachment<OfferCache>(kOfferCache);
   if (!cache) return std::nullopt;
-  OfferCacheStats s = cache->stats;
+  const OfferCacheCounters& c = *cache->counters;
+  OfferCacheStats s;
+  s.hits = c.hits.value();
+  s.misses = c.misses.value();
+  s.resets = c.resets.value();
+  s.evictions = c.evictions.value();
+  s.unchanged = c.unchanged.value();
   s.entries = cache->entries.size();
+  s.loaded = cache->loaded;
   return s;
+}
+
+void publish_offer_cache_metrics(const store::Conn& conn, metrics::Registry& registry) {
+  const auto* cache = conn.attachment<OfferCache>(kOfferCache);
+  if (!cache) return;
+  std::shared_ptr<const OfferCacheCounters> c = cache->counters;  // outlives the connection
+  registry.counter_read("jishi_offer_cache_lookups_total",
+                        "SKU offers the checkout looked for in the writer's offer cache",
+                        "result=\"hit\"", [c] { return c->hits.value(); });
+  registry.counter_read("jishi_offer_cache_lookups_total", "", "result=\"miss\"",
+                        [c] { return c->misses.value(); });
+  registry.counter_read("jishi_offer_cache_resets_total",
+                        "Times the offer cache was emptied (another connection committed, or "
+                        "a change it could not follow)",
+                        "", [c] { return c->resets.value(); });
+  registry.counter_read("jishi_offer_cache_evictions_total",
+                        "Offers dropped from the cache because they changed", "",
+                        [c] { return c->evictions.value(); });
+  registry.gauge("jishi_offer_cache_entries", "Offers in the writer's offer cache", "",
+                 [c] { return static_cast<double>(c->entries.load(std::memory_order_relaxed)); });
 }
 
 Result<std::vector<SkuOffer>> offers(store::Conn& conn, std::span<const SkuId> skus) {
@@ -839,11 +880,11 @@ Result<std::vector<SkuOffer>> offers(store::Conn& conn, std::span<const SkuId> s
   for (SkuId sku : skus) {
     if (cache) {
       if (auto hit = cache->entries.find(sku.value); hit != cache->entries.end()) {
-        ++cache->stats.hits;
+        cache->counters->hits.add();
         out.push_back(hit->second);
         continue;
       }
-      ++cache->stats.misses;
+      cache->counters->misses.add();
     }
     std::size_t before = out.size();
     JISHI_TRY(conn.query(std::string(kOfferSelect) + " WHERE s.id = $1", {sku.value},
@@ -854,6 +895,7 @@ Result<std::vector<SkuOffer>> offers(store::Conn& conn, std::span<const SkuId> s
     if (cache && out.size() > before) {
       if (cache->entries.size() >= limits::offer_cache_entries_max) cache->entries.clear();
       cache->entries.emplace(sku.value, out.back());
+      cache->counted();
     }
   }
   return out;

@@ -23,6 +23,10 @@
 #include "core/result.h"
 #include "store/database.h"
 
+namespace jishi::metrics {
+class Registry;
+}
+
 namespace jishi::catalog {
 
 using CategoryId = Id<struct CategoryTag>;
@@ -202,6 +206,9 @@ struct OfferCacheStats {
 };
 // Nullopt on a connection without the cache.
 std::optional<OfferCacheStats> offer_cache_stats(const store::Conn& conn);
+// The cache's tallies on /metrics (jishi_offer_cache_*), read from the registry's thread; a
+// connection without the cache publishes nothing.
+void publish_offer_cache_metrics(const store::Conn& conn, metrics::Registry& registry);
 Status set_in_stock(store::Tx& tx, SkuId sku, bool in_stock);
 Status add_sales(store::Tx& tx, ProductId product, std::int64_t quantity);
 Status add_rating(store::Tx& tx, ProductId product, std::int64_t score_sum_delta,

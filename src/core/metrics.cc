@@ -24,7 +24,11 @@ void Histogram::observe(double v) {
 namespace {
 std::string fmt_double(double v) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
+  // Whole numbers (sizes, counts, bytes) exactly; others with six significant digits.
+  if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 9.0e15)
+    std::snprintf(buf, sizeof buf, "%.0f", v);
+  else
+    std::snprintf(buf, sizeof buf, "%.6g", v);
   return buf;
 }
 std::string with_label(const std::string& labels, const std::string& extra) {
@@ -62,7 +66,7 @@ Registry::Family& Registry::family(const std::string& name, const std::string& h
                                    const std::string& type) {
   for (auto& f : families_)
     if (f.name == name) return f;
-  families_.push_back(Family{name, help, type, {}, {}, {}});
+  families_.push_back(Family{name, help, type, {}, {}, {}, {}});
   return families_.back();
 }
 
@@ -94,6 +98,12 @@ void Registry::gauge(const std::string& name, const std::string& help, const std
   family(name, help, "gauge").gauges.emplace_back(labels, std::move(read));
 }
 
+void Registry::counter_read(const std::string& name, const std::string& help,
+                            const std::string& labels, std::function<std::uint64_t()> read) {
+  std::lock_guard lock(mutex_);
+  family(name, help, "counter").read_counters.emplace_back(labels, std::move(read));
+}
+
 std::string Registry::render() const {
   std::lock_guard lock(mutex_);
   std::string out;
@@ -104,6 +114,8 @@ std::string Registry::render() const {
     for (const auto& [l, h] : f.histograms) h->render(out, f.name, l);
     for (const auto& [l, g] : f.gauges)
       out += f.name + (l.empty() ? "" : "{" + l + "}") + " " + fmt_double(g()) + "\n";
+    for (const auto& [l, c] : f.read_counters)
+      out += f.name + (l.empty() ? "" : "{" + l + "}") + " " + std::to_string(c()) + "\n";
   }
   return out;
 }

@@ -51,6 +51,9 @@ class Registry {
   // A gauge read at render time (queue depths and the like).
   void gauge(const std::string& name, const std::string& help, const std::string& labels,
              std::function<double()> read);
+  // A counter read at render time: one kept elsewhere (a cache's own atomic tallies).
+  void counter_read(const std::string& name, const std::string& help, const std::string& labels,
+                    std::function<std::uint64_t()> read);
   std::string render() const;
 
  private:
@@ -59,6 +62,7 @@ class Registry {
     std::vector<std::pair<std::string, Counter*>> counters;
     std::vector<std::pair<std::string, Histogram*>> histograms;
     std::vector<std::pair<std::string, std::function<double()>>> gauges;
+    std::vector<std::pair<std::string, std::function<std::uint64_t()>>> read_counters;
   };
   Family& family(const std::string& name, const std::string& help, const std::string& type);
 

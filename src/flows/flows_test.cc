@@ -7,6 +7,7 @@
 #include <future>
 
 #include "catalog/catalog.h"
+#include "core/metrics.h"
 #include "events/events.h"
 #include "events/jobs.h"
 #include "events/webhooks.h"
@@ -776,6 +777,86 @@ TEST_F(UnpaidTest, TheServersWriterFollowsAnotherConnectionAndAReplayedBatch) {
   ASSERT_TRUE(v);
   EXPECT_TRUE(v->problems.empty()) << v->problems.front();
   EXPECT_EQ(inventory::get_stock(*lease, sku_).value()->reserved, 3);
+}
+
+// The writer's caches on /metrics, as `jishi serve` publishes them (app/runtime.cc): the offer
+// cache, the stock copies and the token filter count what a checkout and its replay did, read
+// from another thread than the writer's.
+TEST_F(UnpaidTest, TheWritersCachesCountOnMetrics) {
+  runner_.reset();
+  store_.reset();
+  metrics::Registry registry;
+  auto deferral = reservation_deferral(clock_);
+  deferral->publish_metrics(registry);
+  store::StoreOptions o;
+  o.sqlite_path = db_path_;
+  o.writer.hook = deferral.get();
+  o.prepare_writer = {[&registry](store::Conn& conn) -> Status {
+                        JISHI_TRY(catalog::prepare_offer_cache(conn));
+                        catalog::publish_offer_cache_metrics(conn, registry);
+                        return {};
+                      },
+                      [&registry](store::Conn& conn) -> Status {
+                        JISHI_TRY(order::prepare_checkout_filter(conn));
+                        order::publish_checkout_filter_metrics(conn, registry);
+                        return {};
+                      }};
+  store_ = std::move(store::Store::open(o, nullptr).value());
+  struct StopFirst {  // the writer stops before the hook it runs goes, even after a failure
+    std::unique_ptr<store::Store>& store;
+    ~StopFirst() { store.reset(); }
+  } stop_first{store_};
+  auto run = [&](const std::string& token) {
+    CheckoutRequest req;
+    req.buyer = UserId{1000};
+    req.token = token;
+    req.address =
+        order::AddressFields{"张三", "13800138000", "330106", "文三路 90 号", std::nullopt};
+    req.lines.push_back({sku_, 2, std::nullopt});
+    Result<CheckoutResult> out = fail(Code::internal, "not run");
+    (void)store::run_and_wait(store_->writer(), [&](store::Tx& tx) {
+      out = checkout(tx, env_, cfg_, req);
+      return out.has_value();
+    });
+    return out;
+  };
+  auto value = [&](const std::string& series) -> std::int64_t {
+    std::string text = registry.render();
+    auto at = text.find("\n" + series + " ");
+    if (at == std::string::npos) return -1;
+    return std::stoll(text.substr(at + series.size() + 2));
+  };
+  // Prepared: the offer loaded, the stock row copied, the filter filled once and empty.
+  EXPECT_EQ(value("jishi_offer_cache_entries"), 1);
+  EXPECT_EQ(value("jishi_stock_copies_entries"), 1);
+  EXPECT_EQ(value("jishi_checkout_filter_fills_total"), 1);
+  EXPECT_EQ(value("jishi_checkout_filter_tokens"), 0);
+  // Whole 64-byte blocks, written out exactly (not "2.09715e+06"): at least 2^20 tokens' worth.
+  EXPECT_GE(value("jishi_checkout_filter_bytes"), (1 << 20) * 10 / 8);
+  EXPECT_EQ(value("jishi_checkout_filter_bytes") % 64, 0);
+
+  auto first = run("metrics-token-0001");
+  ASSERT_TRUE(first) << first.error().detail;
+  EXPECT_EQ(value("jishi_offer_cache_lookups_total{result=\"hit\"}"), 1);
+  EXPECT_EQ(value("jishi_offer_cache_lookups_total{result=\"miss\"}"), 0);
+  EXPECT_EQ(value("jishi_stock_copies_lookups_total{result=\"hit\"}"), 1);
+  EXPECT_EQ(value("jishi_checkout_filter_lookups_total{result=\"skipped\"}"), 1);
+  EXPECT_EQ(value("jishi_checkout_filter_lookups_total{result=\"looked_up\"}"), 0);
+  EXPECT_EQ(value("jishi_checkout_filter_tokens"), 1);
+  // Published; 0, as a lightly loaded writer folds the units at the end of each batch.
+  EXPECT_EQ(value("jishi_stock_deferred_skus"), 0);
+
+  // The same token again: the filter lets it through to the table, and it is a replay.
+  auto again = run("metrics-token-0001");
+  ASSERT_TRUE(again) << again.error().detail;
+  EXPECT_TRUE(again->replayed);
+  EXPECT_EQ(value("jishi_checkout_filter_lookups_total{result=\"looked_up\"}"), 1);
+  EXPECT_EQ(value("jishi_checkout_filter_tokens"), 1);
+
+  // Read after the writer and its connection are gone: the tallies outlive them.
+  store_.reset();
+  EXPECT_EQ(value("jishi_checkout_filter_lookups_total{result=\"skipped\"}"), 1);
+  EXPECT_EQ(value("jishi_stock_copies_lookups_total{result=\"hit\"}"), 1);
 }
 
 TEST_F(UnpaidTest, AnOrdersLinesReadBackFromItsRowExactly) {

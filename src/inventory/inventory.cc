@@ -3,11 +3,13 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <unordered_map>
 
 #include "core/limits.h"
+#include "core/metrics.h"
 
 namespace jishi::inventory {
 
@@ -45,7 +47,17 @@ struct DeferredUnits {
   // The connection's count of others' commits when `rows` was last exact; nullopt: the
   // connection cannot tell, and no copy is kept.
   std::optional<std::uint64_t> others_committed;
-  std::uint64_t row_hits = 0, row_misses = 0;
+  // Tallies and sizes, atomic so that /metrics can read them while the writer counts
+  // (ReservationDeferral::publish_metrics); the sizes are set at the end of each batch.
+  struct Counters {
+    metrics::Counter row_hits, row_misses;
+    std::atomic<std::size_t> rows{0}, deferred_skus{0};
+  };
+  std::shared_ptr<Counters> counters = std::make_shared<Counters>();
+  void sized() {
+    counters->rows.store(rows.size(), std::memory_order_relaxed);
+    counters->deferred_skus.store(units.size(), std::memory_order_relaxed);
+  }
 
   std::int64_t of(std::int64_t sku) const {
     auto it = units.find(sku);
@@ -83,10 +95,10 @@ struct DeferredUnits {
   const std::int64_t* row(std::int64_t sku) {
     auto it = rows.find(sku);
     if (it == rows.end()) {
-      ++row_misses;
+      counters->row_misses.add();
       return nullptr;
     }
-    ++row_hits;
+    counters->row_hits.add();
     return &it->second;
   }
   // A row's availability just read, for a SKU without an entry. At the limit it starts again.
@@ -512,6 +524,7 @@ Status ReservationDeferral::prepare(store::Conn& conn) {
   deferred_->units.clear();
   deferred_->undo.clear();
   JISHI_TRY(load_rows(conn));
+  deferred_->sized();
   conn.attach(kDeferredReservations, deferred_);
   last_fold_us_ = steady_us();
   return {};
@@ -614,10 +627,12 @@ std::size_t ReservationDeferral::mark() {
 
 void ReservationDeferral::undo_to(std::size_t mark) {
   deferred_->undo_to(mark);
+  deferred_->sized();
 }
 
 void ReservationDeferral::committed() {
   deferred_->undo.clear();
+  deferred_->sized();
 }
 
 std::int64_t ReservationDeferral::deferred_units(std::int64_t sku) const {
@@ -629,7 +644,26 @@ std::size_t ReservationDeferral::deferred_skus() const {
 }
 
 ReservationDeferral::RowCopies ReservationDeferral::row_copies() const {
-  return {deferred_->rows.size(), deferred_->row_hits, deferred_->row_misses};
+  return {deferred_->rows.size(), deferred_->counters->row_hits.value(),
+          deferred_->counters->row_misses.value()};
+}
+
+void ReservationDeferral::publish_metrics(metrics::Registry& registry) const {
+  std::shared_ptr<const DeferredUnits::Counters> c = deferred_->counters;
+  registry.counter_read("jishi_stock_copies_lookups_total",
+                        "Stock rows a reservation found in the writer's copies (hit) or read "
+                        "(miss)",
+                        "result=\"hit\"", [c] { return c->row_hits.value(); });
+  registry.counter_read("jishi_stock_copies_lookups_total", "", "result=\"miss\"",
+                        [c] { return c->row_misses.value(); });
+  registry.gauge("jishi_stock_copies_entries",
+                 "Stock rows whose availability the writer keeps a copy of (at a batch's end)", "",
+                 [c] { return static_cast<double>(c->rows.load(std::memory_order_relaxed)); });
+  registry.gauge(
+      "jishi_stock_deferred_skus",
+      "SKUs with reserved units the writer holds and has not folded into inv_stock yet (at a "
+      "batch's end)",
+      "", [c] { return static_cast<double>(c->deferred_skus.load(std::memory_order_relaxed)); });
 }
 
 std::optional<std::int64_t> ReservationDeferral::row_copy(const store::Conn& conn,

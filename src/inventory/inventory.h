@@ -57,6 +57,10 @@
 #include "store/database.h"
 #include "store/writer.h"
 
+namespace jishi::metrics {
+class Registry;
+}
+
 namespace jishi::inventory {
 
 struct Stock {
@@ -168,6 +172,9 @@ class ReservationDeferral final : public store::WriterHook {
     std::uint64_t hits = 0, misses = 0;
   };
   RowCopies row_copies() const;
+  // The copies' tallies and the deferred SKUs on /metrics (jishi_stock_copies_*,
+  // jishi_stock_deferred_skus), read from the registry's thread.
+  void publish_metrics(metrics::Registry& registry) const;
   // The copy of a SKU's row that reserve() would use on `conn` now; nullopt when none is kept,
   // or when another connection has committed since they were exact (reserve() empties them
   // all before its next use).

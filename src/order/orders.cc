@@ -1,6 +1,7 @@
 #include "order/orders.h"
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <charconv>
 #include <chrono>
@@ -13,6 +14,7 @@
 #include "core/check.h"
 #include "core/json_writer.h"
 #include "core/limits.h"
+#include "core/metrics.h"
 #include "order/token_bloom.h"
 
 namespace jishi::order {
@@ -194,6 +196,13 @@ Result<Order> transition(store::Tx& tx, Env& env, OrderId id,
 
 namespace {
 
+// The filter's tallies, atomic so that /metrics can read them while the writer counts
+// (publish_checkout_filter_metrics); each is relaxed, a tally on its own.
+struct CheckoutFilterCounters {
+  metrics::Counter skipped, looked_up, fills;
+  std::atomic<std::size_t> tokens{0}, bytes{0};
+};
+
 // The Bloom filter (token_bloom.h) and when it may answer.
 class CheckoutFilter {
  public:
@@ -209,13 +218,18 @@ class CheckoutFilter {
     bloom_.reset(
         std::max<std::size_t>(static_cast<std::size_t>(n.value_or(0)) * 2, std::size_t{1} << 20),
         limits::checkout_filter_bytes_max);
-    ++stats_.fills;
+    counters_->fills.add();
     JISHI_TRY(conn.query("SELECT buyer_id, token FROM ord_checkouts", {}, [&](const store::Row& r) {
       bloom_.add(r.i64(0), r.text(1));
       return true;
     }));
     filled_ = true;
+    counted();
     return true;
+  }
+  void add(std::int64_t buyer, std::string_view token) {
+    bloom_.add(buyer, token);
+    counted();
   }
   // Whether it may answer now: filled again first when another connection has committed.
   Result<bool> current(store::Conn& conn) {
@@ -232,14 +246,19 @@ class CheckoutFilter {
               .count());
     return filled_;
   }
-  TokenBloom& bloom() { return bloom_; }
-  CheckoutFilterStats& stats() { return stats_; }
+  const TokenBloom& bloom() const { return bloom_; }
+  CheckoutFilterCounters& counters() { return *counters_; }
+  std::shared_ptr<const CheckoutFilterCounters> shared_counters() const { return counters_; }
 
  private:
+  void counted() {
+    counters_->tokens.store(bloom_.tokens(), std::memory_order_relaxed);
+    counters_->bytes.store(bloom_.bytes(), std::memory_order_relaxed);
+  }
   TokenBloom bloom_;
   std::optional<std::uint64_t> others_committed_;
   bool filled_ = false;
-  CheckoutFilterStats stats_;
+  std::shared_ptr<CheckoutFilterCounters> counters_ = std::make_shared<CheckoutFilterCounters>();
 };
 
 constexpr std::string_view kCheckoutFilter = "order.checkout_filter";
@@ -263,11 +282,35 @@ Status prepare_checkout_filter(store::Conn& conn) {
 std::optional<CheckoutFilterStats> checkout_filter_stats(const store::Conn& conn) {
   auto* f = conn.attachment<CheckoutFilter>(kCheckoutFilter);
   if (!f) return std::nullopt;
-  CheckoutFilterStats s = f->stats();
+  const CheckoutFilterCounters& c = f->counters();
+  CheckoutFilterStats s;
+  s.skipped = c.skipped.value();
+  s.looked_up = c.looked_up.value();
+  s.fills = c.fills.value();
   s.tokens = f->bloom().tokens();
   s.capacity = f->bloom().capacity();
   s.layers = f->bloom().layers();
   return s;
+}
+
+void publish_checkout_filter_metrics(const store::Conn& conn, metrics::Registry& registry) {
+  auto* f = conn.attachment<CheckoutFilter>(kCheckoutFilter);
+  if (!f) return;
+  auto c = f->shared_counters();  // outlives the connection
+  registry.counter_read("jishi_checkout_filter_lookups_total",
+                        "Checkout-token lookups: answered new from the writer's filter (skipped) "
+                        "or let through to the table (looked_up)",
+                        "result=\"skipped\"", [c] { return c->skipped.value(); });
+  registry.counter_read("jishi_checkout_filter_lookups_total", "", "result=\"looked_up\"",
+                        [c] { return c->looked_up.value(); });
+  registry.counter_read("jishi_checkout_filter_fills_total",
+                        "Times the filter was filled from the table (at the start, and after "
+                        "another connection committed)",
+                        "", [c] { return c->fills.value(); });
+  registry.gauge("jishi_checkout_filter_tokens", "Checkout tokens the filter has taken in", "",
+                 [c] { return static_cast<double>(c->tokens.load(std::memory_order_relaxed)); });
+  registry.gauge("jishi_checkout_filter_bytes", "Memory of the checkout-token filter", "",
+                 [c] { return static_cast<double>(c->bytes.load(std::memory_order_relaxed)); });
 }
 
 Status insert_checkout(store::Tx& tx, Env& env, const Checkout& c) {
@@ -276,7 +319,7 @@ Status insert_checkout(store::Tx& tx, Env& env, const Checkout& c) {
   // In the filter first: a token whose INSERT fails or rolls back is only looked up again.
   if (auto* f = tx.attachment<CheckoutFilter>(kCheckoutFilter)) {
     JISHI_ASSIGN_OR_RETURN(bool usable, f->current(tx));
-    if (usable) f->bloom().add(c.buyer.value, c.token);
+    if (usable) f->add(c.buyer.value, c.token);
   }
   // The orders are listed on the row: the orders table has no index by checkout.
   std::string order_ids;
@@ -334,10 +377,10 @@ Result<std::optional<Checkout>> find_checkout(store::Conn& conn, UserId buyer,
   if (auto* f = conn.attachment<CheckoutFilter>(kCheckoutFilter)) {
     JISHI_ASSIGN_OR_RETURN(bool usable, f->current(conn));
     if (usable && !f->bloom().may_hold(buyer.value, token)) {
-      ++f->stats().skipped;
+      f->counters().skipped.add();
       return std::optional<Checkout>();
     }
-    ++f->stats().looked_up;
+    f->counters().looked_up.add();
   }
   return load_checkout(conn, "buyer_id = $1 AND token = $2", {buyer.value, token});
 }

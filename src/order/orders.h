@@ -27,6 +27,10 @@
 #include "order/address.h"
 #include "store/database.h"
 
+namespace jishi::metrics {
+class Registry;
+}
+
 namespace jishi::order {
 
 using OrderId = Id<struct OrderTag>;
@@ -127,6 +131,9 @@ struct CheckoutFilterStats {
   std::size_t tokens = 0, capacity = 0, layers = 0;
 };
 std::optional<CheckoutFilterStats> checkout_filter_stats(const store::Conn& conn);
+// The filter's tallies on /metrics (jishi_checkout_filter_*), read from the registry's thread;
+// a connection without the filter publishes nothing.
+void publish_checkout_filter_metrics(const store::Conn& conn, metrics::Registry& registry);
 Result<std::optional<Checkout>> get_checkout(store::Conn& conn, CheckoutId id);
 // A new payment intent for the checkout's orders (the previous one failed or expired).
 Status set_checkout_intent(store::Tx& tx, CheckoutId id, std::int64_t intent_id);
