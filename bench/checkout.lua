@@ -43,6 +43,7 @@ function init(args)
   end
   rotate = buyers ~= nil and os.getenv("JISHI_BENCH_ROTATE") == "1"
   if rotate then
+    assert(#buyers > 0, "no buyers to take turns for thread " .. thread_number)
     -- Each buyer's headers built once: the load generator shares the server's cores.
     buyer_headers = {}
     for i, t in ipairs(buyers) do

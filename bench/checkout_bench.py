@@ -32,6 +32,7 @@ BENCH_PERF_DIR/perf-KIND.data, and over the flash sale into perf-flash.data (rea
 `perf report -i`).
 For experiments, BENCH_KINDS picks the runs (comma-separated, e.g. `uniform,hot`) and
 BENCH_SERVER_SET passes server settings (`io_threads=1 writer_batch_max=500`, as `serve --set`).
+BENCH_REGISTER_MAX_SECONDS (300) bounds each registration of buyers.
 """
 import concurrent.futures
 import contextlib
@@ -61,6 +62,10 @@ CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "64"))
 # The steady runs' virtual buyers, each signed in once (the issue's harness; the peer's
 # accounts are 10,000 buyers too). 0: the one funded buyer does every checkout.
 BUYERS = int(os.environ.get("BENCH_BUYERS", "10000"))
+# Two wrk threads, each with its own half of the buyers: at least one each.
+assert BUYERS == 0 or BUYERS >= 2, "BENCH_BUYERS must be 0 (one buyer) or at least 2"
+# How long a registration of buyers through wrk may take before the bench gives up.
+REGISTER_MAX_SECONDS = int(os.environ.get("BENCH_REGISTER_MAX_SECONDS", "300"))
 PERF_DIR = os.environ.get("BENCH_PERF_DIR")
 EDITS_PER_S = float(os.environ.get("BENCH_EDITS_PER_S", "20"))
 PERF_CALLS = os.environ.get("BENCH_PERF_CALL_GRAPH", "fp")  # "dwarf" for code without frame pointers
@@ -127,7 +132,7 @@ def register_buyers(port, work, name, count):
     per_thread = count // 2  # two wrk threads; an odd count loses its last buyer
     renv = dict(os.environ, JISHI_BENCH_USERS=str(per_thread), JISHI_BENCH_PREFIX=name,
                 JISHI_BENCH_TOKENS_OUT=tokens)
-    reg = subprocess.Popen(["wrk", "-t2", "-c%d" % CONNECTIONS, "-d%ds" % FLASH_MAX_SECONDS, "-s",
+    reg = subprocess.Popen(["wrk", "-t2", "-c%d" % CONNECTIONS, "-d%ds" % REGISTER_MAX_SECONDS, "-s",
                             os.path.join(HERE, "register.lua"), "http://127.0.0.1:%d" % port],
                            env=renv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

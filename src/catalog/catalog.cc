@@ -860,8 +860,8 @@ void publish_offer_cache_metrics(const store::Conn& conn, metrics::Registry& reg
   registry.counter_read("jishi_offer_cache_lookups_total", "", "result=\"miss\"",
                         [c] { return c->misses.value(); });
   registry.counter_read("jishi_offer_cache_resets_total",
-                        "Times the offer cache was emptied (another connection committed, or "
-                        "a change it could not follow)",
+                        "Times the offer cache was emptied (another connection committed, a "
+                        "change it could not follow, or its size limit)",
                         "", [c] { return c->resets.value(); });
   registry.counter_read("jishi_offer_cache_evictions_total",
                         "Offers dropped from the cache because they changed", "",
@@ -893,7 +893,10 @@ Result<std::vector<SkuOffer>> offers(store::Conn& conn, std::span<const SkuId> s
                            return false;
                          }));
     if (cache && out.size() > before) {
-      if (cache->entries.size() >= limits::offer_cache_entries_max) cache->entries.clear();
+      if (cache->entries.size() >= limits::offer_cache_entries_max) {
+        cache->entries.clear();  // at the limit it starts again
+        cache->counters->resets.add();
+      }
       cache->entries.emplace(sku.value, out.back());
       cache->counted();
     }

@@ -197,7 +197,8 @@ Result<std::vector<SkuOffer>> offers(store::Conn& conn, std::span<const SkuId> s
 // and offers() reads every time.
 Status prepare_offer_cache(store::Conn& conn);
 struct OfferCacheStats {
-  // resets: the whole cache emptied; evictions: entries dropped because their offer changed.
+  // resets: the whole cache emptied (another connection's commit, a change it could not
+  // follow, or the size limit); evictions: entries dropped because their offer changed.
   std::uint64_t hits = 0, misses = 0, resets = 0, evictions = 0;
   // Checks that read nothing: no watch of the offer tables had moved (store::TableWatch).
   std::uint64_t unchanged = 0;

@@ -95,13 +95,25 @@ Histogram& Registry::histogram(const std::string& name, const std::string& help,
 void Registry::gauge(const std::string& name, const std::string& help, const std::string& labels,
                      std::function<double()> read) {
   std::lock_guard lock(mutex_);
-  family(name, help, "gauge").gauges.emplace_back(labels, std::move(read));
+  auto& gauges = family(name, help, "gauge").gauges;
+  for (auto& [l, g] : gauges)
+    if (l == labels) {  // published again (a writer opened again): the newest is read
+      g = std::move(read);
+      return;
+    }
+  gauges.emplace_back(labels, std::move(read));
 }
 
 void Registry::counter_read(const std::string& name, const std::string& help,
                             const std::string& labels, std::function<std::uint64_t()> read) {
   std::lock_guard lock(mutex_);
-  family(name, help, "counter").read_counters.emplace_back(labels, std::move(read));
+  auto& counters = family(name, help, "counter").read_counters;
+  for (auto& [l, c] : counters)
+    if (l == labels) {  // published again (a writer opened again): the newest is read
+      c = std::move(read);
+      return;
+    }
+  counters.emplace_back(labels, std::move(read));
 }
 
 std::string Registry::render() const {

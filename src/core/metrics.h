@@ -48,7 +48,8 @@ class Registry {
   Counter& counter(const std::string& name, const std::string& help, const std::string& labels);
   Histogram& histogram(const std::string& name, const std::string& help, const std::string& labels,
                        std::vector<double> bounds);
-  // A gauge read at render time (queue depths and the like).
+  // A gauge read at render time (queue depths and the like). Read functions registered again
+  // under the same name and labels replace the earlier one (one series each).
   void gauge(const std::string& name, const std::string& help, const std::string& labels,
              std::function<double()> read);
   // A counter read at render time: one kept elsewhere (a cache's own atomic tallies).

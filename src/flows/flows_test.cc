@@ -806,13 +806,13 @@ TEST_F(UnpaidTest, TheWritersCachesCountOnMetrics) {
     std::unique_ptr<store::Store>& store;
     ~StopFirst() { store.reset(); }
   } stop_first{store_};
-  auto run = [&](const std::string& token) {
+  auto run = [&](const std::string& token, std::int64_t sku) {
     CheckoutRequest req;
     req.buyer = UserId{1000};
     req.token = token;
     req.address =
         order::AddressFields{"张三", "13800138000", "330106", "文三路 90 号", std::nullopt};
-    req.lines.push_back({sku_, 2, std::nullopt});
+    req.lines.push_back({sku, 2, std::nullopt});
     Result<CheckoutResult> out = fail(Code::internal, "not run");
     (void)store::run_and_wait(store_->writer(), [&](store::Tx& tx) {
       out = checkout(tx, env_, cfg_, req);
@@ -835,7 +835,7 @@ TEST_F(UnpaidTest, TheWritersCachesCountOnMetrics) {
   EXPECT_GE(value("jishi_checkout_filter_bytes"), (1 << 20) * 10 / 8);
   EXPECT_EQ(value("jishi_checkout_filter_bytes") % 64, 0);
 
-  auto first = run("metrics-token-0001");
+  auto first = run("metrics-token-0001", sku_);
   ASSERT_TRUE(first) << first.error().detail;
   EXPECT_EQ(value("jishi_offer_cache_lookups_total{result=\"hit\"}"), 1);
   EXPECT_EQ(value("jishi_offer_cache_lookups_total{result=\"miss\"}"), 0);
@@ -847,16 +847,33 @@ TEST_F(UnpaidTest, TheWritersCachesCountOnMetrics) {
   EXPECT_EQ(value("jishi_stock_deferred_skus"), 0);
 
   // The same token again: the filter lets it through to the table, and it is a replay.
-  auto again = run("metrics-token-0001");
+  auto again = run("metrics-token-0001", sku_);
   ASSERT_TRUE(again) << again.error().detail;
   EXPECT_TRUE(again->replayed);
   EXPECT_EQ(value("jishi_checkout_filter_lookups_total{result=\"looked_up\"}"), 1);
   EXPECT_EQ(value("jishi_checkout_filter_tokens"), 1);
 
+  // A SKU listed in a new category after the cache was loaded: the category empties the cache
+  // (a reset), and the new SKU's offer is read once (a miss), then kept. Its stock row's copy
+  // was set by the writer's own write of it (a hit).
+  EXPECT_EQ(value("jishi_offer_cache_resets_total"), 0);
+  std::int64_t later = 0;
+  write([&](store::Tx& tx) -> Status {
+    JISHI_ASSIGN_OR_RETURN(later, listed_sku(tx, seller_, "mugs", "马克杯", 3900));
+    return {};
+  });
+  ASSERT_TRUE(run("metrics-token-0002", later));
+  EXPECT_EQ(value("jishi_offer_cache_resets_total"), 1);
+  EXPECT_EQ(value("jishi_offer_cache_lookups_total{result=\"miss\"}"), 1);
+  EXPECT_EQ(value("jishi_offer_cache_entries"), 1);
+  EXPECT_EQ(value("jishi_stock_copies_lookups_total{result=\"hit\"}"), 2);
+  EXPECT_EQ(value("jishi_stock_copies_entries"), 2);
+  EXPECT_EQ(value("jishi_checkout_filter_tokens"), 2);
+
   // Read after the writer and its connection are gone: the tallies outlive them.
   store_.reset();
-  EXPECT_EQ(value("jishi_checkout_filter_lookups_total{result=\"skipped\"}"), 1);
-  EXPECT_EQ(value("jishi_stock_copies_lookups_total{result=\"hit\"}"), 1);
+  EXPECT_EQ(value("jishi_checkout_filter_lookups_total{result=\"skipped\"}"), 2);
+  EXPECT_EQ(value("jishi_stock_copies_lookups_total{result=\"hit\"}"), 2);
 }
 
 TEST_F(UnpaidTest, AnOrdersLinesReadBackFromItsRowExactly) {

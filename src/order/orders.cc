@@ -218,6 +218,7 @@ class CheckoutFilter {
     bloom_.reset(
         std::max<std::size_t>(static_cast<std::size_t>(n.value_or(0)) * 2, std::size_t{1} << 20),
         limits::checkout_filter_bytes_max);
+    counted();  // the tallies follow the reset even if the read below fails
     counters_->fills.add();
     JISHI_TRY(conn.query("SELECT buyer_id, token FROM ord_checkouts", {}, [&](const store::Row& r) {
       bloom_.add(r.i64(0), r.text(1));

@@ -453,17 +453,18 @@ class SqliteConn final : public Conn {
       if (fd_ >= 0) ::close(fd_);
     }
     Status sync() {
-      // The directory entry of the log, once: SQLite syncs it only at synchronous=FULL.
-      if (!synced_dir_) {
-        JISHI_TRY(sync_directory(dir_));
-        synced_dir_ = true;
-      }
       if (fd_ < 0) {
         fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
         if (fd_ < 0) {
           if (errno == ENOENT) return {};  // no log yet: nothing committed to sync
           return fail(Code::storage_failure, "open " + path_ + ": " + std::strerror(errno));
         }
+      }
+      // The directory entry of the log, once it exists: SQLite syncs it only at
+      // synchronous=FULL.
+      if (!synced_dir_) {
+        JISHI_TRY(sync_directory(dir_));
+        synced_dir_ = true;
       }
       if (::fdatasync(fd_) != 0)
         return fail(Code::storage_failure, "fsync " + path_ + ": " + std::strerror(errno));

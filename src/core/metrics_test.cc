@@ -1,0 +1,40 @@
+#include "core/metrics.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <string>
+
+namespace jishi::metrics {
+namespace {
+
+std::size_t count(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+TEST(Registry, ReadCountersAndGaugesRenderOneSeriesEachAndWholeNumbersExactly) {
+  Registry r;
+  std::uint64_t first = 7, second = 9'007'199;
+  r.counter_read("x_total", "help", "kind=\"a\"", [&] { return first; });
+  r.counter_read("x_total", "", "kind=\"b\"", [] { return std::uint64_t{1}; });
+  r.gauge("x_bytes", "help", "", [] { return 2'097'152.0; });
+  r.gauge("x_ratio", "help", "", [] { return 0.25; });
+  // Published again under the same name and labels (a writer opened again): the newer reads.
+  r.counter_read("x_total", "", "kind=\"a\"", [&] { return second; });
+  r.gauge("x_bytes", "", "", [] { return 64.0; });
+  std::string text = r.render();
+  EXPECT_EQ(count(text, "# TYPE x_total counter\n"), 1u) << text;
+  EXPECT_EQ(count(text, "x_total{kind=\"a\"} "), 1u) << text;
+  EXPECT_NE(text.find("x_total{kind=\"a\"} 9007199\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("x_total{kind=\"b\"} 1\n"), std::string::npos) << text;
+  EXPECT_EQ(count(text, "\nx_bytes "), 1u) << text;
+  EXPECT_NE(text.find("\nx_bytes 64\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\nx_ratio 0.25\n"), std::string::npos) << text;
+  r.gauge("x_big", "help", "", [] { return 2'097'152.0; });
+  EXPECT_NE(r.render().find("\nx_big 2097152\n"), std::string::npos);  // not 2.09715e+06
+}
+
+}  // namespace
+}  // namespace jishi::metrics
