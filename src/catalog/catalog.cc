@@ -711,8 +711,7 @@ std::string offer_cache_sql() {
 
 void empty(OfferCache& cache) {
   if (cache.valid) cache.counters->resets.add();
-  cache.entries.clear();
-  cache.counted();
+  cache.entries.clear();  // its one caller then sets the entries' gauge
 }
 
 // Brings the cache up to date with the offers' token and the database's data version:

@@ -35,6 +35,22 @@ std::string with_label(const std::string& labels, const std::string& extra) {
   if (labels.empty()) return "{" + extra + "}";
   return "{" + labels + "," + extra + "}";
 }
+// One series per labels: a read function published again (a writer opened again) replaces the
+// earlier one, and the newest is read.
+template <typename Read>
+void set_series(std::vector<std::pair<std::string, Read>>& series, const std::string& labels,
+                Read read) {
+  for (auto& [l, r] : series)
+    if (l == labels) {
+      r = std::move(read);
+      return;
+    }
+  series.emplace_back(labels, std::move(read));
+}
+
+std::string series_name(const std::string& name, const std::string& labels) {
+  return labels.empty() ? name : name + "{" + labels + "}";
+}
 }  // namespace
 
 void Histogram::render(std::string& out, const std::string& name, const std::string& labels) const {
@@ -95,25 +111,13 @@ Histogram& Registry::histogram(const std::string& name, const std::string& help,
 void Registry::gauge(const std::string& name, const std::string& help, const std::string& labels,
                      std::function<double()> read) {
   std::lock_guard lock(mutex_);
-  auto& gauges = family(name, help, "gauge").gauges;
-  for (auto& [l, g] : gauges)
-    if (l == labels) {  // published again (a writer opened again): the newest is read
-      g = std::move(read);
-      return;
-    }
-  gauges.emplace_back(labels, std::move(read));
+  set_series(family(name, help, "gauge").gauges, labels, std::move(read));
 }
 
 void Registry::counter_read(const std::string& name, const std::string& help,
                             const std::string& labels, std::function<std::uint64_t()> read) {
   std::lock_guard lock(mutex_);
-  auto& counters = family(name, help, "counter").read_counters;
-  for (auto& [l, c] : counters)
-    if (l == labels) {  // published again (a writer opened again): the newest is read
-      c = std::move(read);
-      return;
-    }
-  counters.emplace_back(labels, std::move(read));
+  set_series(family(name, help, "counter").read_counters, labels, std::move(read));
 }
 
 std::string Registry::render() const {
@@ -122,12 +126,12 @@ std::string Registry::render() const {
   for (const auto& f : families_) {
     out += "# HELP " + f.name + " " + f.help + "\n# TYPE " + f.name + " " + f.type + "\n";
     for (const auto& [l, c] : f.counters)
-      out += f.name + (l.empty() ? "" : "{" + l + "}") + " " + std::to_string(c->value()) + "\n";
+      out += series_name(f.name, l) + " " + std::to_string(c->value()) + "\n";
     for (const auto& [l, h] : f.histograms) h->render(out, f.name, l);
     for (const auto& [l, g] : f.gauges)
-      out += f.name + (l.empty() ? "" : "{" + l + "}") + " " + fmt_double(g()) + "\n";
+      out += series_name(f.name, l) + " " + fmt_double(g()) + "\n";
     for (const auto& [l, c] : f.read_counters)
-      out += f.name + (l.empty() ? "" : "{" + l + "}") + " " + std::to_string(c()) + "\n";
+      out += series_name(f.name, l) + " " + std::to_string(c()) + "\n";
   }
   return out;
 }
