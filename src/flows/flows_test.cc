@@ -454,6 +454,93 @@ TEST_F(UnpaidTest, ABuyersCheckoutIntentsAreListedThroughTheirOrders) {
                                                  c2.intent.id.value}));
 }
 
+// A buyer's orders are listed newest first, page by page, with the seller and status filters,
+// and never another buyer's; a token is the buyer's own: another buyer's checkout with it is a
+// checkout of its own, and the same buyer's second row with it is refused by the table itself,
+// not only by the lookup before it, and changes nothing.
+TEST_F(UnpaidTest, ABuyersOrdersAreListedNewestFirstAndItsTokensAreItsOwn) {
+  std::int64_t other_sku = 0;
+  write([&](store::Tx& tx) -> Status {
+    JISHI_TRY(tx.exec_script(
+        "INSERT INTO orgs (id, kind, name, status, created_by, created_at_us, updated_at_us) "
+        "VALUES (8, 'merchant', 'shop 2', 'approved', 1, 0, 0);"));
+    JISHI_ASSIGN_OR_RETURN(other_sku, listed_sku(tx, OrgId{8}, "pots", "紫砂壶", 12000));
+    return {};
+  });
+  auto c1 = buy(1);  // unpaid-test-token-1
+  auto c2 = buy(1, false, {{other_sku, 1, std::nullopt}});
+  ASSERT_EQ(c2.orders.size(), 2u);
+  CheckoutRequest theirs;
+  theirs.buyer = UserId{1001};
+  theirs.token = "unpaid-test-token-1";
+  theirs.address =
+      order::AddressFields{"李四", "13900139000", "330106", "文二路 1 号", std::nullopt};
+  theirs.lines.push_back({sku_, 1, std::nullopt});
+  CheckoutResult c3;
+  write([&](store::Tx& tx) -> Status {
+    JISHI_ASSIGN_OR_RETURN(c3, checkout(tx, env_, cfg_, theirs));
+    return {};
+  });
+  EXPECT_FALSE(c3.replayed);
+  EXPECT_NE(c3.checkout.id, c1.checkout.id);
+  auto c4 = buy(1);
+
+  auto list = [&](order::OrderFilter f) {
+    auto lease = store_->reads().lease();
+    auto page = order::list_orders(*lease, env_, f).value();
+    std::vector<std::int64_t> ids;
+    for (const auto& o : page.items) ids.push_back(o.id.value);
+    return std::pair{ids, page.next_cursor};
+  };
+  order::OrderFilter mine;
+  mine.buyer = UserId{1000};
+  mine.limit = 3;
+  auto [first, cursor] = list(mine);
+  ASSERT_GT(c2.orders[1].id.value, c2.orders[0].id.value);
+  EXPECT_EQ(first, (std::vector<std::int64_t>{c4.orders[0].id.value, c2.orders[1].id.value,
+                                              c2.orders[0].id.value}));
+  ASSERT_TRUE(cursor);
+  mine.before = *cursor;
+  auto [second, end] = list(mine);
+  EXPECT_EQ(second, (std::vector<std::int64_t>{c1.orders[0].id.value}));
+  EXPECT_FALSE(end);
+  mine.before = 0;
+  mine.seller = OrgId{8};
+  EXPECT_EQ(list(mine).first, (std::vector<std::int64_t>{c2.orders[1].id.value}));
+  mine.seller.reset();
+  mine.status = "cancelled";
+  EXPECT_TRUE(list(mine).first.empty());
+  order::OrderFilter their_filter;
+  their_filter.buyer = UserId{1001};
+  EXPECT_EQ(list(their_filter).first, (std::vector<std::int64_t>{c3.orders[0].id.value}));
+  their_filter.buyer = UserId{999};
+  EXPECT_TRUE(list(their_filter).first.empty());
+
+  // The lookup finds each buyer's own checkout for the token.
+  {
+    auto lease = store_->reads().lease();
+    EXPECT_EQ(order::find_checkout(*lease, UserId{1000}, "unpaid-test-token-1").value()->id,
+              c1.checkout.id);
+    EXPECT_EQ(order::find_checkout(*lease, UserId{1001}, "unpaid-test-token-1").value()->id,
+              c3.checkout.id);
+    EXPECT_FALSE(order::find_checkout(*lease, UserId{1002}, "unpaid-test-token-1").value());
+  }
+  // A second row with the buyer's token, past the lookup, is refused and changes nothing.
+  write([&](store::Tx& tx) -> Status {
+    order::Checkout again = c1.checkout;
+    again.id = order::CheckoutId{env_.ids.next()};
+    auto refused = order::insert_checkout(tx, env_, again);
+    EXPECT_TRUE(!refused && refused.error().code == Code::already_exists);
+    return {};
+  });
+  auto lease = store_->reads().lease();
+  EXPECT_EQ(lease
+                ->query_one("SELECT COUNT(*) FROM ord_checkouts", {},
+                            [](const store::Row& r) { return r.i64(0); })
+                .value(),
+            4);
+}
+
 // A checkout's first intent stores no row: the checkout and its orders imply it, read exactly
 // as the checkout returned it. It reads as expired once its orders were closed unpaid, and
 // still stores nothing; its first change (a payment under way, cancelling one of two orders)
