@@ -18,7 +18,10 @@ as before 2026-11-30's session 19):
 First the floor, `floor kind=healthz ...`: the same script and bodies sent as GET /healthz,
 the ceiling of the HTTP path with wrk on the same cores. Prints `checkout kind=K per_s=N p50_ms=N p99_ms=N errors=N server_cpu_us=N server_written_kb=N`
 per run: the last two are the server's CPU time (every thread) and disk writes per request,
-steadier than per_s on a shared machine. wrk runs on the same 2 cores as the server. After the
+steadier than per_s on a shared machine. Each checkout run adds where its mean latency went
+(`mean_ms=N server_ms=N writer_ms=N queue_ms=N`: wrk's mean, the server's from header read to
+reply written, the writer's from submission to durable, and of that the wait for a batch;
+latency_split below). wrk runs on the same 2 cores as the server. After the
 runs, `steady buyers=N buyers_with_orders=N` says how many of the virtual buyers checked out.
 Then the flash sale (秒杀): BENCH_FLASH_UNITS units of one SKU (100,000 by default) and a crowd of
 BENCH_FLASH_BUYERS buyers (200,000; registered first through the API by wrk and
@@ -122,6 +125,29 @@ def stop_perf(perf):
     if perf:
         perf.send_signal(signal.SIGINT)
         perf.wait()
+
+
+# The checkout route's server-side latency (header read to reply written), from /metrics.
+CHECKOUT_SECONDS = "jishi_http_request_seconds"
+CHECKOUT_ROUTE = '{method="POST",route="/api/v1/checkouts"}'
+
+
+def latency_split(wrk_out, m0, m1):
+    """Where a checkout's mean latency goes, from wrk's mean and the server's metrics over the
+    run: mean_ms (wrk, the client's view), server_ms (the server, header read to reply
+    written), writer_ms (the writer, submitted to durable) and queue_ms (of it, waiting for a
+    batch). mean - server is the kernel, wrk and the wait for the I/O thread to read; server -
+    writer the I/O thread's own work (parse, authenticate, seal; the reply) and its queue; writer
+    - queue the batch's execution, COMMIT and fsync."""
+    m = re.search(r"Latency\s+([\d.]+)(us|ms|s)\b", wrk_out)
+    mean = float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)] if m else 0.0
+
+    def mean_ms(name, route=""):
+        n = m1[name + "_count" + route] - m0[name + "_count" + route]
+        return 1000 * (m1[name + "_sum" + route] - m0[name + "_sum" + route]) / n if n else 0.0
+    return "mean_ms=%.2f server_ms=%.2f writer_ms=%.2f queue_ms=%.2f" % (
+        mean, mean_ms(CHECKOUT_SECONDS, CHECKOUT_ROUTE), mean_ms("jishi_writer_command_seconds"),
+        mean_ms("jishi_writer_wait_seconds"))
 
 
 def register_buyers(port, work, name, count):
@@ -235,7 +261,12 @@ def main():
                                            "jishi_writer_sync_seconds_sum", "jishi_writer_sync_seconds_count",
                                            "jishi_writer_sync_batches_sum",
                                            "jishi_writer_hook_runs_total",
-                                           "jishi_writer_queue_depth")}
+                                           "jishi_writer_queue_depth",
+                                           "jishi_writer_wait_seconds_sum", "jishi_writer_wait_seconds_count",
+                                           "jishi_writer_command_seconds_sum",
+                                           "jishi_writer_command_seconds_count",
+                                           CHECKOUT_SECONDS + "_sum" + CHECKOUT_ROUTE,
+                                           CHECKOUT_SECONDS + "_count" + CHECKOUT_ROUTE)}
         def server_usage():
             """The server's CPU seconds (every thread) and bytes written to storage so far."""
             with open("/proc/%d/stat" % server.pid) as f:
@@ -263,6 +294,7 @@ def main():
             if steady and pay == "0":
                 wenv.update(JISHI_BENCH_TOKENS=steady, JISHI_BENCH_ROTATE="1")
             usage0 = server_usage()
+            metrics0 = metrics_now()
             # Sellers at work: the merchant changes the prices of random SKUs, EDITS_PER_S a
             # second, while the buyers check out (every change reaches the writer's offer cache).
             editing = threading.Event()
@@ -310,12 +342,15 @@ def main():
             # The server's CPU (all threads) and disk writes per request: steadier than per_s
             # on a shared machine.
             usage1 = server_usage()
+            metrics1 = metrics_now()
             requests = max(1.0, rps * SECONDS)
             line = ("%s per_s=%d p50_ms=%.2f p99_ms=%.2f p999_ms=%.2f errors=%s "
                     "server_cpu_us=%.1f server_written_kb=%.1f") % (
                 "floor kind=healthz" if kind == "floor" else "checkout kind=" + kind, per_s, pct(50), pct(99), int(p999.group(1)) / 1000 if p999 else 0,
                 non2xx.group(1) if non2xx else "0",
                 (usage1[0] - usage0[0]) * 1e6 / requests, (usage1[1] - usage0[1]) / 1024 / requests)
+            if kind != "floor":
+                line += " " + latency_split(out, metrics0, metrics1)
             print(line, flush=True)
             results.append(line)
         # The server's own view of the runs (setup excluded): batch sizes, commit latency.

@@ -19,6 +19,14 @@ Writer::Writer(std::unique_ptr<Conn> conn, WriterOptions options, metrics::Regis
     commit_seconds_ = &registry->histogram("jishi_writer_commit_seconds",
                                            "Time for one batch COMMIT (includes fsync)", "",
                                            metrics::latency_seconds_buckets());
+    wait_seconds_ = &registry->histogram(
+        "jishi_writer_wait_seconds",
+        "Time a command waited in the writer's queue, from its submission to its batch's start", "",
+        metrics::latency_seconds_buckets());
+    command_seconds_ = &registry->histogram(
+        "jishi_writer_command_seconds",
+        "Time from a command's submission to its outcome: queued, run, committed and durable", "",
+        metrics::latency_seconds_buckets());
     overloaded_ = &registry->counter("jishi_writer_overloaded_total",
                                      "Commands refused because the queue was full", "");
     commit_failures_ =
@@ -73,7 +81,19 @@ Writer::~Writer() {
   stop();
 }
 
+namespace {
+std::int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+double seconds_between(std::int64_t from_ns, std::int64_t to_ns) {
+  return static_cast<double>(to_ns - from_ns) / 1e9;
+}
+}  // namespace
+
 void Writer::submit(std::unique_ptr<Command> command) {
+  if (command_seconds_) command->submitted_ns_ = steady_ns();
   Outcome refused;
   {
     std::lock_guard lock(mutex_);
@@ -143,6 +163,10 @@ void Writer::run() {
         queue_.pop_front();
       }
       idle = queue_.empty();
+    }
+    if (wait_seconds_) {
+      std::int64_t now = steady_ns();
+      for (const auto& c : batch) wait_seconds_->observe(seconds_between(c->submitted_ns_, now));
     }
     run_batch(batch, idle, false);
     batch.clear();
@@ -282,6 +306,10 @@ void Writer::run_batch(std::deque<std::unique_ptr<Command>>& batch, bool idle, b
 
 void Writer::complete_all(std::deque<std::unique_ptr<Command>>& batch,
                           const std::vector<Outcome>& outcomes) {
+  if (command_seconds_) {
+    std::int64_t now = steady_ns();
+    for (const auto& c : batch) command_seconds_->observe(seconds_between(c->submitted_ns_, now));
+  }
   for (std::size_t i = 0; i < batch.size(); ++i) batch[i]->complete(outcomes[i]);
 }
 

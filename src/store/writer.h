@@ -60,6 +60,10 @@ class Command {
   // Called exactly once, on the writer's thread (or the submitter's thread for overloaded /
   // stopped). Must be quick: hand the result to the caller's executor and return.
   virtual void complete(Outcome outcome) noexcept = 0;
+
+ private:
+  friend class Writer;
+  std::int64_t submitted_ns_ = 0;  // steady clock, set by Writer::submit
 };
 
 // Work the writer does for a module around the commands: on the writer's connection, after
@@ -129,8 +133,9 @@ class Writer {
                    bool savepoints);
   void run_syncer();
   void run_checkpointer();
-  static void complete_all(std::deque<std::unique_ptr<Command>>& batch,
-                           const std::vector<Outcome>& outcomes);
+  // Completes each command with its outcome and observes its time since submission.
+  void complete_all(std::deque<std::unique_ptr<Command>>& batch,
+                    const std::vector<Outcome>& outcomes);
 
   // A committed batch waiting for the syncer.
   struct Committed {
@@ -149,6 +154,8 @@ class Writer {
   metrics::Counter* replayed_ = nullptr;
   metrics::Histogram* batch_size_ = nullptr;
   metrics::Histogram* commit_seconds_ = nullptr;
+  metrics::Histogram* wait_seconds_ = nullptr;     // submitted → its batch begins
+  metrics::Histogram* command_seconds_ = nullptr;  // submitted → completed (durable)
   metrics::Counter* overloaded_ = nullptr;
   metrics::Counter* commit_failures_ = nullptr;
   metrics::Histogram* sync_seconds_ = nullptr;

@@ -282,6 +282,61 @@ TEST(WriterPipelined, NothingIsCompletedBeforeItsBatchIsSyncedYetTheWriterMovesO
   EXPECT_LE(syncs.load(), 3);
 }
 
+// /metrics splits a command's time: jishi_writer_wait_seconds from its submission to its
+// batch's start, jishi_writer_command_seconds to its completion, after the batch's fsync.
+TEST(WriterPipelined, ACommandsWaitAndItsWholeTimeAreObserved) {
+  auto path = testing::fresh_db_path("writer_timed");
+  std::promise<void> gate;
+  std::atomic<int> syncs{0};
+  WriterOptions opts;
+  opts.pipelined_sync = true;
+  metrics::Registry registry;
+  Writer w(std::make_unique<GatedSyncConn>(fresh_conn(path), gate.get_future().share(), &syncs),
+           opts, &registry);
+  std::atomic<int> done{0};
+  auto insert = [&](int id, int sleep_ms) {
+    w.submit(make_command(
+        [id, sleep_ms](Tx& tx) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms));
+          return tx.exec("INSERT INTO t (id, v) VALUES ($1, 0)", {id}).has_value();
+        },
+        [&](Outcome o) { done += o == Outcome::committed; }));
+  };
+  insert(1, 80);  // the writer is busy with it for 80 ms...
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (w.queue_depth() != 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::yield();
+  insert(2, 0);  // ...while this one waits in the queue
+  while (count_rows(path) != 2 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ASSERT_EQ(count_rows(path), 2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // committed, not yet durable
+  EXPECT_EQ(done.load(), 0);
+  gate.set_value();
+  w.stop();
+  EXPECT_EQ(done.load(), 2);
+  auto histogram = [&](const std::string& name) {
+    std::string out;
+    registry.histogram(name, "", "", metrics::latency_seconds_buckets()).render(out, name, "");
+    return out;
+  };
+  auto value = [](const std::string& text, const std::string& series) {
+    auto at = text.find("\n" + series + " ");
+    if (at == std::string::npos && text.starts_with(series + " ")) at = 0;
+    EXPECT_NE(at, std::string::npos) << series << " in " << text;
+    if (at == std::string::npos) return -1.0;
+    return std::stod(text.substr(text.find(' ', at + 1) + 1));
+  };
+  std::string wait = histogram("jishi_writer_wait_seconds");
+  std::string whole = histogram("jishi_writer_command_seconds");
+  EXPECT_EQ(value(wait, "jishi_writer_wait_seconds_count"), 2);
+  EXPECT_EQ(value(whole, "jishi_writer_command_seconds_count"), 2);
+  // The second waited for the first's 80 ms; each waited for the fsync held 50 ms and more.
+  EXPECT_GE(value(wait, "jishi_writer_wait_seconds_sum"), 0.06);
+  EXPECT_GE(value(whole, "jishi_writer_command_seconds_sum"),
+            value(wait, "jishi_writer_wait_seconds_sum") + 0.08 + 2 * 0.05);
+}
+
 TEST(WriterPipelined, InMemoryDatabasesCannotDeferAndStayPlain) {
   auto c = std::move(open_sqlite(":memory:", OpenMode::read_write).value());
   ASSERT_TRUE(c->exec_script("CREATE TABLE t (id BIGINT PRIMARY KEY, v BIGINT NOT NULL)"));
