@@ -19,9 +19,9 @@ First the floor, `floor kind=healthz ...`: the same script and bodies sent as GE
 the ceiling of the HTTP path with wrk on the same cores. Prints `checkout kind=K per_s=N p50_ms=N p99_ms=N errors=N server_cpu_us=N server_written_kb=N`
 per run: the last two are the server's CPU time (every thread) and disk writes per request,
 steadier than per_s on a shared machine. Each checkout run adds where its mean latency went
-(`mean_ms=N server_ms=N writer_ms=N queue_ms=N`: wrk's mean, the server's from header read to
-reply written, the writer's from submission to durable, and of that the wait for a batch;
-latency_split below). wrk runs on the same 2 cores as the server. After the
+(`mean_ms=N server_ms=N writer_ms=N queue_ms=N durable_ms=N`: wrk's mean, the server's from
+header read to reply written, the writer's from submission to durable, and of that the wait
+for a batch and the time from its COMMIT to durable; latency_split below). wrk runs on the same 2 cores as the server. After the
 runs, `steady buyers=N buyers_with_orders=N` says how many of the virtual buyers checked out.
 Then the flash sale (秒杀): BENCH_FLASH_UNITS units of one SKU (100,000 by default) and a crowd of
 BENCH_FLASH_BUYERS buyers (200,000; registered first through the API by wrk and
@@ -135,19 +135,20 @@ CHECKOUT_ROUTE = '{method="POST",route="/api/v1/checkouts"}'
 def latency_split(wrk_out, m0, m1):
     """Where a checkout's mean latency goes, from wrk's mean and the server's metrics over the
     run: mean_ms (wrk, the client's view), server_ms (the server, header read to reply
-    written), writer_ms (the writer, submitted to durable) and queue_ms (of it, waiting for a
-    batch). mean - server is the kernel, wrk and the wait for the I/O thread to read; server -
-    writer the I/O thread's own work (parse, authenticate, seal; the reply) and its queue; writer
-    - queue the batch's execution, COMMIT and fsync."""
+    written), writer_ms (the writer, submitted to durable), queue_ms (of it, waiting for a
+    batch) and durable_ms (of it, from the batch's COMMIT to durable: the syncer). mean - server
+    is the kernel, wrk and the wait for the I/O thread to read; server - writer the I/O thread's
+    own work (parse, authenticate, seal; the reply) and its queue; writer - queue - durable the
+    batch's execution and COMMIT."""
     m = re.search(r"Latency\s+([\d.]+)(us|ms|s)\b", wrk_out)
     mean = float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)] if m else 0.0
 
     def mean_ms(name, route=""):
         n = m1[name + "_count" + route] - m0[name + "_count" + route]
         return 1000 * (m1[name + "_sum" + route] - m0[name + "_sum" + route]) / n if n else 0.0
-    return "mean_ms=%.2f server_ms=%.2f writer_ms=%.2f queue_ms=%.2f" % (
+    return "mean_ms=%.2f server_ms=%.2f writer_ms=%.2f queue_ms=%.2f durable_ms=%.2f" % (
         mean, mean_ms(CHECKOUT_SECONDS, CHECKOUT_ROUTE), mean_ms("jishi_writer_command_seconds"),
-        mean_ms("jishi_writer_wait_seconds"))
+        mean_ms("jishi_writer_wait_seconds"), mean_ms("jishi_writer_durable_seconds"))
 
 
 def register_buyers(port, work, name, count):
@@ -265,6 +266,8 @@ def main():
                                            "jishi_writer_wait_seconds_sum", "jishi_writer_wait_seconds_count",
                                            "jishi_writer_command_seconds_sum",
                                            "jishi_writer_command_seconds_count",
+                                           "jishi_writer_durable_seconds_sum",
+                                           "jishi_writer_durable_seconds_count",
                                            CHECKOUT_SECONDS + "_sum" + CHECKOUT_ROUTE,
                                            CHECKOUT_SECONDS + "_count" + CHECKOUT_ROUTE)}
         def server_usage():

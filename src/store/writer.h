@@ -141,6 +141,7 @@ class Writer {
   struct Committed {
     std::deque<std::unique_ptr<Command>> commands;
     std::vector<Outcome> outcomes;
+    std::int64_t committed_ns = 0;  // steady clock, when its COMMIT returned
   };
 
   std::unique_ptr<Conn> conn_;
@@ -156,6 +157,7 @@ class Writer {
   metrics::Histogram* commit_seconds_ = nullptr;
   metrics::Histogram* wait_seconds_ = nullptr;     // submitted → its batch begins
   metrics::Histogram* command_seconds_ = nullptr;  // submitted → completed (durable)
+  metrics::Histogram* durable_seconds_ = nullptr;  // its batch's COMMIT returned → completed
   metrics::Counter* overloaded_ = nullptr;
   metrics::Counter* commit_failures_ = nullptr;
   metrics::Histogram* sync_seconds_ = nullptr;

@@ -36,11 +36,14 @@ class CheckoutBenchTest(unittest.TestCase):
             self.assertEqual(r["errors"], "0", kind)
             # Each checkout writes its rows durably: the server wrote to disk.
             self.assertGreater(float(r["server_written_kb"]), 0, kind)
-            # Where the latency went: each part is measured, the writer's wait is within its
-            # time, and a checkout's time in the server contains its writer command's.
+            # Where the latency went: each part is measured, the writer's wait and its time
+            # after COMMIT are within its time, and a checkout's time in the server contains its
+            # writer command's.
             parts = [float(r[k]) for k in ("queue_ms", "writer_ms", "server_ms", "mean_ms")]
             self.assertTrue(all(p > 0 for p in parts), (kind, r))
             self.assertLessEqual(parts[0], parts[1], (kind, r))
+            self.assertGreater(float(r["durable_ms"]), 0, (kind, r))  # after COMMIT, the fsync
+            self.assertLessEqual(float(r["durable_ms"]), parts[1], (kind, r))
             if kind != "uniform+pay":  # its payments are writer commands of another route
                 self.assertLessEqual(parts[1], parts[2], (kind, r))
         self.assertTrue(any(l.startswith("floor kind=healthz") for l in lines), out.stdout)
