@@ -111,15 +111,34 @@ class UnpaidTest : public ::testing::Test {
   void write(const std::function<Status(store::Tx&)>& f) {
     store::testing::write_ok(store_->writer(), f);
   }
-  // prepared: the address validated and sealed before the writer, as the API does.
-  CheckoutResult buy(std::int64_t quantity, bool prepared = false,
-                     std::vector<CheckoutLine> more = {}) {
+  // A checkout of `quantity` units of the SKU, by the buyer (1000 unless named), to one address.
+  CheckoutRequest request(const std::string& token, std::int64_t quantity = 1,
+                          UserId buyer = UserId{1000}) {
     CheckoutRequest req;
-    req.buyer = UserId{1000};
-    req.token = "unpaid-test-token-" + std::to_string(++tokens_);
+    req.buyer = buyer;
+    req.token = token;
     req.address =
         order::AddressFields{"张三", "13800138000", "330106", "文三路 90 号", std::nullopt};
     req.lines.push_back({sku_, quantity, std::nullopt});
+    return req;
+  }
+  // A second seller (org 8) with a listed SKU of its own: a checkout buying from both makes two
+  // orders.
+  std::int64_t second_seller_sku() {
+    std::int64_t sku = 0;
+    write([&](store::Tx& tx) -> Status {
+      JISHI_TRY(tx.exec_script(
+          "INSERT INTO orgs (id, kind, name, status, created_by, created_at_us, updated_at_us) "
+          "VALUES (8, 'merchant', 'shop 2', 'approved', 1, 0, 0);"));
+      JISHI_ASSIGN_OR_RETURN(sku, listed_sku(tx, OrgId{8}, "pots", "紫砂壶", 12000));
+      return {};
+    });
+    return sku;
+  }
+  // prepared: the address validated and sealed before the writer, as the API does.
+  CheckoutResult buy(std::int64_t quantity, bool prepared = false,
+                     std::vector<CheckoutLine> more = {}) {
+    CheckoutRequest req = request("unpaid-test-token-" + std::to_string(++tokens_), quantity);
     for (auto& l : more) req.lines.push_back(l);
     if (prepared) {
       prepare_checkout(env_, req);
@@ -306,14 +325,7 @@ TEST_F(UnpaidTest, OrderCreatedBeforeTheCutoverIsReadAsStoredAndNeverTwice) {
 // read, equal to what the checkout answered. While it is open, no other intent may take one of
 // those orders; once it is given up, one may.
 TEST_F(UnpaidTest, ACheckoutIntentsSplitsAreItsOrdersMadeWhenRead) {
-  std::int64_t other_sku = 0;
-  write([&](store::Tx& tx) -> Status {  // a second seller: two orders, two splits
-    JISHI_TRY(tx.exec_script(
-        "INSERT INTO orgs (id, kind, name, status, created_by, created_at_us, updated_at_us) "
-        "VALUES (8, 'merchant', 'shop 2', 'approved', 1, 0, 0);"));
-    JISHI_ASSIGN_OR_RETURN(other_sku, listed_sku(tx, OrgId{8}, "pots", "紫砂壶", 12000));
-    return {};
-  });
+  std::int64_t other_sku = second_seller_sku();  // two orders, two splits
   auto c = buy(2, false, {{other_sku, 1, std::nullopt}});
   ASSERT_EQ(c.orders.size(), 2u);
   ASSERT_EQ(c.intent.splits.size(), 2u);
@@ -459,26 +471,14 @@ TEST_F(UnpaidTest, ABuyersCheckoutIntentsAreListedThroughTheirOrders) {
 // checkout of its own, and the same buyer's second row with it is refused by the table itself,
 // not only by the lookup before it, and changes nothing.
 TEST_F(UnpaidTest, ABuyersOrdersAreListedNewestFirstAndItsTokensAreItsOwn) {
-  std::int64_t other_sku = 0;
-  write([&](store::Tx& tx) -> Status {
-    JISHI_TRY(tx.exec_script(
-        "INSERT INTO orgs (id, kind, name, status, created_by, created_at_us, updated_at_us) "
-        "VALUES (8, 'merchant', 'shop 2', 'approved', 1, 0, 0);"));
-    JISHI_ASSIGN_OR_RETURN(other_sku, listed_sku(tx, OrgId{8}, "pots", "紫砂壶", 12000));
-    return {};
-  });
-  auto c1 = buy(1);  // unpaid-test-token-1
+  std::int64_t other_sku = second_seller_sku();  // two orders, two splits
+  auto c1 = buy(1);                              // unpaid-test-token-1
   auto c2 = buy(1, false, {{other_sku, 1, std::nullopt}});
   ASSERT_EQ(c2.orders.size(), 2u);
-  CheckoutRequest theirs;
-  theirs.buyer = UserId{1001};
-  theirs.token = "unpaid-test-token-1";
-  theirs.address =
-      order::AddressFields{"李四", "13900139000", "330106", "文二路 1 号", std::nullopt};
-  theirs.lines.push_back({sku_, 1, std::nullopt});
   CheckoutResult c3;
   write([&](store::Tx& tx) -> Status {
-    JISHI_ASSIGN_OR_RETURN(c3, checkout(tx, env_, cfg_, theirs));
+    JISHI_ASSIGN_OR_RETURN(
+        c3, checkout(tx, env_, cfg_, request("unpaid-test-token-1", 1, UserId{1001})));
     return {};
   });
   EXPECT_FALSE(c3.replayed);
@@ -547,14 +547,7 @@ TEST_F(UnpaidTest, ABuyersOrdersAreListedNewestFirstAndItsTokensAreItsOwn) {
 // stores it. Checkouts below the cutover imply no intent.
 TEST_F(UnpaidTest, ACheckoutsIntentIsImpliedByItsRowsUntilItChanges) {
   pay::set_intent_succeeded_hook(&on_intent_succeeded);
-  std::int64_t other_sku = 0;
-  write([&](store::Tx& tx) -> Status {
-    JISHI_TRY(tx.exec_script(
-        "INSERT INTO orgs (id, kind, name, status, created_by, created_at_us, updated_at_us) "
-        "VALUES (8, 'merchant', 'shop 2', 'approved', 1, 0, 0);"));
-    JISHI_ASSIGN_OR_RETURN(other_sku, listed_sku(tx, OrgId{8}, "pots", "紫砂壶", 12000));
-    return {};
-  });
+  std::int64_t other_sku = second_seller_sku();  // two orders, two splits
   auto rows = [&](const pay::Intent& i) {
     auto lease = store_->reads().lease();
     return lease
@@ -726,15 +719,6 @@ TEST_F(UnpaidTest, TheCheckoutTokenFilterNeverHidesAStoredCheckout) {
   auto stats = [&] { return order::checkout_filter_stats(*db).value(); };
   EXPECT_EQ(stats().tokens, 1u);
   EXPECT_EQ(stats().fills, 1u);
-  auto request = [&](const std::string& token) {
-    CheckoutRequest req;
-    req.buyer = UserId{1000};
-    req.token = token;
-    req.address =
-        order::AddressFields{"张三", "13800138000", "330106", "文三路 90 号", std::nullopt};
-    req.lines.push_back({sku_, 1, std::nullopt});
-    return req;
-  };
   auto run = [&](const std::string& token, bool commit) -> Result<CheckoutResult> {
     EXPECT_TRUE(db->begin());
     auto r = checkout(*db, env_, cfg_, request(token));
@@ -787,15 +771,6 @@ TEST_F(UnpaidTest, TheServersWriterFollowsAnotherConnectionAndAReplayedBatch) {
   o.writer.hook = deferral.get();
   o.prepare_writer = {catalog::prepare_offer_cache, order::prepare_checkout_filter};
   store_ = std::move(store::Store::open(o, nullptr).value());
-  auto request = [&](const std::string& token, std::int64_t quantity) {
-    CheckoutRequest req;
-    req.buyer = UserId{1000};
-    req.token = token;
-    req.address =
-        order::AddressFields{"张三", "13800138000", "330106", "文三路 90 号", std::nullopt};
-    req.lines.push_back({sku_, quantity, std::nullopt});
-    return req;
-  };
   auto run = [&](const std::string& token, std::int64_t quantity) {
     Result<CheckoutResult> out = fail(Code::internal, "not run");
     (void)store::run_and_wait(store_->writer(), [&](store::Tx& tx) {
