@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/limits.h"
+#include "store/page_cache.h"
 
 namespace jishi::store {
 
@@ -527,6 +528,8 @@ Result<std::unique_ptr<Conn>> open_sqlite(const std::string& path, OpenMode mode
   // would take (we never read them).
   static const int configured = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
   (void)configured;
+  // And no scan of the whole page cache at every COMMIT (page_cache.h).
+  install_page_cache_layer();
   sqlite3* db = nullptr;
   // Readers open read-write too (WAL readers must be able to map the -shm file) and are
   // then fenced with query_only.
