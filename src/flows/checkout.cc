@@ -368,8 +368,9 @@ Result<CheckoutResult> checkout(store::Tx& tx, Env& env, const TradeConfig& cfg,
   JISHI_TRY(order::insert_checkout(tx, env, c));
   // The reply is built from what was written (a read-back would cost as much again).
   CheckoutResult result;
-  result.checkout = c;
-  result.intent = intent;
+  result.checkout = std::move(c);
+  std::int64_t intent_id = intent.id.value;
+  result.intent = std::move(intent);
   // Sealed again if the key rotated since it was prepared: the rotation's re-encryption passes
   // run through this writer and may have finished already.
   order::SealedAddress sealed =
@@ -377,11 +378,11 @@ Result<CheckoutResult> checkout(store::Tx& tx, Env& env, const TradeConfig& cfg,
           ? req.prepared_address->sealed
           : order::seal_address(env, ship_to);
   for (auto& n : news) {
-    n.intent_id = intent.id.value;
+    n.intent_id = intent_id;
     n.sealed = &sealed;
     n.created_at_us = now;
     JISHI_TRY(order::insert_order(tx, env, n));
-    result.orders.push_back(order::order_as_inserted(n, now));
+    result.orders.push_back(order::order_as_inserted(std::move(n), now));
   }
   // No job and no index entry: the close_unpaid sweep walks orders from the unpaid floor.
   if (req.from_cart) {

@@ -439,7 +439,7 @@ void set_initial_state(Order& o) {
 }
 }  // namespace
 
-Order order_as_inserted(const NewOrder& o, std::int64_t now) {
+Order order_as_inserted(NewOrder&& o, std::int64_t now) {
   Order r;
   r.id = o.id;
   r.checkout = o.checkout;
@@ -451,11 +451,11 @@ Order order_as_inserted(const NewOrder& o, std::int64_t now) {
   r.freight = o.freight;
   r.total = r.items_total + o.freight;
   r.intent_id = o.intent_id;
-  r.ship_to = o.ship_to;
-  r.buyer_note = o.buyer_note;
+  r.ship_to = std::move(o.ship_to);
+  r.buyer_note = std::move(o.buyer_note);
   r.pay_deadline_us = o.pay_deadline_us;
   r.created_at_us = r.updated_at_us = now;
-  r.lines = o.lines;
+  r.lines = std::move(o.lines);
   return r;
 }
 

@@ -87,8 +87,9 @@ struct NewOrder {
   std::int64_t created_at_us = 0;         // 0: the clock's now
 };
 
-// The order insert_order writes for `o` at `now`, as get_order would read it back.
-Order order_as_inserted(const NewOrder& o, std::int64_t now);
+// The order insert_order writes for `o` at `now`, as get_order would read it back. Takes o's
+// lines, address and note (it is not used after its insert).
+Order order_as_inserted(NewOrder&& o, std::int64_t now);
 
 struct Checkout {
   CheckoutId id;
