@@ -1,5 +1,6 @@
 #include "store/page_cache.h"
 
+#include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -144,7 +145,14 @@ bool install() {
 }  // namespace
 
 bool install_page_cache_layer() {
-  static const bool installed = install();
+  static const bool installed = [] {
+    bool ok = install();
+    if (!ok)
+      spdlog::warn(
+          "sqlite: the page-cache layer is not installed (SQLite had started already); "
+          "transactions in databases below 1 GiB will end with a scan of the whole cache");
+    return ok;
+  }();
   return installed;
 }
 
