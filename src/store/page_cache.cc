@@ -125,20 +125,10 @@ bool install() {
   if (sqlite3_config(SQLITE_CONFIG_GETPCACHE2, &defaults) != SQLITE_OK || !defaults.xCreate)
     return false;
   inner = defaults;
-  sqlite3_pcache_methods2 methods{};
-  methods.iVersion = defaults.iVersion;
-  methods.pArg = nullptr;
-  methods.xInit = init;
-  methods.xShutdown = shutdown;
-  methods.xCreate = create;
-  methods.xCachesize = cachesize;
-  methods.xPagecount = pagecount;
-  methods.xFetch = fetch;
-  methods.xUnpin = unpin;
-  methods.xRekey = rekey;
-  methods.xTruncate = truncate;
-  methods.xDestroy = destroy;
-  methods.xShrink = shrink;
+  // Every method ours, in the struct's order; each passes the call on to `inner`.
+  sqlite3_pcache_methods2 methods{defaults.iVersion, nullptr,   init,  shutdown, create,
+                                  cachesize,         pagecount, fetch, unpin,    rekey,
+                                  truncate,          destroy,   shrink};
   return sqlite3_config(SQLITE_CONFIG_PCACHE2, &methods) == SQLITE_OK;
 }
 
