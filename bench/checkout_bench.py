@@ -18,7 +18,10 @@ as before 2026-11-30's session 19):
 First the floor, `floor kind=healthz ...`: the same script and bodies sent as GET /healthz,
 the ceiling of the HTTP path with wrk on the same cores. Prints `checkout kind=K per_s=N p50_ms=N p99_ms=N errors=N server_cpu_us=N server_written_kb=N`
 per run: the last two are the server's CPU time (every thread) and disk writes per request,
-steadier than per_s on a shared machine. Each checkout run adds where its mean latency went
+steadier than per_s on a shared machine. Every run then says where each request's CPU went
+(`cpu_io_us cpu_writer_us cpu_sync_us cpu_ckpt_us cpu_other_us wrk_cpu_us`: the server's
+threads and the load generator, from /proc and wrk's rusage) and `cpu_ceiling_per_s`, the rate
+the machine's cores could carry at that cost with nothing else running. Each checkout run adds where its mean latency went
 (`mean_ms=N server_ms=N writer_ms=N queue_ms=N durable_ms=N`: wrk's mean, the server's from
 header read to reply written, the writer's from submission to durable, and of that the wait
 for a batch and the time from its COMMIT to durable; latency_split below). wrk runs on the same 2 cores as the server. After the
@@ -44,6 +47,7 @@ import json
 import os
 import random
 import re
+import resource
 import shutil
 import signal
 import sqlite3
@@ -149,6 +153,49 @@ def latency_split(wrk_out, m0, m1):
     return "mean_ms=%.2f server_ms=%.2f writer_ms=%.2f queue_ms=%.2f durable_ms=%.2f" % (
         mean, mean_ms(CHECKOUT_SECONDS, CHECKOUT_ROUTE), mean_ms("jishi_writer_command_seconds"),
         mean_ms("jishi_writer_wait_seconds"), mean_ms("jishi_writer_durable_seconds"))
+
+
+# The server's threads by name: the I/O thread (and the idle main thread) keep the binary's
+# name; the writer, its syncer and its checkpointer name themselves.
+THREAD_GROUPS = {"jishi": "io", "jishi-writer": "writer", "jishi-sync": "sync", "jishi-ckpt": "ckpt"}
+
+
+def thread_cpu(pid):
+    """CPU seconds so far of the server's thread groups (THREAD_GROUPS), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    cpu = dict.fromkeys(THREAD_GROUPS.values(), 0.0)
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                head, tail = f.read().rsplit(")", 1)
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # a thread that ended meanwhile (its time stays in the process's total)
+        group = THREAD_GROUPS.get(head.split("(", 1)[1])
+        if group:
+            fields = tail.split()
+            cpu[group] += (int(fields[11]) + int(fields[12])) / tick
+    return cpu
+
+
+def children_cpu():
+    """CPU seconds of this script's ended and reaped children (wrk, once it has exited)."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def cpu_split(server_s, threads0, threads1, wrk_s, requests):
+    """Where each request's CPU went, in µs: the server's thread groups, the rest of the server
+    (other_us: the payment simulator's notifier, threads that ended), the load generator
+    (wrk_us), and the rate two cores could carry at that cost if nothing else ran
+    (cpu_ceiling_per_s): a bound from CPU alone, whatever the latency."""
+    us = {g: (threads1[g] - threads0[g]) * 1e6 / requests for g in threads0}
+    other = max(0.0, server_s * 1e6 / requests - sum(us.values()))
+    wrk = wrk_s * 1e6 / requests
+    total = server_s * 1e6 / requests + wrk
+    return ("cpu_io_us=%.1f cpu_writer_us=%.1f cpu_sync_us=%.1f cpu_ckpt_us=%.1f cpu_other_us=%.1f "
+            "wrk_cpu_us=%.1f cpu_ceiling_per_s=%d") % (
+                us["io"], us["writer"], us["sync"], us["ckpt"], other, wrk,
+                os.cpu_count() * 1e6 / total if total else 0)
 
 
 def register_buyers(port, work, name, count):
@@ -297,6 +344,7 @@ def main():
             if steady and pay == "0":
                 wenv.update(JISHI_BENCH_TOKENS=steady, JISHI_BENCH_ROTATE="1")
             usage0 = server_usage()
+            threads0 = thread_cpu(server.pid)
             metrics0 = metrics_now()
             # Sellers at work: the merchant changes the prices of random SKUs, EDITS_PER_S a
             # second, while the buyers check out (every change reaches the writer's offer cache).
@@ -318,9 +366,11 @@ def main():
                 editor = threading.Thread(target=edit_prices)
                 editor.start()
             perf = start_perf(kind, server.pid)
+            wrk0 = children_cpu()
             out = subprocess.run(["wrk", "-t2", "-c%d" % CONNECTIONS, "-d%ds" % SECONDS, "--latency",
                                   "-s", os.path.join(HERE, "checkout.lua"), "http://127.0.0.1:%d" % port],
                                  env=wenv, capture_output=True, text=True).stdout
+            wrk_s = children_cpu() - wrk0  # before perf, also a child, is reaped
             stop_perf(perf)
             if kind == "uniform+edits":
                 editing.set()
@@ -345,6 +395,7 @@ def main():
             # The server's CPU (all threads) and disk writes per request: steadier than per_s
             # on a shared machine.
             usage1 = server_usage()
+            threads1 = thread_cpu(server.pid)
             metrics1 = metrics_now()
             requests = max(1.0, rps * SECONDS)
             line = ("%s per_s=%d p50_ms=%.2f p99_ms=%.2f p999_ms=%.2f errors=%s "
@@ -352,6 +403,7 @@ def main():
                 "floor kind=healthz" if kind == "floor" else "checkout kind=" + kind, per_s, pct(50), pct(99), int(p999.group(1)) / 1000 if p999 else 0,
                 non2xx.group(1) if non2xx else "0",
                 (usage1[0] - usage0[0]) * 1e6 / requests, (usage1[1] - usage0[1]) / 1024 / requests)
+            line += " " + cpu_split(usage1[0] - usage0[0], threads0, threads1, wrk_s, requests)
             if kind != "floor":
                 line += " " + latency_split(out, metrics0, metrics1)
             print(line, flush=True)

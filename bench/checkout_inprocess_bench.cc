@@ -9,15 +9,18 @@
 // `checkout_inprocess kind=K per_s=N p50_ms=N p99_ms=N failed=N cpu_us=N written_kb=N`:
 // cpu_us is the process's CPU time (user + system, every thread) per checkout and written_kb
 // what it wrote to disk per checkout (/proc/self/io), steadier figures than per_s on a busy
-// machine.
+// machine. Then `cpu_writer_us cpu_sync_us cpu_ckpt_us cpu_driver_us`: that CPU time by thread
+// (/proc/self/task), the driver being the threads that build, seal and submit the commands.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <random>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +40,7 @@
 #include "store/writer.h"
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 namespace {
 
@@ -49,6 +53,43 @@ double cpu_seconds() {
   ::getrusage(RUSAGE_SELF, &u);
   auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
   return s(u.ru_utime) + s(u.ru_stime);
+}
+
+// CPU seconds so far of the writer's threads, by the names they give themselves, and of the
+// others (this driver, which builds and submits the commands and seals their addresses).
+struct ThreadCpu {
+  double writer = 0, sync = 0, ckpt = 0, driver = 0;
+};
+
+ThreadCpu thread_cpu() {
+  ThreadCpu t;
+  const double tick = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", ec)) {
+    std::ifstream in(task.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto open = stat.find('('), close = stat.rfind(')');
+    if (open == std::string::npos || close == std::string::npos) continue;  // ended meanwhile
+    std::string name = stat.substr(open + 1, close - open - 1);
+    std::istringstream fields(stat.substr(close + 1));
+    std::string field;
+    double utime = 0, stime = 0;
+    // After the name: state, then ten fields, then utime and stime (proc(5), fields 14-15).
+    for (int i = 0; i < 13 && fields >> field; ++i) {
+      if (i == 11) utime = std::stod(field);
+      if (i == 12) stime = std::stod(field);
+    }
+    double seconds = (utime + stime) / tick;
+    if (name == "jishi-writer")
+      t.writer += seconds;
+    else if (name == "jishi-sync")
+      t.sync += seconds;
+    else if (name == "jishi-ckpt")
+      t.ckpt += seconds;
+    else
+      t.driver += seconds;
+  }
+  return t;
 }
 
 // Bytes this process has caused to be written to storage (0 where /proc does not say).
@@ -165,6 +206,7 @@ int main(int argc, char** argv) {
     std::int64_t n = 0;
     auto start = SteadyClock::now();
     double cpu0 = cpu_seconds(), written0 = written_bytes();
+    ThreadCpu threads0 = thread_cpu();
     auto deadline = start + std::chrono::duration<double>(seconds);
     while (SteadyClock::now() < deadline) {
       while (in_flight.load() >= 256) in_flight.wait(in_flight.load());
@@ -219,6 +261,8 @@ int main(int argc, char** argv) {
     double checkouts = std::max<double>(1, static_cast<double>(done.load()));
     double cpu_us = (cpu_seconds() - cpu0) * 1e6 / checkouts;
     double written_kb = (written_bytes() - written0) / 1024 / checkouts;
+    ThreadCpu threads1 = thread_cpu();
+    auto per = [&](double ThreadCpu::*m) { return (threads1.*m - threads0.*m) * 1e6 / checkouts; };
     std::sort(latencies.begin(), latencies.end());
     auto pct = [&](double p) {
       return latencies.empty() ? 0.0
@@ -228,9 +272,12 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "first failed checkout: %s\n", first_failure.c_str());
     std::printf(
         "checkout_inprocess kind=%s per_s=%.0f p50_ms=%.2f p99_ms=%.2f failed=%lld cpu_us=%.1f "
-        "written_kb=%.1f\n",
+        "written_kb=%.1f cpu_writer_us=%.1f cpu_sync_us=%.1f cpu_ckpt_us=%.1f "
+        "cpu_driver_us=%.1f\n",
         hot ? "hot" : "uniform", static_cast<double>(done.load() - failed.load()) / elapsed,
-        pct(0.50), pct(0.99), static_cast<long long>(failed.load()), cpu_us, written_kb);
+        pct(0.50), pct(0.99), static_cast<long long>(failed.load()), cpu_us, written_kb,
+        per(&ThreadCpu::writer), per(&ThreadCpu::sync), per(&ThreadCpu::ckpt),
+        per(&ThreadCpu::driver));
     // Read once every checkout of the run has completed (the writer is idle).
     if (auto c = catalog::offer_cache_stats(*writer_conn))
       std::printf(

@@ -150,6 +150,35 @@ def main():
             "per floor request." % (100.0 * float(j["uniform"]["per_s"]) / float(floor["per_s"]),
                                     j["uniform"].get("server_cpu_us", "?"), floor.get("server_cpu_us", "?")),
         ]
+    cpu_rows = [(label, r) for label, r in (("HTTP floor (GET /healthz)", floor), ("checkout, uniform", j["uniform"]),
+                                            ("checkout, hot SKU", j["hot"]))
+                if r.get("cpu_writer_us")]
+    if cpu_rows:
+        lines += [
+            "",
+            "Where each request's CPU went, in µs (the server's threads from /proc, the load generator's "
+            "from its rusage), and the rate %d cores could carry at that cost if nothing else ran:" % os.cpu_count(),
+            "",
+            "| run | I/O thread | writer | syncer | checkpointer | other | wrk | total | ceiling /s | measured /s |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for label, r in cpu_rows:
+            parts = [float(r[k]) for k in ("cpu_io_us", "cpu_writer_us", "cpu_sync_us", "cpu_ckpt_us",
+                                           "cpu_other_us", "wrk_cpu_us")]
+            lines.append("| %s | %s | %.1f | %s | %s |" % (
+                label, " | ".join("%.1f" % v for v in parts), sum(parts), r["cpu_ceiling_per_s"], r["per_s"]))
+        budget = os.cpu_count() * 1e6 / 40000
+        lines += [
+            "",
+            "At issue 6's 40,000 checkouts/s, %d cores give %.0f µs of CPU per checkout for everything, "
+            "the load generator included. In-process (no HTTP, 256 commands in flight) a "
+            "uniform checkout costs %s µs of CPU, every thread counted (the writer %s, its syncer %s, "
+            "its checkpointer %s, the driver that builds, seals and submits the commands %s); "
+            "100,000/s would allow %.0f, and the writer, one thread, %.0f." % (
+                os.cpu_count(), budget, ip["uniform"].get("cpu_us", "?"), ip["uniform"].get("cpu_writer_us", "?"),
+                ip["uniform"].get("cpu_sync_us", "?"), ip["uniform"].get("cpu_ckpt_us", "?"),
+                ip["uniform"].get("cpu_driver_us", "?"), os.cpu_count() * 1e6 / 100000, 1e6 / 100000),
+        ]
     lines += [
         "",
         "Flash sale: %s units of one SKU; %s buyers (registered first through the API: %s s), each "

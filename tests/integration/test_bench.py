@@ -1,12 +1,13 @@
 """The checkout benchmark's harness (bench/checkout_bench.py, wrk with bench/checkout.lua and
 bench/register.lua) run at a tiny scale against the real binary: every run answers without
-errors, the crowd registers and buys, the flash sale sells exactly its units, and the data
-passes `jishi verify`. `make bench` reports figures from these lines; a harness that stopped
+errors, the crowd registers and buys, the flash sale sells exactly its units, the CPU is split
+between the server's threads and the load generator, and the data passes `jishi verify`. `make bench` reports figures from these lines; a harness that stopped
 measuring what it says would go unnoticed without this."""
 import os
 import re
 import subprocess
 import sys
+import tempfile
 import unittest
 
 from harness import JISHI
@@ -46,7 +47,15 @@ class CheckoutBenchTest(unittest.TestCase):
             self.assertLessEqual(float(r["durable_ms"]), parts[1], (kind, r))
             if kind != "uniform+pay":  # its payments are writer commands of another route
                 self.assertLessEqual(parts[1], parts[2], (kind, r))
-        self.assertTrue(any(l.startswith("floor kind=healthz") for l in lines), out.stdout)
+            # Where the CPU went: the checkout's work is in the I/O thread and the writer, and the
+            # load generator's own share is counted apart.
+            for k in ("cpu_io_us", "cpu_writer_us", "wrk_cpu_us", "cpu_ceiling_per_s"):
+                self.assertGreater(float(r[k]), 0, (kind, k, r))
+        floor = next(fields(l) for l in lines if l.startswith("floor kind=healthz"))
+        # GET /healthz never reaches the writer: the split puts a checkout's writes in the
+        # writer's column, not the floor's.
+        self.assertLess(float(floor["cpu_writer_us"]), float(runs["uniform"]["cpu_writer_us"]), out.stdout)
+        self.assertGreater(float(floor["wrk_cpu_us"]), 0, out.stdout)
         # The steady runs check out as their 40 virtual buyers, every one of them, not as one.
         steady = next(fields(l) for l in lines if l.startswith("steady ") and "buyers_with_orders" in l)
         self.assertEqual((steady["buyers"], steady["buyers_with_orders"]), ("40", "40"), out.stdout)
@@ -62,6 +71,27 @@ class CheckoutBenchTest(unittest.TestCase):
         self.assertEqual(flash["unexpected_responses"], "0", out.stdout)
         self.assertTrue(any(re.match(r"stock ok: 200 SKUs", l) for l in lines), out.stdout)
         self.assertTrue(any(l.startswith("ledger ok") for l in lines), out.stdout)
+
+    def test_the_in_process_bench_says_which_thread_spent_the_cpu(self):
+        # Built beside the binary under test: build/<preset>/bench/.
+        bench = os.path.join(os.path.dirname(JISHI), "..", "..", "bench", "jishi_checkout_bench")
+        self.assertTrue(os.path.exists(bench), bench)
+        with tempfile.TemporaryDirectory() as work:
+            out = subprocess.run([bench, work, "1", "200"], env=dict(os.environ, JISHI_BENCH_BUYERS="40"),
+                                 capture_output=True, text=True, timeout=300)
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        runs = {fields(l)["kind"]: fields(l) for l in out.stdout.splitlines()
+                if l.startswith("checkout_inprocess ")}
+        self.assertEqual(set(runs), {"uniform", "hot"}, out.stdout)
+        for kind, r in runs.items():
+            self.assertEqual(r["failed"], "0", (kind, r))
+            self.assertGreater(float(r["per_s"]), 0, (kind, r))
+            # The checkouts run on the writer's thread and the driver seals and submits them.
+            self.assertGreater(float(r["cpu_writer_us"]), 0, (kind, r))
+            self.assertGreater(float(r["cpu_driver_us"]), 0, (kind, r))
+            # The threads' shares add up to the process's CPU (clock ticks against rusage).
+            parts = sum(float(r[k]) for k in ("cpu_writer_us", "cpu_sync_us", "cpu_ckpt_us", "cpu_driver_us"))
+            self.assertAlmostEqual(parts, float(r["cpu_us"]), delta=0.2 * float(r["cpu_us"]) + 3, msg=(kind, r))
 
 
 if __name__ == "__main__":
