@@ -155,22 +155,24 @@ def latency_split(wrk_out, m0, m1):
         mean_ms("jishi_writer_wait_seconds"), mean_ms("jishi_writer_durable_seconds"))
 
 
-# The server's threads by name: the I/O thread (and the idle main thread) keep the binary's
-# name; the writer, its syncer and its checkpointer name themselves.
-THREAD_GROUPS = {"jishi": "io", "jishi-writer": "writer", "jishi-sync": "sync", "jishi-ckpt": "ckpt"}
+# The server's threads by name: the writer, its syncer and its checkpointer name themselves;
+# the I/O thread (and the idle main thread) keep the process's name, the binary's.
+THREAD_GROUPS = {"jishi-writer": "writer", "jishi-sync": "sync", "jishi-ckpt": "ckpt"}
 
 
 def thread_cpu(pid):
-    """CPU seconds so far of the server's thread groups (THREAD_GROUPS), from /proc."""
+    """CPU seconds so far of the server's thread groups (THREAD_GROUPS and io), from /proc."""
     tick = os.sysconf("SC_CLK_TCK")
-    cpu = dict.fromkeys(THREAD_GROUPS.values(), 0.0)
+    with open("/proc/%d/comm" % pid) as f:
+        groups = dict(THREAD_GROUPS, **{f.read().strip(): "io"})
+    cpu = dict.fromkeys(groups.values(), 0.0)
     for tid in os.listdir("/proc/%d/task" % pid):
         try:
             with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
                 head, tail = f.read().rsplit(")", 1)
         except (FileNotFoundError, ProcessLookupError):
             continue  # a thread that ended meanwhile (its time stays in the process's total)
-        group = THREAD_GROUPS.get(head.split("(", 1)[1])
+        group = groups.get(head.split("(", 1)[1])
         if group:
             fields = tail.split()
             cpu[group] += (int(fields[11]) + int(fields[12])) / tick
