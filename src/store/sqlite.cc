@@ -24,17 +24,20 @@ namespace jishi::store {
 
 namespace {
 
-// The WAL is checkpointed once it holds this many frames (as wal_autocheckpoint=4000 below).
+// The writer's WAL is checkpointed once it holds this many frames (~8 MiB of 4 KiB pages).
 // With a background checkpointer, that one copies the log into the database while the writer
 // goes on, again until fewer than kWalCatchUpFrames are left (the writer appends meanwhile) or
 // after kWalCatchUpRounds; the writer then copies the remainder itself, which lets the log start
 // over at its next transaction (SQLite restarts the log only once every frame is in the database).
-// If the log reaches kWalCheckpointFramesMax (~125 MiB of 4 KiB pages), the background one has
-// fallen behind and the writer checkpoints all of it itself.
-constexpr int kWalCheckpointFrames = 4000;
+// That copy, with its two fsyncs, is where the writer's slowest batches go: 2,000 frames a cycle
+// made them shorter than 4,000 did (p99 over HTTP −15–35%, in-process −40%, throughput the same;
+// 16,000 made them longer; docs/performance.md, session 22).
+// If the log reaches kWalCheckpointFramesMax (~125 MiB), the background one has fallen behind
+// and the writer checkpoints all of it itself.
+constexpr int kWalCheckpointFrames = 2000;
 constexpr int kWalCatchUpFrames = 400;
 constexpr int kWalCatchUpRounds = 8;
-constexpr int kWalCheckpointFramesMax = 8 * kWalCheckpointFrames;
+constexpr int kWalCheckpointFramesMax = 32000;
 
 class SqliteRow final : public Row {
  public:
