@@ -11,13 +11,14 @@ Histogram::Histogram(std::vector<double> upper_bounds)
   for (std::size_t i = 0; i <= bounds_.size(); ++i) buckets_[i].store(0);
 }
 
-void Histogram::observe(double v) {
+void Histogram::observe(double v, std::uint64_t times) {
+  if (times == 0) return;
   std::size_t i = 0;
   while (i < bounds_.size() && v > bounds_[i]) ++i;
-  buckets_[i].fetch_add(1, std::memory_order_relaxed);
-  count_.fetch_add(1, std::memory_order_relaxed);
+  buckets_[i].fetch_add(times, std::memory_order_relaxed);
+  count_.fetch_add(times, std::memory_order_relaxed);
   if (v > 0)
-    sum_micro_.fetch_add(static_cast<std::uint64_t>(std::llround(v * 1e6)),
+    sum_micro_.fetch_add(static_cast<std::uint64_t>(std::llround(v * 1e6)) * times,
                          std::memory_order_relaxed);
 }
 

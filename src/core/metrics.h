@@ -26,7 +26,8 @@ class Counter {
 class Histogram {
  public:
   explicit Histogram(std::vector<double> upper_bounds);
-  void observe(double v);
+  // One observation of v, or `times` of the same value at once.
+  void observe(double v, std::uint64_t times = 1);
   std::uint64_t count() const { return count_.load(std::memory_order_relaxed); }
   void render(std::string& out, const std::string& name, const std::string& labels) const;
 

@@ -36,5 +36,22 @@ TEST(Registry, ReadCountersAndGaugesRenderOneSeriesEachAndWholeNumbersExactly) {
   EXPECT_NE(r.render().find("\nx_big 2097152\n"), std::string::npos);  // not 2.09715e+06
 }
 
+// A batch's commands share one value: observed `times` at once, the histogram reads as if each
+// had been observed alone (buckets, count and sum), and zero times changes nothing.
+TEST(Histogram, ManyObservationsOfOneValueAtOnceAreThatManyObservations) {
+  Histogram alone({0.001, 0.01}), at_once({0.001, 0.01});
+  for (int i = 0; i < 3; ++i) alone.observe(0.004);
+  alone.observe(0.02);
+  at_once.observe(0.004, 3);
+  at_once.observe(0.02, 1);
+  at_once.observe(0.5, 0);
+  std::string a, b;
+  alone.render(a, "h", "");
+  at_once.render(b, "h", "");
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(at_once.count(), 4u);
+  EXPECT_NE(b.find("h_bucket{le=\"0.01\"} 3\n"), std::string::npos) << b;
+}
+
 }  // namespace
 }  // namespace jishi::metrics

@@ -329,7 +329,7 @@ void Writer::run_syncer() {
       sync_pending_commands_ = 0;
     }
     sync_room_.notify_one();
-    auto t0 = std::chrono::steady_clock::now();
+    std::int64_t t0 = steady_ns();
     auto synced = sync_();
     if (!synced) {
       // After a failed fsync the kernel may have dropped the dirty pages: what is on disk is
@@ -338,16 +338,12 @@ void Writer::run_syncer() {
       spdlog::critical("writer: cannot make the log durable ({}); stopping", synced.error().detail);
       std::abort();
     }
-    if (sync_seconds_)
-      sync_seconds_->observe(
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    std::int64_t now = steady_ns();
+    if (sync_seconds_) sync_seconds_->observe(seconds_between(t0, now));
     if (sync_batches_) sync_batches_->observe(static_cast<double>(work.size()));
-    if (durable_seconds_) {
-      std::int64_t now = steady_ns();
-      for (const auto& c : work)  // per command, as the other two
-        for (std::size_t i = 0; i < c.commands.size(); ++i)
-          durable_seconds_->observe(seconds_between(c.committed_ns, now));
-    }
+    if (durable_seconds_)  // per command, as the other two: a batch's commands share the value
+      for (const auto& c : work)
+        durable_seconds_->observe(seconds_between(c.committed_ns, now), c.commands.size());
     for (auto& c : work) complete_all(c.commands, c.outcomes);
     work.clear();
   }
